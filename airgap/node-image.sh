@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# `make node-image`: builds a kind-compatible node image with no registry and no GitHub download.
+#   1. Docker engine up (docker-up.sh)
+#   2. Kubernetes binaries from source (build-k8s.sh)
+#   3. kind, etcd, CoreDNS, crictl and the project's own programs (build-components.sh)
+#   4. Debian root filesystem (build-rootfs.sh)
+#   5. one image per component, tagged with the names kubeadm expects
+#   6. the node image: rootfs + node files + binaries, component images imported into its
+#      containerd (namespace k8s.io) so that creating a cluster pulls nothing.
+# Cached: the image tag carries a hash of every input under airgap/; when that image exists the
+# whole build is a no-op. The last line printed is the image reference.
+source "$(dirname "$0")/lib.sh"
+T0=$SECONDS
+[[ $(id -u) -eq 0 ]] || die "must run as root (Docker engine, debootstrap)"
+need_cmd go "Go is needed to build Kubernetes from source"
+
+input_hash() {
+  (cd "$AIRGAP_DIR" && find . -path ./.build -prune -o -type f -print | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-12
+}
+KEY=$(input_hash)
+IMAGE="$NODE_IMAGE_REPO:$K8S_VERSION-$KEY"
+
+step docker-up bash "$AIRGAP_DIR/docker-up.sh"
+if docker image inspect "$IMAGE" >/dev/null 2>&1; then
+  log "node image $IMAGE already built from these inputs (${SECONDS}s)"
+  echo "$IMAGE"; exit 0
+fi
+
+# Long work ahead: check room first (Go caches, rootfs, images: measured ~8 GiB at most).
+need_gib=${BREAKFIX_NEED_GIB:-10}
+for d in "$BUILD_DIR" "$(go env GOCACHE | xargs dirname)" /var/lib/docker; do
+  mkdir -p "$d"
+  free=$(df -Pk "$d" | awk 'NR==2 {print int($4/1048576)}')
+  (( free >= need_gib )) || die "only ${free} GiB free under $d; need ${need_gib} GiB (set BREAKFIX_NEED_GIB to override)"
+done
+need_cmd debootstrap "installed by build-rootfs.sh" 2>/dev/null || true
+
+step kubernetes bash "$AIRGAP_DIR/build-k8s.sh"
+step components bash "$AIRGAP_DIR/build-components.sh"
+step rootfs bash "$AIRGAP_DIR/build-rootfs.sh"
+
+ROOTFS_IMAGE="kube-breakfix/rootfs:$(cut -c1-12 "$BUILD_DIR/rootfs.tar.key")"
+if ! docker image inspect "$ROOTFS_IMAGE" >/dev/null 2>&1; then
+  step rootfs-import docker import "$BUILD_DIR/rootfs.tar" "$ROOTFS_IMAGE" >/dev/null
+fi
+
+CTX="$BUILD_DIR/ctx"
+rm -rf "$CTX"; mkdir -p "$CTX/tmp"
+chmod 1777 "$CTX/tmp"
+
+# build_image REF DOCKERFILE-TEXT FILE...: docker build from a context holding FILEs (offline:
+# every base is scratch or an image built here).
+build_image() {
+  local ref=$1 dockerfile=$2; shift 2
+  local c="$CTX/$(echo "$ref" | tr '/:' '__')"
+  mkdir -p "$c"; cp -a "$CTX/tmp" "$c/tmp"
+  local f; for f in "$@"; do cp -a "$f" "$c/"; done
+  printf '%s\n' "$dockerfile" > "$c/Dockerfile"
+  docker build -q -t "$ref" "$c" >/dev/null || die "docker build of $ref failed"
+}
+PATH_ENV='ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+REG=registry.k8s.io
+IMAGES=()
+images() {
+  local b
+  for b in kube-apiserver kube-controller-manager kube-scheduler; do
+    build_image "$REG/$b:$K8S_VERSION" "FROM scratch
+COPY tmp/ /tmp/
+COPY $b /usr/local/bin/$b
+$PATH_ENV" "$BIN_DIR/$b"
+    IMAGES+=("$REG/$b:$K8S_VERSION")
+  done
+  build_image "$REG/kube-proxy:$K8S_VERSION" "FROM $ROOTFS_IMAGE
+COPY kube-proxy /usr/local/bin/kube-proxy
+COPY iptables-wrapper /usr/sbin/iptables-wrapper
+RUN for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do ln -sf /usr/sbin/iptables-wrapper /usr/sbin/\$t; done
+$PATH_ENV" "$BIN_DIR/kube-proxy" "$AIRGAP_DIR/images/iptables-wrapper"
+  IMAGES+=("$REG/kube-proxy:$K8S_VERSION")
+  build_image "$REG/etcd:$ETCD_IMAGE_TAG" "FROM scratch
+COPY tmp/ /tmp/
+COPY etcd etcdctl /usr/local/bin/
+$PATH_ENV" "$BIN_DIR/etcd" "$BIN_DIR/etcdctl"
+  IMAGES+=("$REG/etcd:$ETCD_IMAGE_TAG")
+  local spec ref bin target
+  for spec in "$REG/coredns/coredns:$COREDNS_VERSION coredns /coredns" \
+              "$REG/pause:$PAUSE_IMAGE_TAG pause /pause" \
+              "$NETD_IMAGE breakfix-netd /usr/local/bin/breakfix-netd" \
+              "$APP_IMAGE breakfix-app /usr/local/bin/breakfix-app"; do
+    read -r ref bin target <<<"$spec"
+    build_image "$ref" "FROM scratch
+COPY tmp/ /tmp/
+COPY $bin $target
+$PATH_ENV
+ENTRYPOINT [\"$target\"]" "$BIN_DIR/$bin"
+    IMAGES+=("$ref")
+  done
+}
+step component-images images
+step images-save docker save -o "$BUILD_DIR/images.tar" "${IMAGES[@]}"
+
+# Node base: rootfs + this project's node files + binaries.
+N="$CTX/node"
+mkdir -p "$N/bin"
+cp -a "$AIRGAP_DIR/node" "$N/files"
+sed -i "s|@PAUSE_IMAGE_TAG@|$PAUSE_IMAGE_TAG|" "$N/files/etc/containerd/config.toml"
+sed -i "s|@NETD_IMAGE@|$NETD_IMAGE|" "$N/files/kind/manifests/default-cni.yaml"
+echo -n "$K8S_VERSION" > "$N/files/kind/version"
+cp -a "$BIN_DIR"/{kubelet,kubeadm,kubectl,crictl} "$N/bin/"
+cat > "$N/Dockerfile" <<DOCKERFILE
+FROM $ROOTFS_IMAGE
+COPY bin/kubelet bin/kubeadm bin/kubectl /usr/bin/
+COPY bin/crictl /usr/local/bin/
+COPY files/ /
+RUN set -e; \
+    mkdir -p /opt/cni/bin /etc/cni/net.d /etc/kubernetes/manifests /var/lib/kubelet; \
+    for p in /usr/lib/cni/*; do ln -sf "\$p" /opt/cni/bin/; done; \
+    ln -sf /lib/systemd/systemd /sbin/init; \
+    echo 'ReadKMsg=no' >> /etc/systemd/journald.conf; \
+    find /etc/systemd/system -name '*.wants' -type d -exec sh -c 'rm -f "\$1"/*' _ {} \; ; \
+    systemctl mask systemd-udevd.service systemd-udevd-kernel.socket systemd-udevd-control.socket \
+      systemd-udev-trigger.service systemd-binfmt.service systemd-modules-load.service \
+      systemd-tmpfiles-setup.service getty@tty1.service console-getty.service serial-getty@.service \
+      sys-kernel-debug.mount sys-kernel-tracing.mount sys-kernel-config.mount \
+      systemd-remount-fs.service systemd-resolved.service systemd-timesyncd.service \
+      apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer fstrim.timer >/dev/null 2>&1; \
+    systemctl enable containerd.service kubelet.service >/dev/null 2>&1; \
+    kubelet --version; kubeadm version -o short; containerd --version
+ENV container=docker
+STOPSIGNAL SIGRTMIN+3
+ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]
+DOCKERFILE
+BASE_IMAGE="kube-breakfix/node-base:$KEY"
+step node-base docker build -q -t "$BASE_IMAGE" "$N" >/dev/null
+
+# Import the component images into the node's containerd, then commit that container.
+preload() {
+  local c="breakfix-preload-$KEY"
+  docker rm -f "$c" >/dev/null 2>&1 || true
+  docker run -d --name "$c" --privileged --entrypoint /bin/sleep \
+    -v "$BUILD_DIR/images.tar:/images.tar:ro" "$BASE_IMAGE" infinity >/dev/null
+  trap "docker rm -f $c >/dev/null 2>&1 || true" RETURN
+  docker exec "$c" bash -euc '
+    containerd >/tmp/containerd.log 2>&1 &
+    for i in $(seq 1 200); do ctr version >/dev/null 2>&1 && break; sleep 0.1; done
+    ctr version >/dev/null || { cat /tmp/containerd.log; exit 1; }
+    ctr -n k8s.io images import --no-unpack --digests /images.tar >/dev/null
+    for img in $(ctr -n k8s.io images ls -q); do
+      ctr -n k8s.io images label "$img" io.cri-containerd.pinned=pinned >/dev/null
+    done
+    ctr -n k8s.io images ls -q
+    kill %1; wait || true
+    rm -rf /tmp/* /var/lib/containerd/tmpmounts/* /run/containerd
+  ' >&2
+  docker commit \
+    --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' \
+    --change 'CMD []' \
+    --change 'STOPSIGNAL SIGRTMIN+3' \
+    --change 'ENV container=docker' \
+    --change "LABEL io.kube-breakfix.k8s-version=$K8S_VERSION io.kube-breakfix.inputs=$KEY" \
+    "$c" "$IMAGE" >/dev/null
+}
+step preload-images preload
+docker rmi "$BASE_IMAGE" >/dev/null 2>&1 || true
+log "node image built in $((SECONDS - T0))s"
+echo "$IMAGE"
