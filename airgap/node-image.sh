@@ -143,7 +143,7 @@ preload() {
     containerd >/tmp/containerd.log 2>&1 &
     for i in $(seq 1 200); do ctr version >/dev/null 2>&1 && break; sleep 0.1; done
     ctr version >/dev/null || { cat /tmp/containerd.log; exit 1; }
-    ctr -n k8s.io images import --no-unpack --digests /images.tar >/dev/null
+    ctr -n k8s.io images import --no-unpack /images.tar >/dev/null
     for img in $(ctr -n k8s.io images ls -q); do
       ctr -n k8s.io images label "$img" io.cri-containerd.pinned=pinned >/dev/null
     done
@@ -151,13 +151,14 @@ preload() {
     kill %1; wait || true
     rm -rf /tmp/* /var/lib/containerd/tmpmounts/* /run/containerd
   ' >&2
-  docker commit \
-    --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' \
-    --change 'CMD []' \
-    --change 'STOPSIGNAL SIGRTMIN+3' \
-    --change 'ENV container=docker' \
-    --change "LABEL io.kube-breakfix.k8s-version=$K8S_VERSION io.kube-breakfix.inputs=$KEY" \
-    "$c" "$IMAGE" >/dev/null
+  docker commit "$c" "$BASE_IMAGE-preloaded" >/dev/null
+  # `docker commit --change` cannot set STOPSIGNAL on every Docker version: a last build step does.
+  printf '%s\n' "FROM $BASE_IMAGE-preloaded" \
+    'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' 'CMD []' \
+    'STOPSIGNAL SIGRTMIN+3' 'ENV container=docker' \
+    "LABEL io.kube-breakfix.k8s-version=$K8S_VERSION io.kube-breakfix.inputs=$KEY" |
+    docker build -q -t "$IMAGE" - >/dev/null
+  docker rmi "$BASE_IMAGE-preloaded" >/dev/null
 }
 step preload-images preload
 docker rmi "$BASE_IMAGE" >/dev/null 2>&1 || true
