@@ -1,0 +1,248 @@
+"""End to end: a synthetic allure-pytest run -> single-file HTML report -> headless Chromium.
+
+The synthetic run is a separate pytest process isolated from this project
+(``-c /dev/null``, its own ``--rootdir``/``--confcutdir``, cwd in tmp_path), so
+the project's conftest.py and pyproject settings never reach it. The report is
+rendered by the pinned Allure 2 CLI (reports/tooling) and opened from disk by
+Debian's Chromium; the rendered DOM of the Suites tree must list the three
+tests with their statuses. Nothing here sleeps: Chromium gets a *virtual* time
+budget, every subprocess a generous timeout.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+try:
+    from breakfix.report_html import generate_html
+except ImportError:  # run as `pytest` (not `python -m pytest`) without the package installed
+    sys.path.insert(0, str(REPO_ROOT))
+    from breakfix.report_html import generate_html
+
+try:
+    import allure
+except ImportError:  # the outer run does not need Allure; the inner one does
+    allure = None
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",  # small /dev/shm in containers
+    "--virtual-time-budget=15000",  # virtual time: lets the app render, is not a sleep
+]
+
+PYTEST_TIMEOUT = 300
+ALLURE_TIMEOUT = 300
+CHROMIUM_TIMEOUT = 180
+
+EXPECTED = {
+    "test_selfcheck_passes": "passed",
+    "test_selfcheck_fails": "failed",
+    "test_selfcheck_skipped": "skipped",
+}
+
+SYNTHETIC_TESTS = textwrap.dedent(
+    '''
+    import allure
+    import pytest
+
+    EPIC = "Report self-check"
+    FEATURE = "Single-file HTML report"
+
+
+    @allure.epic(EPIC)
+    @allure.feature(FEATURE)
+    @allure.story("A passing check with a step and an attachment")
+    @allure.severity(allure.severity_level.CRITICAL)
+    def test_selfcheck_passes():
+        with allure.step("probe the pretend API server"):
+            allure.attach(
+                "GET /readyz -> 200 ok",
+                name="probe output",
+                attachment_type=allure.attachment_type.TEXT,
+            )
+        assert True
+
+
+    @allure.epic(EPIC)
+    @allure.feature(FEATURE)
+    @allure.story("A failing check")
+    @allure.severity(allure.severity_level.NORMAL)
+    def test_selfcheck_fails():
+        assert 1 == 2, "SymptomNotObserved: synthetic failure for the report self-check"
+
+
+    @allure.epic(EPIC)
+    @allure.feature(FEATURE)
+    @allure.story("A skipped check")
+    @allure.severity(allure.severity_level.MINOR)
+    def test_selfcheck_skipped():
+        pytest.skip("synthetic skip for the report self-check")
+    '''
+)
+
+
+def _run(cmd: list[str], *, cwd: Path, timeout: float, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """subprocess.run with a timeout that kills the whole process group (Chromium forks helpers)."""
+    proc = subprocess.Popen(
+        cmd,
+        cwd=str(cwd),
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        out, err = proc.communicate(timeout=30)
+        pytest.fail(f"timed out after {timeout}s: {' '.join(cmd[:3])} ...\nstdout tail:\n{out[-2000:]}\nstderr tail:\n{err[-2000:]}")
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def _chromium(url: str, extra: list[str], profile: Path, cwd: Path) -> subprocess.CompletedProcess:
+    profile.mkdir()
+    cmd = [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra, url]
+    res = _run(cmd, cwd=cwd, timeout=CHROMIUM_TIMEOUT)
+    noise = ("dbus", "Fontconfig", "unexpected operator")
+    stderr_tail = "\n".join(l for l in res.stderr.splitlines() if not any(n in l for n in noise))[-2000:]
+    assert res.returncode == 0, f"chromium exited {res.returncode} for {url}\n{stderr_tail}"
+    return res
+
+
+def _embedded_json(html: str, name: str):
+    """Single-file reports embed each data file as d('<name>','<base64>')."""
+    m = re.search(r"d\('" + re.escape(name) + r"',\s*'([A-Za-z0-9+/=]*)'\)", html)
+    assert m, f"{name} is not embedded in the single-file report"
+    return json.loads(base64.b64decode(m.group(1)))
+
+
+def _leaves(node: dict) -> list[dict]:
+    children = node.get("children")
+    if children is None:
+        return [node]
+    return [leaf for child in children for leaf in _leaves(child)]
+
+
+def _visible_text(dom: str) -> str:
+    dom = re.sub(r"(?is)<(script|style|svg)\b.*?</\1>", " ", dom)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", dom)).strip()
+
+
+def _rendered_tree_leaves(dom: str) -> dict[str, str]:
+    """name -> status of every rendered test leaf in the Suites tree."""
+    found: dict[str, str] = {}
+    for chunk in re.split(r'(?=<a [^>]*class="[^"]*\bnode__leaf\b)', dom)[1:]:
+        chunk = chunk.split("</a>", 1)[0]
+        name = re.search(r'class="[^"]*\bnode__name\b[^"]*">\s*([^<]+?)\s*<', chunk)
+        status = re.search(r"\bstatus-icon_status_(\w+)", chunk)
+        if name and status:
+            found[name.group(1)] = status.group(1)
+    return found
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()[:24]
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", f"{path} is not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.mark.e2e
+def test_single_file_report_renders_in_headless_chromium(tmp_path: Path) -> None:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"headless Chromium not installed at {CHROMIUM} (apt-get install -y chromium)")
+
+    # 1. A synthetic allure-pytest run, isolated from this project's conftest/pyproject.
+    run_dir = tmp_path / "synthetic"
+    run_dir.mkdir()
+    test_file = run_dir / "test_report_selfcheck.py"
+    test_file.write_text(SYNTHETIC_TESTS)
+    results = tmp_path / "results"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
+    cmd = [
+        sys.executable, "-m", "pytest",
+        "-p", "no:cacheprovider",
+        "-c", os.devnull,
+        f"--rootdir={run_dir}",
+        f"--confcutdir={run_dir}",
+        f"--alluredir={results}",
+        "-q", "-rA",
+        str(test_file),
+    ]
+    inner = _run(cmd, cwd=run_dir, timeout=PYTEST_TIMEOUT, env=env)
+    summary = inner.stdout + inner.stderr
+    assert inner.returncode == 1, f"synthetic run should fail exactly one test, got exit {inner.returncode}:\n{summary[-3000:]}"
+    assert re.search(r"\b1 failed, 1 passed, 1 skipped\b", summary), summary[-3000:]
+
+    raw = [json.loads(p.read_text()) for p in results.glob("*-result.json")]
+    assert {r["name"]: r["status"] for r in raw} == EXPECTED
+    passing = next(r for r in raw if r["name"] == "test_selfcheck_passes")
+    labels = {label["name"]: label["value"] for label in passing["labels"]}
+    assert labels["epic"] == "Report self-check" and labels["severity"] == "critical", labels
+    assert labels["feature"] == "Single-file HTML report" and labels["story"], labels
+    assert [s["name"] for s in passing["steps"]] == ["probe the pretend API server"]
+    assert passing["steps"][0]["attachments"][0]["name"] == "probe output"
+
+    # 2. The single-file HTML report.
+    out = tmp_path / "html"
+    index = generate_html(results, out, timeout=ALLURE_TIMEOUT)
+    assert index == out / "index.html" and index.is_file()
+    assert sorted(p.name for p in out.iterdir()) == ["index.html"], "report is not a single file"
+    html = index.read_text(encoding="utf-8")
+    external = re.findall(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//[^"'\s>]+""", html)
+    assert not external, f"report references external resources: {external[:5]}"
+
+    suites = _embedded_json(html, "data/suites.json")
+    leaves = {leaf["name"]: leaf for leaf in _leaves(suites)}
+    assert {name: leaf["status"] for name, leaf in leaves.items()} == EXPECTED
+    statistic = _embedded_json(html, "widgets/summary.json")["statistic"]
+    assert (statistic["total"], statistic["passed"], statistic["failed"], statistic["skipped"]) == (3, 1, 1, 1)
+    categories = {c["name"]: [leaf["name"] for leaf in _leaves(c)] for c in _embedded_json(html, "data/categories.json")["children"]}
+    assert categories.get("Symptom not observed") == ["test_selfcheck_fails"], categories
+
+    # 3. Render it from disk. The Suites tree starts collapsed; the route of a test
+    #    (#suites/<group>/<test>/) expands its group and opens the test's details.
+    failing = leaves["test_selfcheck_fails"]
+    url = f"{index.as_uri()}#suites/{failing['parentUid']}/{failing['uid']}/"
+    dom = _chromium(url, ["--dump-dom"], tmp_path / "chrome-dom", tmp_path).stdout
+    (tmp_path / "dom.html").write_text(dom)
+    text = _visible_text(dom)
+    assert "Suites" in text and "test_report_selfcheck" in text, f"Suites page did not render: {text[:1500]}"
+    assert _rendered_tree_leaves(dom) == EXPECTED, f"rendered tree: {_rendered_tree_leaves(dom)}; text: {text[:1500]}"
+    assert "SymptomNotObserved: synthetic failure for the report self-check" in text, text[:3000]
+    assert "Symptom not observed" in text, "category not shown in the failing test's details"
+
+    # 4. A screenshot of the same view, kept as evidence.
+    shot = tmp_path / "report.png"
+    _chromium(url, [f"--screenshot={shot}", "--window-size=1400,1000"], tmp_path / "chrome-shot", tmp_path)
+    assert shot.is_file(), "chromium wrote no screenshot"
+    assert _png_size(shot) == (1400, 1000)
+    if allure is not None:
+        allure.attach.file(str(shot), name="single-file report (Suites)", attachment_type=allure.attachment_type.PNG)
