@@ -23,6 +23,7 @@ IMAGE="$NODE_IMAGE_REPO:$K8S_VERSION-$KEY"
 step docker-up bash "$AIRGAP_DIR/docker-up.sh"
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then
   log "node image $IMAGE already built from these inputs (${SECONDS}s)"
+  echo "$IMAGE" > "$BUILD_DIR/node-image.ref"
   echo "$IMAGE"; exit 0
 fi
 
@@ -163,4 +164,5 @@ preload() {
 step preload-images preload
 docker rmi "$BASE_IMAGE" >/dev/null 2>&1 || true
 log "node image built in $((SECONDS - T0))s"
+echo "$IMAGE" > "$BUILD_DIR/node-image.ref"
 echo "$IMAGE"

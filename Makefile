@@ -1,0 +1,61 @@
+# kube-breakfix: the two commands a user needs are `make conformance` and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+CLUSTER ?= breakfix
+PYTEST_ARGS ?=
+REPORTS := reports
+
+.PHONY: help venv docker-up node-image conformance test unit e2e report list-faults clean-cluster
+
+help:
+	@echo "make conformance  - set up, create a kind cluster, run the suite, write reports/"
+	@echo "make test         - the project's own tests (unit + end to end on a real kind cluster)"
+	@echo "make node-image   - build the offline kind node image (airgap/)"
+	@echo "make list-faults  - print the fault catalog"
+
+$(VPY): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -e .
+	touch $(VPY)
+
+venv: $(VPY)
+
+docker-up:
+	bash airgap/docker-up.sh
+
+node-image: docker-up
+	bash airgap/node-image.sh
+
+list-faults: venv
+	$(VPY) -m pytest --list-faults
+
+# The main job: Docker engine, offline node image (cached), kind cluster, suite, reports.
+conformance: venv node-image
+	rm -rf $(REPORTS)/allure-results $(REPORTS)/html
+	$(VPY) -m pytest suites --cluster-name=$(CLUSTER) \
+	  --alluredir=$(REPORTS)/allure-results --clean-alluredir \
+	  --junitxml=$(REPORTS)/junit.xml $(PYTEST_ARGS); rc=$$?; \
+	$(VPY) -m breakfix.report_html $(REPORTS)/allure-results $(REPORTS)/html || rc=$${rc:-1}; \
+	exit $$rc
+
+report: venv
+	$(VPY) -m breakfix.report_html $(REPORTS)/allure-results $(REPORTS)/html
+
+unit: venv
+	$(VPY) -m pytest tests/unit -q
+
+e2e: venv node-image
+	$(VPY) -m pytest tests/e2e -v
+
+# The project's own tests: unit tests, the end-to-end tests of the toolchain, then the whole
+# conformance suite on a real cluster.
+test: venv node-image
+	$(VPY) -m pytest tests/unit -q
+	$(VPY) -m pytest tests/e2e -v
+	$(MAKE) conformance
+
+clean-cluster:
+	-airgap/.build/bin/kind delete cluster --name $(CLUSTER)

@@ -1,0 +1,226 @@
+"""The fault catalog: one YAML file per fault, validated field by field. A file that is not
+valid is refused with its path, the field and the reason (FaultFileError), before anything runs."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .edits import EDIT_OPS
+from .errors import FaultFileError, UnknownFault
+from .symptoms_spec import SYMPTOM_KINDS
+
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "faults"
+
+COMPONENTS = {
+    # component: how its health is seen
+    "etcd": "static_pod",
+    "kube-apiserver": "static_pod",
+    "kube-controller-manager": "static_pod",
+    "kube-scheduler": "static_pod",
+    "kubelet": "node",
+}
+SEVERITIES = ("blocker", "critical", "normal", "minor", "trivial")
+TARGET_KINDS = ("manifest", "file", "service")
+SERVICE_ACTIONS = ("stop",)
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str                      # manifest | file | service
+    path: str | None = None        # manifest file name, or absolute path of a node file
+    unit: str | None = None        # systemd unit (service target), or the unit to restart (file)
+    action: str | None = None      # service action
+
+
+@dataclass(frozen=True)
+class Fault:
+    id: str
+    component: str
+    title: str
+    severity: str
+    target: Target
+    edits: tuple[dict, ...]
+    symptoms: tuple[dict, ...]
+    fix: str
+    remediation: str
+    api_down: bool = False
+    reference_lab: int | None = None
+    verify_scale: int = 1
+    source: str = ""
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def marker_name(self) -> str:
+        return "component_" + self.component.replace("-", "_")
+
+    @property
+    def summary(self) -> str:
+        return "; ".join(s["kind"] for s in self.symptoms)
+
+
+def _req(data: dict, key: str, typ, path: Path, where: str = ""):
+    name = f"{where}{key}"
+    if key not in data:
+        raise FaultFileError(path, name, "is required")
+    val = data[key]
+    if not isinstance(val, typ) or isinstance(val, bool) and typ is not bool:
+        want = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
+        raise FaultFileError(path, name, f"must be {want}, got {type(val).__name__}")
+    return val
+
+
+def _check_keys(data: dict, allowed: set[str], path: Path, where: str) -> None:
+    extra = sorted(set(data) - allowed)
+    if extra:
+        raise FaultFileError(path, f"{where}{extra[0]}", f"unknown field (allowed: {', '.join(sorted(allowed))})")
+
+
+def parse_fault(data: Any, path: Path) -> Fault:
+    if not isinstance(data, dict):
+        raise FaultFileError(path, "(document)", "must be a mapping")
+    _check_keys(data, {"id", "component", "title", "severity", "target", "edits", "symptoms", "fix",
+                       "remediation", "api_down", "reference_lab", "verify", "tags"}, path, "")
+    fid = _req(data, "id", str, path)
+    if not _ID.match(fid):
+        raise FaultFileError(path, "id", "must be lowercase letters, digits and dashes (3-63)")
+    if path.suffix in (".yaml", ".yml") and path.stem != fid:
+        raise FaultFileError(path, "id", f"must match the file name ({path.stem!r})")
+    component = _req(data, "component", str, path)
+    if component not in COMPONENTS:
+        raise FaultFileError(path, "component", f"unknown component {component!r} (known: {', '.join(COMPONENTS)})")
+    title = _req(data, "title", str, path)
+    severity = data.get("severity", "critical")
+    if severity not in SEVERITIES:
+        raise FaultFileError(path, "severity", f"must be one of {', '.join(SEVERITIES)}")
+
+    t = _req(data, "target", dict, path)
+    _check_keys(t, {"kind", "path", "unit", "action"}, path, "target.")
+    tkind = _req(t, "kind", str, path, "target.")
+    if tkind not in TARGET_KINDS:
+        raise FaultFileError(path, "target.kind", f"must be one of {', '.join(TARGET_KINDS)}")
+    if tkind == "manifest":
+        tpath = _req(t, "path", str, path, "target.")
+        if "/" in tpath or not tpath.endswith(".yaml") or tpath.startswith("."):
+            raise FaultFileError(path, "target.path", "must be a manifest file name like kube-scheduler.yaml")
+    elif tkind == "file":
+        tpath = _req(t, "path", str, path, "target.")
+        if not tpath.startswith("/"):
+            raise FaultFileError(path, "target.path", "must be an absolute path on the node")
+        if tpath.startswith("/etc/kubernetes/manifests/"):
+            raise FaultFileError(path, "target.path", "static pod manifests use target.kind: manifest")
+    else:
+        tpath = None
+        _req(t, "unit", str, path, "target.")
+        action = _req(t, "action", str, path, "target.")
+        if action not in SERVICE_ACTIONS:
+            raise FaultFileError(path, "target.action", f"must be one of {', '.join(SERVICE_ACTIONS)}")
+    target = Target(kind=tkind, path=tpath, unit=t.get("unit"), action=t.get("action"))
+    if target.unit is not None and not isinstance(target.unit, str):
+        raise FaultFileError(path, "target.unit", "must be str")
+
+    edits = data.get("edits", [])
+    if tkind in ("manifest", "file"):
+        edits = _req(data, "edits", list, path)
+        if not edits:
+            raise FaultFileError(path, "edits", "must list at least one edit")
+    elif edits:
+        raise FaultFileError(path, "edits", "a service target takes no edits")
+    for i, e in enumerate(edits):
+        where = f"edits[{i}]."
+        if not isinstance(e, dict):
+            raise FaultFileError(path, f"edits[{i}]", "must be a mapping")
+        op = _req(e, "op", str, path, where)
+        if op not in EDIT_OPS:
+            raise FaultFileError(path, f"{where}op", f"unknown op {op!r} (known: {', '.join(EDIT_OPS)})")
+        _, required, optional = EDIT_OPS[op]
+        for r in sorted(required):
+            if r not in e:
+                raise FaultFileError(path, f"{where}{r}", f"is required by op {op}")
+        _check_keys(e, required | optional | {"op"}, path, where)
+
+    symptoms = _req(data, "symptoms", list, path)
+    if not symptoms:
+        raise FaultFileError(path, "symptoms", "must list at least one symptom")
+    for i, s in enumerate(symptoms):
+        where = f"symptoms[{i}]."
+        if not isinstance(s, dict):
+            raise FaultFileError(path, f"symptoms[{i}]", "must be a mapping")
+        kind = _req(s, "kind", str, path, where)
+        if kind not in SYMPTOM_KINDS:
+            raise FaultFileError(path, f"{where}kind", f"unknown symptom kind {kind!r} (known: {', '.join(SYMPTOM_KINDS)})")
+        spec = SYMPTOM_KINDS[kind]
+        for r in sorted(spec.required):
+            if r not in s:
+                raise FaultFileError(path, f"{where}{r}", f"is required by symptom {kind}")
+        _check_keys(s, spec.required | set(spec.optional) | {"kind", "description"}, path, where)
+        for k, typ in {**{r: spec.types.get(r) for r in spec.required}, **spec.types}.items():
+            if k in s and typ is not None and not isinstance(s[k], typ):
+                raise FaultFileError(path, f"{where}{k}", f"must be {getattr(typ, '__name__', typ)}")
+
+    fix = _req(data, "fix", str, path)
+    remediation = _req(data, "remediation", str, path)
+    api_down = data.get("api_down", False)
+    if not isinstance(api_down, bool):
+        raise FaultFileError(path, "api_down", "must be true or false")
+    lab = data.get("reference_lab")
+    if lab is not None and (not isinstance(lab, int) or isinstance(lab, bool)):
+        raise FaultFileError(path, "reference_lab", "must be an integer (the lab step)")
+    verify = data.get("verify", {}) or {}
+    if not isinstance(verify, dict):
+        raise FaultFileError(path, "verify", "must be a mapping")
+    _check_keys(verify, {"scale"}, path, "verify.")
+    scale = verify.get("scale", 1)
+    if not isinstance(scale, int) or isinstance(scale, bool) or scale < 0:
+        raise FaultFileError(path, "verify.scale", "must be a non-negative integer (replicas to add)")
+    tags = data.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(x, str) for x in tags):
+        raise FaultFileError(path, "tags", "must be a list of strings")
+    return Fault(id=fid, component=component, title=title, severity=severity, target=target,
+                 edits=tuple(edits), symptoms=tuple(symptoms), fix=fix.strip(), remediation=remediation.strip(),
+                 api_down=api_down, reference_lab=lab, verify_scale=scale, source=str(path), tags=tuple(tags))
+
+
+def load_file(path: Path) -> Fault:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(document)"
+        raise FaultFileError(path, where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    except OSError as exc:
+        raise FaultFileError(path, "(file)", exc.strerror or str(exc)) from None
+    return parse_fault(data, path)
+
+
+def load_catalog(directory: Path | str | None = None) -> dict[str, Fault]:
+    d = Path(directory) if directory else DEFAULT_DIR
+    if not d.is_dir():
+        raise FaultFileError(d, "(directory)", "fault catalog directory not found")
+    faults: dict[str, Fault] = {}
+    for p in sorted(d.glob("*.y*ml")):
+        f = load_file(p)
+        if f.id in faults:
+            raise FaultFileError(p, "id", f"duplicate id, also in {faults[f.id].source}")
+        faults[f.id] = f
+    if not faults:
+        raise FaultFileError(d, "(directory)", "no fault files (*.yaml)")
+    return faults
+
+
+def select(faults: dict[str, Fault], ids: list[str] | None = None, component: str | None = None) -> list[Fault]:
+    out = list(faults.values())
+    if ids:
+        unknown = [i for i in ids if i not in faults]
+        if unknown:
+            raise UnknownFault(f"unknown fault {unknown[0]!r}; known: {', '.join(sorted(faults))}")
+        out = [faults[i] for i in ids]
+    if component:
+        if component not in COMPONENTS:
+            raise UnknownFault(f"unknown component {component!r}; known: {', '.join(COMPONENTS)}")
+        out = [f for f in out if f.component == component]
+    return out

@@ -1,0 +1,47 @@
+"""Every error the engine raises on purpose: one line, saying what and where."""
+
+
+class BreakfixError(Exception):
+    """Base class. str(error) is a single line meant for a human."""
+
+    def __str__(self) -> str:  # keep messages on one line
+        return " ".join(str(self.args[0] if self.args else self.__class__.__name__).split())
+
+
+class FaultFileError(BreakfixError):
+    def __init__(self, path, field: str, reason: str):
+        self.path, self.field, self.reason = str(path), field, reason
+        super().__init__(f"{self.path}: field '{field}': {reason}")
+
+
+class UnknownFault(BreakfixError):
+    pass
+
+
+class InfrastructureError(BreakfixError):
+    """The cluster, Docker or the node is not usable: not a verdict on the fault."""
+
+
+class NodeUnreachable(InfrastructureError):
+    pass
+
+
+class ClusterUnavailable(InfrastructureError):
+    pass
+
+
+class WaitTimeout(BreakfixError):
+    def __init__(self, what: str, timeout: float, last_seen: str):
+        self.what, self.timeout, self.last_seen = what, timeout, last_seen
+        super().__init__(f"WaitTimeout: {what} not reached within {timeout:.0f}s; last seen: {last_seen}")
+
+
+class SymptomNotObserved(BreakfixError):
+    def __init__(self, symptom: str, detail: str):
+        self.symptom, self.detail = symptom, detail
+        super().__init__(f"SymptomNotObserved: {symptom}: {detail}")
+
+
+class NotRecovered(BreakfixError):
+    def __init__(self, what: str, detail: str):
+        super().__init__(f"NotRecovered: {what}: {detail}")

@@ -1,0 +1,360 @@
+"""The engine: back up, break, prove it took effect, observe symptoms, restore, verify.
+Everything a fault needs comes from its data file; nothing here knows a fault by name."""
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+
+import yaml
+
+from . import edits, waits
+from .catalog import COMPONENTS, Fault
+from .errors import InfrastructureError, NotRecovered, WaitTimeout
+from .kube import STATIC_COMPONENTS, Kube, container_view
+from .node import BACKUP_DIR, MANIFEST_DIR, Node
+from .report import Reporter
+from .waits import Observation, timeout, wait_until
+
+# Node files that faults may change and that must be byte-identical after a run.
+WATCHED_PATHS = ["/etc/kubernetes", "/var/lib/kubelet/config.yaml", "/var/lib/kubelet/kubeadm-flags.env"]
+
+
+@dataclass
+class Injection:
+    fault: Fault
+    path: str | None                  # node file changed (manifest or file target)
+    original: bytes | None
+    original_sha: str | None
+    mode: str | None
+    backup_path: str | None
+    before_uid: str | None = None     # static pod sandbox uid (== config hash) before the edit
+    before_invocation: str | None = None
+    since: str | None = None          # node time of the edit (journal window)
+    started: float = field(default_factory=time.monotonic)
+    restored: bool = False
+    context: dict = field(default_factory=dict)  # what symptoms set up (scale targets, probe pods)
+
+
+@contextlib.contextmanager
+def deferred_interrupts():
+    """Let a restore finish: a Ctrl-C (or SIGTERM) during it is held and re-raised after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+    handlers = {}
+
+    def hold(signum, _frame):
+        got.append(signum)
+
+    for s in (signal.SIGINT, signal.SIGTERM):
+        handlers[s] = signal.signal(s, hold)
+    try:
+        yield
+    finally:
+        for s, h in handlers.items():
+            signal.signal(s, h)
+        if got:
+            raise KeyboardInterrupt(f"interrupted (signal {got[0]}) during restore; restore completed")
+
+
+class Lab:
+    def __init__(self, kube: Kube, node: Node, node_name: str, reporter: Reporter | None = None,
+                 app_name: str = "app", app_image: str = "kube-breakfix/app:v1",
+                 probe_image: str | None = None, namespace: str = "default",
+                 timeout_scale: float | None = None):
+        self.kube, self.node, self.node_name = kube, node, node_name
+        self.reporter = reporter or Reporter()
+        self.app_name, self.app_image = app_name, app_image
+        self.probe_image = probe_image or app_image
+        self.namespace = namespace
+        self.scale_factor = timeout_scale
+
+    def t(self, name: str) -> float:
+        return timeout(name, self.scale_factor)
+
+    # --- state views -------------------------------------------------------------------------
+    def mirror_pod_name(self, component: str) -> str:
+        return f"{component}-{self.node_name}"
+
+    def component_view(self, component: str):
+        return container_view(self.kube.pod(self.mirror_pod_name(component)))
+
+    def component_ready(self, component: str) -> Observation:
+        if COMPONENTS[component] == "node":
+            ok, seen = self.kube.node_ready(self.node_name)
+            return Observation(ok, seen)
+        v = self.component_view(component)
+        return Observation(v.ready and v.running, v.line())
+
+    def control_plane_ready(self) -> Observation:
+        lines, ok = [], True
+        ready, seen = self.kube.node_ready(self.node_name)
+        ok &= ready
+        lines.append(seen)
+        for c in STATIC_COMPONENTS:
+            v = self.component_view(c)
+            ok &= v.ready and v.running
+            lines.append(v.line())
+        for p in self.kube.pods("kube-system"):
+            if p.metadata.name.startswith(tuple(f"{c}-" for c in STATIC_COMPONENTS)):
+                continue
+            cs = p.status.container_statuses or []
+            pready = p.status.phase == "Running" and cs and all(c.ready for c in cs)
+            ok &= bool(pready)
+            if not pready:
+                lines.append(f"{p.metadata.name}: phase={p.status.phase} not ready")
+        return Observation(ok, "; ".join(lines))
+
+    def wait_settled(self, what: str = "control plane Ready") -> Observation:
+        """Node Ready, every static pod and every kube-system pod Ready."""
+        with self.reporter.timed("settle"):
+            obs = wait_until(self.control_plane_ready, what, self.t("settle"), interval=2)
+        return obs
+
+    def sandbox_uid(self, component: str) -> str | None:
+        """The uid of the component's ready pod sandbox on the node: for a static pod this is
+        the hash of its manifest, so it changes exactly when the kubelet runs the edited pod."""
+        r = self.node.crictl(f"pods --name {component}-{self.node_name} --state ready -o json")
+        if not r.ok:
+            return None
+        items = json.loads(r.stdout or "{}").get("items") or []
+        items.sort(key=lambda i: int(i.get("createdAt", 0)))
+        return items[-1]["metadata"]["uid"] if items else None
+
+    def invocation_id(self, unit: str) -> str:
+        return self.node.check(f"systemctl show -p InvocationID --value {unit}").strip()
+
+    # --- backups ---------------------------------------------------------------------------
+    @staticmethod
+    def _journal_path(fault: Fault) -> str:
+        return f"{BACKUP_DIR}/{fault.id}.breakfix.json"
+
+    def leftovers(self) -> list[dict]:
+        """Journals of injections that were never restored (a run killed hard, `breakfix break`)."""
+        out = self.node.run(f"cat {BACKUP_DIR}/*.breakfix.json 2>/dev/null; true").stdout
+        entries = []
+        for line in out.replace("}{", "}\n{").splitlines():
+            line = line.strip()
+            if line:
+                with contextlib.suppress(json.JSONDecodeError):
+                    entries.append(json.loads(line))
+        return entries
+
+    def restore_leftovers(self, wait: bool = True) -> list[str]:
+        """Put back everything a journal on the node names; returns what was restored."""
+        done = []
+        for e in self.leftovers():
+            with deferred_interrupts():
+                path, backup = e.get("path"), e.get("backup")
+                if path and backup and self.node.exists(backup):
+                    if self.node.sha256(path) != self.node.sha256(backup):
+                        self.node.write_atomic(path, self.node.read_bytes(backup), mode=self.node.file_mode(backup))
+                    self.node.run(f"rm -f {backup}")
+                if e.get("restart_unit"):
+                    self.node.systemctl("restart", e["restart_unit"])
+                if e.get("start_unit"):
+                    self.node.systemctl("start", e["start_unit"])
+                self.node.run(f"rm -f {BACKUP_DIR}/{e['fault']}.breakfix.json")
+            done.append(e["fault"])
+            self.reporter.attach("restored a leftover fault", json.dumps(e, indent=2), "json")
+        if done and wait:
+            self.wait_settled("control plane Ready after restoring leftovers")
+        return done
+
+    # --- break -------------------------------------------------------------------------------
+    def inject(self, fault: Fault, register) -> Injection:
+        """Back up, register the restore (REGISTER(callable)), then break. Returns the injection
+        once the fault has provably taken effect."""
+        tgt = fault.target
+        path = f"{MANIFEST_DIR}/{tgt.path}" if tgt.kind == "manifest" else tgt.path
+        inj = Injection(fault, path, None, None, None, None)
+        with self.reporter.step(f"break: {fault.title}"):
+            if path:
+                inj.original = self.node.read_bytes(path)
+                inj.original_sha = self.node.sha256(path)
+                inj.mode = self.node.file_mode(path)
+                inj.backup_path = f"{BACKUP_DIR}/{path.strip('/').replace('/', '__')}"
+            # Backup and journal on the node, outside the manifests dir, before anything changes:
+            # a run killed with -9 is still restored by the next run (restore_leftovers) or
+            # by `breakfix restore`.
+            self.node.check(f"mkdir -p {BACKUP_DIR} && chmod 700 {BACKUP_DIR}")
+            if path:
+                self.node.check(f"cp -p {path} {inj.backup_path}.tmp && mv -f {inj.backup_path}.tmp {inj.backup_path}")
+            self.node.write_atomic(self._journal_path(fault), json.dumps({
+                "fault": fault.id, "path": path, "backup": inj.backup_path, "sha256": inj.original_sha,
+                "restart_unit": tgt.unit if tgt.kind == "file" else None,
+                "start_unit": tgt.unit if tgt.kind == "service" else None,
+            }).encode())
+            if tgt.kind == "manifest":
+                inj.before_uid = self.sandbox_uid(fault.component)
+            unit = tgt.unit or ("kubelet" if fault.component == "kubelet" else None)
+            if unit:
+                inj.before_invocation = self.invocation_id(unit)
+            inj.since = self.node.now()
+            register(lambda: self.restore(inj))
+
+            if path:
+                doc = yaml.safe_load(inj.original)
+                changed = edits.apply_edits(doc, list(fault.edits))
+                new_text = yaml.safe_dump(changed, sort_keys=False, default_flow_style=False)
+                self.reporter.attach(f"diff {path}", edits.diff_text(inj.original.decode(), new_text, path), "diff")
+                self.node.write_atomic(path, new_text.encode(), mode=inj.mode)
+            if tgt.kind == "file" and tgt.unit:
+                self.node.systemctl("restart", tgt.unit)
+            if tgt.kind == "service":
+                self.node.systemctl(tgt.action, tgt.unit)
+            inj.started = time.monotonic()
+            self._took_effect(inj)
+            self.reporter.timing("inject->took effect", time.monotonic() - inj.started, fault=fault.id)
+        return inj
+
+    def _took_effect(self, inj: Injection) -> None:
+        f = inj.fault
+        if f.target.kind == "manifest":
+            def changed() -> Observation:
+                r = self.node.crictl(f"pods --name {f.component}-{self.node_name} -o json")
+                items = json.loads(r.stdout or "{}").get("items") or []
+                uids = {i["metadata"]["uid"] for i in items if i.get("state") == "SANDBOX_READY"}
+                new = uids - {inj.before_uid}
+                return Observation(bool(new), f"ready sandboxes of {f.component}: {sorted(uids) or 'none'} "
+                                              f"(before: {inj.before_uid})")
+            wait_until(changed, f"kubelet runs the edited {f.target.path}", self.t("took_effect"))
+        elif f.target.kind == "file" and f.target.unit:
+            wait_until(lambda: Observation(self.invocation_id(f.target.unit) != inj.before_invocation,
+                                           f"{f.target.unit} invocation {self.invocation_id(f.target.unit)}"),
+                       f"{f.target.unit} restarted", self.t("took_effect"))
+        elif f.target.kind == "service":
+            wait_until(lambda: Observation(self.node.unit_state(f.target.unit) != "active",
+                                           f"{f.target.unit} is {self.node.unit_state(f.target.unit)}"),
+                       f"{f.target.unit} {f.target.action}ped", self.t("took_effect"))
+
+    # --- observe -----------------------------------------------------------------------------
+    def observe(self, inj: Injection) -> dict[str, str]:
+        from .symptoms import check
+        evidence = {}
+        with self.reporter.step(f"observe: {inj.fault.summary}"):
+            for spec in inj.fault.symptoms:
+                label = spec.get("description") or spec["kind"]
+                with self.reporter.step(f"symptom: {label}"):
+                    ev = check(self, inj, spec)
+                    self.reporter.attach(f"evidence: {spec['kind']}", ev)
+                    evidence[spec["kind"]] = ev
+            self.reporter.timing("inject->symptoms", time.monotonic() - inj.started, fault=inj.fault.id)
+        return evidence
+
+    # --- fix ---------------------------------------------------------------------------------
+    def restore(self, inj: Injection, wait: bool = True) -> None:
+        """Put the node back exactly as it was, then wait until the component is Ready again.
+        Idempotent; runs on pass, fail, error and Ctrl-C (registered before the edit)."""
+        if inj.restored:
+            return
+        f = inj.fault
+        t0 = time.monotonic()
+        with deferred_interrupts(), self.reporter.step(f"fix: restore {inj.path or f.target.unit}"):
+            if inj.path and inj.original is not None:
+                if self.node.sha256(inj.path) != inj.original_sha:
+                    self.node.write_atomic(inj.path, inj.original, mode=inj.mode or "0600")
+                if self.node.sha256(inj.path) != inj.original_sha:
+                    raise NotRecovered(f.id, f"{inj.path} does not match its backup after restore")
+            if f.target.kind == "file" and f.target.unit:
+                self.node.systemctl("restart", f.target.unit)
+            if f.target.kind == "service":
+                self.node.systemctl("start", f.target.unit)
+            if inj.backup_path:
+                self.node.run(f"rm -f {inj.backup_path}")
+            self.node.run(f"rm -f {self._journal_path(f)}")
+            inj.restored = True
+            for name in inj.context.get("probe_pods", []):
+                with contextlib.suppress(Exception):
+                    self.kube.delete_pod(name, self.namespace)
+        if wait:
+            self.wait_recovered(inj)
+            self.reporter.timing("fix->recovered", time.monotonic() - t0, fault=f.id)
+
+    def wait_recovered(self, inj: Injection) -> None:
+        f = inj.fault
+        with self.reporter.step(f"verify: {f.component} Ready again"):
+            try:
+                if f.target.kind == "manifest" and inj.before_uid:
+                    wait_until(lambda: Observation(self.sandbox_uid(f.component) == inj.before_uid,
+                                                   f"ready sandbox {self.sandbox_uid(f.component)}, want {inj.before_uid}"),
+                               f"kubelet runs the restored {f.target.path}", self.t("recover"))
+                wait_until(lambda: self.component_ready(f.component), f"{f.component} Ready", self.t("recover"))
+                obs = self.wait_settled("control plane Ready after the fix")
+            except WaitTimeout as exc:
+                raise NotRecovered(f.id, str(exc)) from None
+            self.reporter.attach("control plane after the fix", obs.text().replace("; ", "\n"))
+
+    # --- verify ------------------------------------------------------------------------------
+    def app_ready_replicas(self) -> tuple[int, int, str]:
+        d = self.kube.deployment(self.app_name, self.namespace)
+        want = d.spec.replicas or 0
+        ready = d.status.ready_replicas or 0
+        return want, ready, (f"deployment {self.app_name}: spec={want} replicas={d.status.replicas or 0} "
+                             f"ready={ready} available={d.status.available_replicas or 0}")
+
+    def ensure_app(self, replicas: int | None = None) -> int:
+        """The `app` deployment exists and all its replicas are Ready; returns the count."""
+        try:
+            want, _, _ = self.app_ready_replicas()
+        except Exception:  # noqa: BLE001 - not there yet
+            want = 1
+        if replicas is not None:
+            want = replicas
+        self.kube.ensure_deployment(self.app_name, self.app_image, want, self.namespace)
+        self.wait_app(want)
+        return want
+
+    def wait_app(self, replicas: int) -> Observation:
+        def probe() -> Observation:
+            want, ready, seen = self.app_ready_replicas()
+            return Observation(want == replicas and ready == replicas, seen)
+        with self.reporter.timed("scale->ready", replicas=replicas):
+            return wait_until(probe, f"{self.app_name} at {replicas} Ready replicas", self.t("scale"))
+
+    def schedule_probe(self) -> str:
+        """A new pod gets a node and runs."""
+        name = self.kube.create_probe_pod(self.probe_image, self.namespace)
+        try:
+            def probe() -> Observation:
+                p = self.kube.pod(name, self.namespace)
+                return Observation(p.status.phase == "Running" and bool(p.spec.node_name),
+                                   f"pod {name}: phase={p.status.phase} node={p.spec.node_name}")
+            return wait_until(probe, f"probe pod {name} Running", self.t("schedule")).text()
+        finally:
+            with contextlib.suppress(Exception):
+                self.kube.delete_pod(name, self.namespace)
+
+    def verify(self, fault: Fault, inj: Injection | None = None) -> None:
+        """After the fix: a pod schedules and `app` scales (to the target a symptom asked for, or
+        by verify.scale replicas), then back to where it was."""
+        with self.reporter.step("verify: a pod schedules and app scales"):
+            seen = self.schedule_probe()
+            self.reporter.attach("probe pod", seen)
+            base = (inj.context.get("app_base") if inj else None) or self.app_ready_replicas()[0]
+            target = (inj.context.get("scale_target") if inj else None) or base + fault.verify_scale
+            self.kube.scale(self.app_name, target, self.namespace)
+            obs = self.wait_app(target)
+            self.reporter.attach("app scaled", obs.text())
+            if target != base:
+                self.kube.scale(self.app_name, base, self.namespace)
+                self.wait_app(base)
+
+    # --- one whole fault ---------------------------------------------------------------------
+    def run_fault(self, fault: Fault, register) -> dict[str, str]:
+        self.wait_settled("control plane Ready before the fault")
+        inj = self.inject(fault, register)
+        evidence = self.observe(inj)
+        self.restore(inj)
+        self.verify(fault, inj)
+        return evidence
+
+
+def require_static_pod_manifest(node: Node, component: str) -> None:
+    if component in STATIC_COMPONENTS and not node.exists(f"{MANIFEST_DIR}/{component}.yaml"):
+        raise InfrastructureError(f"node {node.spec}: {MANIFEST_DIR}/{component}.yaml not found")

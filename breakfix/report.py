@@ -1,0 +1,102 @@
+"""Where the engine's steps, evidence and timings go. The engine talks to a Reporter; the pytest
+suite plugs in AllureReporter, the command line a TextReporter."""
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+_SECRET = [
+    (re.compile(r"-----BEGIN [A-Z ]+-----.*?-----END [A-Z ]+-----", re.S), "<redacted PEM block>"),
+    (re.compile(r"(?i)((?:client-)?(?:certificate|key)-data|token|password)(\"?\s*[:=]\s*\"?)[^\s\"]+"), r"\1\2<redacted>"),
+    (re.compile(r"(?i)(authorization:\s*bearer\s+)\S+"), r"\1<redacted>"),
+]
+
+
+def redact(text: str) -> str:
+    """Never let keys, tokens or kubeconfig credentials into a report."""
+    for pat, repl in _SECRET:
+        text = pat.sub(repl, text)
+    return text
+
+
+class Reporter:
+    """Base reporter: records timings, prints nothing."""
+
+    def __init__(self) -> None:
+        self.timings: list[dict] = []
+
+    @contextlib.contextmanager
+    def step(self, title: str):
+        yield
+
+    def attach(self, name: str, body: str, kind: str = "text") -> None:  # kind: text|yaml|json|diff
+        pass
+
+    def timing(self, name: str, seconds: float, **labels) -> None:
+        self.timings.append({"name": name, "seconds": round(seconds, 2), **labels})
+
+    @contextlib.contextmanager
+    def timed(self, name: str, **labels):
+        t0 = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timing(name, time.monotonic() - t0, **labels)
+
+
+class TextReporter(Reporter):
+    def __init__(self, stream=None, verbose: bool = True):
+        super().__init__()
+        self.stream = stream or sys.stderr
+        self.verbose = verbose
+        self.depth = 0
+
+    @contextlib.contextmanager
+    def step(self, title: str):
+        print(f"{'  ' * self.depth}- {title}", file=self.stream, flush=True)
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+
+    def attach(self, name: str, body: str, kind: str = "text") -> None:
+        if self.verbose:
+            first = redact(body).strip().splitlines()[:1]
+            print(f"{'  ' * self.depth}  [{name}] {first[0][:160] if first else ''}", file=self.stream)
+
+
+class AllureReporter(Reporter):
+    def __init__(self) -> None:
+        super().__init__()
+        import allure
+        self.allure = allure
+
+    @contextlib.contextmanager
+    def step(self, title: str):
+        with self.allure.step(title):
+            yield
+
+    def attach(self, name: str, body: str, kind: str = "text") -> None:
+        t = self.allure.attachment_type
+        atype = {"json": t.JSON, "yaml": t.YAML, "diff": t.TEXT, "text": t.TEXT}.get(kind, t.TEXT)
+        self.allure.attach(redact(body), name=name, attachment_type=atype)
+
+    def timing(self, name: str, seconds: float, **labels) -> None:
+        super().timing(name, seconds, **labels)
+        self.attach(f"timing: {name}", json.dumps({"seconds": round(seconds, 2), **labels}), "json")
+
+
+def write_timings(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"phases": rows}, indent=2) + "\n")
+
+
+def write_environment(results_dir: Path, props: dict[str, str]) -> None:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    lines = [f"{k}={' '.join(str(v).split())}" for k, v in props.items()]
+    (results_dir / "environment.properties").write_text("\n".join(lines) + "\n")

@@ -1,0 +1,49 @@
+"""The symptom kinds a fault file may use, with their parameters. The checks themselves live in
+symptoms.py; this table is what the catalog validates against (no cluster needed)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SymptomSpec:
+    summary: str
+    required: frozenset = frozenset()
+    optional: dict = field(default_factory=dict)   # name -> default
+    types: dict = field(default_factory=dict)      # name -> type or tuple of types
+
+
+SYMPTOM_KINDS: dict[str, SymptomSpec] = {
+    "container_not_running": SymptomSpec(
+        "the component's static pod container is not running (back-off), per the API",
+        optional={"reason_any": None, "terminated_reason_any": None, "exit_code": None, "message_contains": None},
+        types={"reason_any": list, "terminated_reason_any": list, "exit_code": int, "message_contains": str}),
+    "previous_log_contains": SymptomSpec(
+        "the previous log of the component's container contains a text",
+        required=frozenset({"text"}), types={"text": str}),
+    "container_waiting": SymptomSpec(
+        "the component's container waits with one of the given reasons (e.g. ImagePullBackOff)",
+        required=frozenset({"reason_any"}), types={"reason_any": list}),
+    "component_ready": SymptomSpec(
+        "the component itself stays Ready (the fault is in what it does, not whether it runs)",
+        optional={"hold": None}, types={"hold": (int, float)}),
+    "pod_not_scheduled": SymptomSpec(
+        "a new pod stays Pending with no node for a while",
+        optional={"workload": "probe", "hold": None}, types={"workload": str, "hold": (int, float)}),
+    "scale_stuck": SymptomSpec(
+        "scaling `app` up does not create pods for a while",
+        optional={"add": 1, "replicas": None, "hold": None},
+        types={"add": int, "replicas": int, "hold": (int, float)}),
+    "api_unreachable": SymptomSpec("the API server does not answer /readyz"),
+    "node_container_exited": SymptomSpec(
+        "on the node (crictl), the component's newest container exited, optionally with a code and log text",
+        optional={"container": None, "exit_code": None, "log_contains": None, "exited": True},
+        types={"container": str, "exit_code": int, "log_contains": str, "exited": bool}),
+    "node_not_ready": SymptomSpec("the node's Ready condition is not True"),
+    "unit_state": SymptomSpec(
+        "a systemd unit on the node is in one of the given states",
+        required=frozenset({"unit", "state_any"}), types={"unit": str, "state_any": list}),
+    "journal_contains": SymptomSpec(
+        "the unit's journal since the fault contains a text",
+        required=frozenset({"unit", "text"}), types={"unit": str, "text": str}),
+}
