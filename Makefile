@@ -6,6 +6,11 @@ VPY := $(VENV)/bin/python
 CLUSTER ?= breakfix
 PYTEST_ARGS ?=
 REPORTS := reports
+# Online path: KIND_IMAGE=kindest/node:v1.34.0 KIND_BIN=$(command -v kind) skips the offline build.
+KIND_IMAGE ?=
+KIND_BIN ?=
+IMAGE_DEP := $(if $(KIND_IMAGE),docker-up,node-image)
+KIND_ARGS := $(if $(KIND_IMAGE),--kind-image=$(KIND_IMAGE)) $(if $(KIND_BIN),--kind-bin=$(KIND_BIN))
 
 .PHONY: help venv docker-up node-image conformance test unit e2e report list-faults clean-cluster
 
@@ -33,9 +38,9 @@ list-faults: venv
 	$(VPY) -m pytest --list-faults
 
 # The main job: Docker engine, offline node image (cached), kind cluster, suite, reports.
-conformance: venv node-image
+conformance: venv $(IMAGE_DEP)
 	rm -rf $(REPORTS)/allure-results $(REPORTS)/html
-	$(VPY) -m pytest suites --cluster-name=$(CLUSTER) \
+	$(VPY) -m pytest suites --cluster-name=$(CLUSTER) $(KIND_ARGS) \
 	  --alluredir=$(REPORTS)/allure-results --clean-alluredir \
 	  --junitxml=$(REPORTS)/junit.xml $(PYTEST_ARGS); rc=$$?; \
 	$(VPY) -m breakfix.report_html $(REPORTS)/allure-results $(REPORTS)/html || rc=$${rc:-1}; \

@@ -113,8 +113,7 @@ class Lab:
     def wait_settled(self, what: str = "control plane Ready") -> Observation:
         """Node Ready, every static pod and every kube-system pod Ready."""
         with self.reporter.timed("settle"):
-            obs = wait_until(self.control_plane_ready, what, self.t("settle"), interval=2)
-        return obs
+            return waits.wait_stable(self.control_plane_ready, what, self.t("settle"), self.t("stable"), interval=2)
 
     def sandbox_uid(self, component: str) -> str | None:
         """The uid of the component's ready pod sandbox on the node: for a static pod this is

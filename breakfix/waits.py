@@ -17,6 +17,7 @@ DEFAULT_TIMEOUTS = {
     "schedule": 90.0,   # a probe pod Running
     "scale": 120.0,     # a deployment at its replica count
     "hold": 20.0,       # how long "nothing happens" must hold
+    "stable": 15.0,     # how long the control plane must stay Ready to count as settled
     "node_not_ready": 150.0,
 }
 
@@ -77,6 +78,33 @@ def hold(probe: Probe, what: str, duration_s: float, interval: float = 1.0,
         if remaining <= 0:
             return last
         pause(min(interval, remaining))
+
+
+def wait_stable(probe: Probe, what: str, deadline_s: float, stable_s: float, interval: float = 1.0,
+                clock: Callable[[], float] = time.monotonic,
+                pause: Callable[[float], None] = time.sleep) -> Observation:
+    """Wait until PROBE is ok and stays ok for STABLE_S seconds in a row, within DEADLINE_S.
+    (After an API outage the scheduler and controller manager may lose their leases and restart
+    a little later: "Ready once" is not "settled".)"""
+    end = clock() + deadline_s
+    while True:
+        obs = wait_until(probe, what, max(end - clock(), 0.0), interval, clock, pause)
+        stable_end = clock() + stable_s
+        while True:
+            try:
+                obs = probe()
+            except Exception as exc:  # noqa: BLE001
+                obs = Observation(False, f"{type(exc).__name__}: {exc}")
+            if not obs.ok:
+                pause(interval)
+                break
+            if clock() >= stable_end:
+                return obs
+            if clock() >= end:
+                raise WaitTimeout(f"{what} (stable for {stable_s:.0f}s)", deadline_s, _short(obs.text()))
+            pause(interval)
+        if clock() >= end:
+            raise WaitTimeout(f"{what} (stable for {stable_s:.0f}s)", deadline_s, _short(obs.text()))
 
 
 def _short(text: str, limit: int = 600) -> str:

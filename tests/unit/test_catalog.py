@@ -1,0 +1,89 @@
+from pathlib import Path
+
+import pytest
+
+from breakfix.catalog import COMPONENTS, load_catalog, load_file, select
+from breakfix.errors import FaultFileError, UnknownFault
+from breakfix.symptoms import CHECKS
+from breakfix.symptoms_spec import SYMPTOM_KINDS
+
+VALID = """
+id: demo-fault
+component: kube-scheduler
+title: demo
+target: {kind: manifest, path: kube-scheduler.yaml}
+edits:
+  - {op: set_command, value: nope}
+symptoms:
+  - {kind: pod_not_scheduled}
+fix: put it back
+remediation: read the manifest
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "demo-fault.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_shipped_catalog_is_valid_and_covers_every_component():
+    faults = load_catalog()
+    assert len(faults) >= 12
+    assert {f.component for f in faults.values()} == set(COMPONENTS)
+    refs = sorted(f.reference_lab for f in faults.values() if f.reference_lab)
+    assert refs == [1, 2, 3]
+    for f in faults.values():
+        assert f.remediation and f.fix
+
+
+def test_every_symptom_kind_has_a_check():
+    assert set(CHECKS) == set(SYMPTOM_KINDS)
+
+
+def test_valid_file_loads(tmp_path):
+    f = load_file(write(tmp_path, VALID))
+    assert f.id == "demo-fault" and f.target.path == "kube-scheduler.yaml"
+
+
+@pytest.mark.parametrize("old,new,field", [
+    ("component: kube-scheduler", "component: kube-schedulerr", "component"),
+    ("  - {kind: pod_not_scheduled}", "  - {kind: teleported}", "symptoms[0].kind"),
+    ("  - {op: set_command, value: nope}", "  - {op: set_command}", "edits[0].value"),
+    ("  - {op: set_command, value: nope}", "  - {op: sed, value: nope}", "edits[0].op"),
+    ("path: kube-scheduler.yaml", "path: /etc/kubernetes/manifests/kube-scheduler.yaml", "target.path"),
+    ("fix: put it back\n", "", "fix"),
+    ("title: demo", "title: demo\ncolour: red", "colour"),
+    ("  - {kind: pod_not_scheduled}", "  - {kind: pod_not_scheduled, hold: soon}", "symptoms[0].hold"),
+])
+def test_invalid_files_name_file_and_field(tmp_path, old, new, field):
+    p = write(tmp_path, VALID.replace(old, new))
+    with pytest.raises(FaultFileError) as e:
+        load_file(p)
+    msg = str(e.value)
+    assert str(p) in msg and f"field '{field}'" in msg
+    assert "\n" not in msg
+
+
+def test_bad_yaml_and_id_mismatch(tmp_path):
+    with pytest.raises(FaultFileError, match="not valid YAML"):
+        load_file(write(tmp_path, "id: [unclosed"))
+    with pytest.raises(FaultFileError, match="must match the file name"):
+        load_file(write(tmp_path, VALID, name="other-name.yaml"))
+
+
+def test_duplicate_ids_refused(tmp_path):
+    write(tmp_path, VALID)
+    write(tmp_path, VALID.replace("id: demo-fault", "id: demo-fault"), name="demo-fault.yml")
+    with pytest.raises(FaultFileError, match="duplicate id"):
+        load_catalog(tmp_path)
+
+
+def test_select_by_id_and_component():
+    faults = load_catalog()
+    assert [f.id for f in select(faults, ["scheduler-command-typo"])] == ["scheduler-command-typo"]
+    assert all(f.component == "kubelet" for f in select(faults, component="kubelet"))
+    with pytest.raises(UnknownFault, match="unknown fault 'nope'"):
+        select(faults, ["nope"])
+    with pytest.raises(UnknownFault):
+        select(faults, component="kube-dns")

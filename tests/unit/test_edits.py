@@ -1,0 +1,101 @@
+import pytest
+import yaml
+
+from breakfix import edits
+from breakfix.edits import EditError
+
+MANIFEST = yaml.safe_load("""
+apiVersion: v1
+kind: Pod
+metadata: {name: kube-controller-manager, namespace: kube-system}
+spec:
+  containers:
+  - name: kube-controller-manager
+    image: registry.k8s.io/kube-controller-manager:v1.34.4
+    command:
+    - kube-controller-manager
+    - --kubeconfig=/etc/kubernetes/controller-manager.conf
+    - --leader-elect=true
+    livenessProbe:
+      httpGet: {host: 127.0.0.1, path: /healthz, port: 10257, scheme: HTTPS}
+  volumes:
+  - name: k8s-certs
+    hostPath: {path: /etc/kubernetes/pki, type: DirectoryOrCreate}
+  - name: kubeconfig
+    hostPath: {path: /etc/kubernetes/controller-manager.conf, type: FileOrCreate}
+""")
+
+
+def cmd(doc):
+    return doc["spec"]["containers"][0]["command"]
+
+
+def test_set_command_replaces_only_the_binary():
+    out = edits.set_command(MANIFEST, "kube-controller-managerrr")
+    assert cmd(out)[0] == "kube-controller-managerrr"
+    assert cmd(out)[1:] == cmd(MANIFEST)[1:]
+    assert cmd(MANIFEST)[0] == "kube-controller-manager", "input must not be mutated"
+
+
+def test_set_flag_replaces_existing_flag_in_place():
+    out = edits.set_flag(MANIFEST, "--kubeconfig", "/etc/kubernetes/controller-manager-XXXX.conf")
+    assert cmd(out)[1] == "--kubeconfig=/etc/kubernetes/controller-manager-XXXX.conf"
+    assert len(cmd(out)) == len(cmd(MANIFEST))
+
+
+def test_set_flag_appends_new_flag_and_does_not_match_prefixes():
+    out = edits.set_flag(MANIFEST, "--leader", "x")
+    assert cmd(out)[-1] == "--leader=x"
+    assert "--leader-elect=true" in cmd(out)
+
+
+def test_get_and_remove_flag():
+    assert edits.get_flag(MANIFEST, "--kubeconfig") == "/etc/kubernetes/controller-manager.conf"
+    out = edits.remove_flag(MANIFEST, "--leader-elect")
+    assert edits.get_flag(out, "--leader-elect") is None
+    with pytest.raises(EditError):
+        edits.remove_flag(out, "--leader-elect")
+
+
+def test_set_host_path_and_type():
+    out = edits.set_host_path(MANIFEST, "k8s-certs", "/etc/kubernetes/WRONG-PKI-DIRECTORY", type="Directory")
+    v = out["spec"]["volumes"][0]["hostPath"]
+    assert v == {"path": "/etc/kubernetes/WRONG-PKI-DIRECTORY", "type": "Directory"}
+    with pytest.raises(EditError, match="no volume named"):
+        edits.set_host_path(MANIFEST, "nope", "/x")
+
+
+def test_set_image_and_pull_policy():
+    out = edits.set_image(MANIFEST, "127.0.0.1:5999/x:y", pull_policy="Always")
+    c = out["spec"]["containers"][0]
+    assert (c["image"], c["imagePullPolicy"]) == ("127.0.0.1:5999/x:y", "Always")
+
+
+def test_set_probe_port():
+    out = edits.set_probe_port(MANIFEST, 10299)
+    assert out["spec"]["containers"][0]["livenessProbe"]["httpGet"]["port"] == 10299
+    with pytest.raises(EditError):
+        edits.set_probe_port(MANIFEST, 1, probe="readinessProbe")
+
+
+def test_set_field_dotted_and_indexed():
+    cfg = {"authentication": {"x509": {"clientCAFile": "/etc/kubernetes/pki/ca.crt"}}}
+    out = edits.set_field(cfg, "authentication.x509.clientCAFile", "/x")
+    assert out["authentication"]["x509"]["clientCAFile"] == "/x"
+    kc = {"clusters": [{"cluster": {"server": "https://dev-control-plane:6443"}, "name": "dev"}]}
+    assert edits.get_field(edits.set_field(kc, "clusters[0].name", "n"), "clusters[0].name") == "n"
+
+
+def test_set_url_port_keeps_scheme_and_host():
+    kc = {"clusters": [{"cluster": {"server": "https://dev-control-plane:6443"}}]}
+    out = edits.set_url_port(kc, "clusters[0].cluster.server", 6553)
+    assert out["clusters"][0]["cluster"]["server"] == "https://dev-control-plane:6553"
+    v6 = {"s": "https://[fd00::1]:6443"}
+    assert edits.set_url_port(v6, "s", 1)["s"] == "https://[fd00::1]:1"
+
+
+def test_apply_edits_in_order_and_diff():
+    out = edits.apply_edits(MANIFEST, [{"op": "set_command", "value": "a"}, {"op": "set_command", "value": "b"}])
+    assert cmd(out)[0] == "b"
+    d = edits.diff_text(yaml.safe_dump(MANIFEST), yaml.safe_dump(out), "m.yaml")
+    assert "-    - kube-controller-manager" in d and "+    - b" in d
