@@ -33,13 +33,17 @@ class Kube:
 
     # --- reachability ------------------------------------------------------------------------
     def readyz(self) -> tuple[bool, str]:
+        """(ready, what was seen). Any HTTP status but 200, a refused connection or a timeout is
+        "not ready"."""
         try:
-            data, status, _ = self.api_client.call_api(
-                "/readyz", "GET", response_type="str", auth_settings=["BearerToken"],
-                _request_timeout=5, _return_http_data_only=False, _preload_content=True)
-            return status == 200, f"/readyz {status}: {str(data)[:100]}"
+            method, url, headers, body, post = self.api_client.param_serialize(
+                "GET", "/readyz", auth_settings=["BearerToken"])
+            resp = self.api_client.call_api(method, url, headers, body, post, _request_timeout=5)
+            data = resp.read()
+            text = data.decode(errors="replace") if isinstance(data, bytes) else str(data or "")
+            return resp.status == 200, f"/readyz {resp.status}: {text.strip()[:100]}"
         except Exception as exc:  # noqa: BLE001
-            return False, _exc_line(exc)
+            return False, "/readyz: " + _exc_line(exc)
 
     def server_version(self) -> str:
         return self.version_api.get_code(_request_timeout=REQUEST_TIMEOUT).git_version

@@ -1,0 +1,24 @@
+"""After every fault: the node's files are byte-identical to before the run (sha256 of every file
+under /etc/kubernetes and the kubelet's config) and the whole control plane is Ready."""
+import allure
+import pytest
+
+from breakfix.lab import WATCHED_PATHS
+
+
+@pytest.mark.e2e
+@pytest.mark.after_all
+@allure.epic("Control plane failures")
+@allure.feature("cluster intact")
+@allure.severity(allure.severity_level.BLOCKER)
+def test_node_files_identical_and_control_plane_ready(lab):
+    after = lab.node.checksums(WATCHED_PATHS)
+    changed = sorted(p for p in set(lab.baseline) | set(after) if lab.baseline.get(p) != after.get(p))
+    allure.attach("\n".join(f"{d}  {p}" for p, d in sorted(after.items())), name="sha256 after the run",
+                  attachment_type=allure.attachment_type.TEXT)
+    assert not changed, f"node files differ from before the run: {changed}"
+    assert lab.node.run("ls -A /etc/kubernetes/manifests | grep -v '\\.yaml$'").stdout.strip() == "", \
+        "stray files in the manifests directory"
+    obs = lab.wait_settled("control plane Ready at the end")
+    allure.attach(obs.text().replace("; ", "\n"), name="control plane at the end",
+                  attachment_type=allure.attachment_type.TEXT)
