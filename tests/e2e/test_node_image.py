@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from breakfix.errors import WaitTimeout
+from breakfix.waits import Observation, wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / "airgap" / ".build" / "bin"
 REF = ROOT / "airgap" / ".build" / "node-image.ref"
@@ -25,14 +28,11 @@ def run(*args, timeout=120, check=True, **kw):
 
 
 def poll(fn, what, deadline_s, interval=2.0):
-    end = time.monotonic() + deadline_s
-    last = None
-    while time.monotonic() < end:
-        ok, last = fn()
-        if ok:
-            return last
-        time.sleep(interval)
-    pytest.fail(f"{what} not reached within {deadline_s}s; last seen: {last}")
+    """fn() -> (ok, seen); deadline-bound (breakfix.waits), fails with what it saw last."""
+    try:
+        return wait_until(lambda: Observation(*fn()), what, deadline_s, interval=interval).seen
+    except WaitTimeout as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")
