@@ -59,11 +59,13 @@ class Node:
 
     def ping(self) -> None:
         """Prove the node answers and looks like a kubeadm node."""
-        r = self.run("test -d /etc/kubernetes/manifests && echo ok", timeout=15)
-        if r.rc == 1:
-            raise NodeUnreachable(f"node {self.spec}: no {MANIFEST_DIR} (not a kubeadm control-plane node?)")
+        r = self.run("echo breakfix-ping", timeout=15)
+        if not r.ok or "breakfix-ping" not in r.stdout:
+            why = [ln for ln in (r.stderr or r.stdout).strip().splitlines() if ln.strip()]
+            raise NodeUnreachable(f"node {self.spec}: not reachable: {why[-1][:300] if why else f'exit {r.rc}'}")
+        r = self.run(f"test -d {MANIFEST_DIR} && echo ok", timeout=15)
         if not r.ok or "ok" not in r.stdout:
-            raise NodeUnreachable(f"node {self.spec}: not reachable: {(r.stderr or r.stdout).strip()[:300]}")
+            raise NodeUnreachable(f"node {self.spec}: no {MANIFEST_DIR} (not a kubeadm control-plane node?)")
 
     # --- files -----------------------------------------------------------------------------
     def read_bytes(self, path: str) -> bytes:

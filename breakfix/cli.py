@@ -1,0 +1,369 @@
+"""`breakfix list | break FAULT | check | restore`: the engine on the command line, for lab
+authors (break, restore) and graders (check) working on a cluster they did not create.
+
+Exit codes: 0 success / every check passed; 1 a check failed (or break/restore did not finish);
+2 an error the user can fix (bad option, unknown fault, bad fault file, kubeconfig, node or API
+server not usable); 3 grading changed a file on the node (must never happen); 130 interrupted.
+Every error is one line on stderr: `breakfix: error: ...`."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .errors import BreakfixError, ClusterUnavailable, InfrastructureError, UnknownFault, WaitTimeout
+
+EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_READONLY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class UsageError(BreakfixError):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage dump
+        raise UsageError(f"{message} (see `breakfix {self.prog.split()[-1] if ' ' in self.prog else ''} --help`)"
+                         .replace("breakfix  --help", "breakfix --help").replace("breakfix breakfix", "breakfix"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    g = common.add_argument_group("cluster")
+    g.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig of the cluster (existing-cluster mode)")
+    g.add_argument("--node", metavar="HOSTSPEC",
+                   help="testinfra host spec of the control-plane node: ssh://user@host, docker://NAME, local://")
+    g.add_argument("--cluster", metavar="NAME",
+                   help="a kind cluster: kubeconfig from `kind get kubeconfig --name NAME`, "
+                        "node docker://NAME-control-plane (unless --kubeconfig/--node are given)")
+    g.add_argument("--sudo", action="store_true", help="run node commands with sudo (ssh as a non-root user)")
+    g.add_argument("--faults-dir", metavar="DIR", help="fault catalog directory (default: the project's faults/)")
+
+    p = _Parser(prog="breakfix", description="Break a Kubernetes control plane on purpose, grade it, restore it.")
+    sub = p.add_subparsers(dest="command", metavar="{list,break,check,restore}", parser_class=_Parser)
+    sub.required = True
+
+    ls = sub.add_parser("list", help="print the fault catalog", description="Print the fault catalog.")
+    ls.add_argument("--faults-dir", metavar="DIR", help="fault catalog directory")
+    ls.add_argument("--json", action="store_true", help="as JSON")
+
+    br = sub.add_parser("break", parents=[common], help="set a lab up: inject FAULT and leave it in place",
+                        description="Inject FAULT on the node (backup kept in /var/lib/kube-breakfix/backups) "
+                                    "and wait until it shows. `breakfix restore` undoes it.")
+    br.add_argument("fault", metavar="FAULT", help="fault id (see `breakfix list`)")
+
+    ck = sub.add_parser("check", parents=[common], help="grade the cluster (read-only)",
+                        description="Grade the cluster: read-only checks, evidence, likely fault, weighted score. "
+                                    "Exit 0 only when every check passes.")
+    ck.add_argument("--replicas", type=int, metavar="N", help="the `app` deployment must have N Ready replicas")
+    ck.add_argument("--app-name", default="app", help="name of the app deployment (default: app)")
+    ck.add_argument("--namespace", default="default", help="namespace of the app and the probe pod")
+    ck.add_argument("--no-probe-pod", action="store_true",
+                    help="do not create the test pod (then grading writes nothing at all)")
+    ck.add_argument("--probe-image", help="image of the test pod (default: the pause image on the node)")
+    ck.add_argument("--probe-timeout", type=float, default=60.0, metavar="S",
+                    help="how long the test pod may take to run (default 60)")
+    ck.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    ck.add_argument("--junit", metavar="FILE", help="also write the result as JUnit XML to FILE")
+
+    rs = sub.add_parser("restore", parents=[common], help="put back every backup found on the node",
+                        description="Restore every fault `breakfix break` (or a killed run) left on the node.")
+    rs.add_argument("--no-wait", action="store_true", help="do not wait for the control plane to be Ready again")
+    return p
+
+
+def err(msg: str) -> None:
+    print(f"breakfix: error: {' '.join(str(msg).split())}", file=sys.stderr, flush=True)
+
+
+def warn(msg: str) -> None:
+    print(f"breakfix: warning: {' '.join(str(msg).split())}", file=sys.stderr, flush=True)
+
+
+# --- connecting ----------------------------------------------------------------------------------
+def kind_binary() -> str:
+    for cand in (os.environ.get("BREAKFIX_KIND_BIN"), str(ROOT / "airgap" / ".build" / "bin" / "kind"),
+                 shutil.which("kind")):
+        if cand and Path(cand).is_file():
+            return cand
+    raise UsageError("--cluster needs the kind binary: none in airgap/.build/bin or on PATH (or set BREAKFIX_KIND_BIN)")
+
+
+class Target:
+    """Where to act: a kubeconfig path and a node host spec (from options or a kind cluster)."""
+
+    def __init__(self, args, need_kubeconfig: bool = True):
+        self.kubeconfig: str | None = args.kubeconfig
+        self.node: str | None = args.node
+        self._tmp: str | None = None
+        if args.cluster:
+            if not self.node:
+                self.node = f"docker://{args.cluster}-control-plane"
+            if not self.kubeconfig:
+                self.kubeconfig = self._kind_kubeconfig(args.cluster)
+        if not self.node:
+            raise UsageError("which cluster? give --node HOSTSPEC and --kubeconfig PATH, or --cluster NAME (kind)")
+        if need_kubeconfig and not self.kubeconfig:
+            raise UsageError("which API server? give --kubeconfig PATH (or --cluster NAME for a kind cluster)")
+
+    def _kind_kubeconfig(self, name: str) -> str:
+        try:
+            r = subprocess.run([kind_binary(), "get", "kubeconfig", "--name", name], capture_output=True,
+                               text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise UsageError(f"kind get kubeconfig --name {name}: {exc}") from None
+        if r.returncode != 0:
+            why = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
+            raise UsageError(f"kind cluster {name!r}: {why[-1] if why else 'kind get kubeconfig failed'}")
+        fd, path = tempfile.mkstemp(prefix=f"breakfix-{name}-", suffix=".kubeconfig")
+        with os.fdopen(fd, "w") as f:
+            f.write(r.stdout)
+        self._tmp = path
+        return path
+
+    def cleanup(self) -> None:
+        if self._tmp:
+            Path(self._tmp).unlink(missing_ok=True)
+
+
+def open_node(spec: str, sudo: bool):
+    from .node import Node
+    n = Node(spec, sudo=sudo)
+    n.ping()
+    return n
+
+
+def open_kube(kubeconfig: str):
+    from .kube import Kube
+    return Kube(kubeconfig)
+
+
+def _exc_line(exc: Exception) -> str:
+    """One short line for an API client error (urllib3's MaxRetryError text is a paragraph)."""
+    from .kube import _exc_line as line
+    text = " ".join(str(exc).split())
+    m = re.search(r"Caused by (\w+)\((.*)", text)
+    if m:
+        inner = re.sub(r"<[^>]*>:\s*|\[[A-Z_: ]+\]\s*|\w+\(\d+, |[()'\"]|\w+\(", "", m.group(2)).strip(" ,)")
+        return f"{m.group(1)}: {inner[:120]}"
+    return line(exc)
+
+
+def api_problem(kube) -> str | None:
+    """None when the API server answers and the credentials may list nodes; else one line."""
+    host = kube.api_client.configuration.host
+    try:
+        kube.server_version()
+    except Exception as exc:  # noqa: BLE001
+        status = getattr(exc, "status", None)
+        if status in (401, 403):
+            return f"bad credentials in {kube.kubeconfig}: the API server {host} answers {_exc_line(exc)}"
+        return f"API server {host} not reachable: {_exc_line(exc)}"
+    try:
+        kube.node_names()
+    except Exception as exc:  # noqa: BLE001
+        status = getattr(exc, "status", None)
+        if status == 401:
+            return f"bad credentials in {kube.kubeconfig}: the API server {host} answers {_exc_line(exc)}"
+        if status == 403:
+            return f"the credentials in {kube.kubeconfig} may not list nodes ({_exc_line(exc)})"
+        return f"API server {host} not reachable: {_exc_line(exc)}"
+    return None
+
+
+def _catalog(args):
+    from .catalog import load_catalog
+    return load_catalog(args.faults_dir)
+
+
+# --- commands ------------------------------------------------------------------------------------
+def cmd_list(args) -> int:
+    faults = _catalog(args)
+    if args.json:
+        print(json.dumps([{"id": f.id, "component": f.component, "title": f.title, "severity": f.severity,
+                           "reference_lab": f.reference_lab, "api_down": f.api_down} for f in faults.values()],
+                         indent=2))
+        return EXIT_OK
+    w = max(len(i) for i in faults)
+    cw = max(len(f.component) for f in faults.values())
+    print(f"{'ID':<{w}}  {'COMPONENT':<{cw}}  LAB  TITLE")
+    for f in faults.values():
+        print(f"{f.id:<{w}}  {f.component:<{cw}}  {str(f.reference_lab or '-'):<3}  {f.title}")
+    return EXIT_OK
+
+
+def cmd_break(args) -> int:
+    from .catalog import select
+    from .grade import Grader, node_name_of
+    from .lab import Lab, require_static_pod_manifest
+    from .node import BACKUP_DIR, MANIFEST_DIR
+    from .report import TextReporter
+    from .waits import timeout, wait_until
+
+    catalog = _catalog(args)
+    fault = select(catalog, [args.fault])[0]
+    target = Target(args)
+    try:
+        kube = open_kube(target.kubeconfig)
+        node = open_node(target.node, args.sudo)
+        problem = api_problem(kube)
+        if problem:
+            raise ClusterUnavailable(f"{problem}; nothing changed")
+        node_name = node_name_of(node)
+        require_static_pod_manifest(node, fault.component)
+        path = f"{MANIFEST_DIR}/{fault.target.path}" if fault.target.kind == "manifest" else fault.target.path
+        if path and not node.exists(path):
+            raise InfrastructureError(f"node {node.spec}: {path} not found; nothing changed")
+        lab = Lab(kube, node, node_name, reporter=TextReporter())
+        for e in lab.leftovers():
+            if e.get("fault") == fault.id:
+                raise UsageError(f"{fault.id} is already set up on {node.spec} (backup {e.get('backup')}); "
+                                 f"run `breakfix restore` first")
+            if path and e.get("path") == path:
+                raise UsageError(f"{e.get('fault')} already changed {path} on {node.spec}; "
+                                 f"run `breakfix restore` first")
+        # The restore stays on the node (backup + journal): `breakfix restore` uses them. Nothing
+        # is registered here, because break leaves the fault in place.
+        inj = lab.inject(fault, register=lambda _fn: None)
+        shown = "the component stays Ready by design (the fault is in what it does)"
+        if not any(s["kind"] == "component_ready" for s in fault.symptoms):
+            grader = Grader(node, kube, node_name, catalog, probe=False)
+            texts = [s[k] for s in fault.symptoms for k in ("message_contains", "log_contains", "text")
+                     if isinstance(s.get(k), str)]
+
+            def visible():
+                obs = grader.component_down(fault.component)
+                if obs.ok and texts and not any(t in obs.text() for t in texts):
+                    obs.ok = False   # down, but its tell-tale evidence is not there yet
+                return obs
+            deadline = timeout("node_not_ready" if fault.component == "kubelet" else "symptom")
+            try:
+                with lab.reporter.step(f"wait: {fault.component} shows the fault"):
+                    shown = wait_until(visible, f"{fault.component} shows the fault", deadline, interval=2).text()
+            except WaitTimeout as exc:
+                warn(f"{fault.id} is in place but not visible yet: {exc.last_seen[:200]}")
+                shown = f"(not visible yet) {exc.last_seen}"
+        print(f"broke {fault.id} on {node.spec} (node {node_name}): {fault.title}")
+        if path:
+            print(f"  changed: {path}")
+            print(f"  backup:  {inj.backup_path}")
+        else:
+            print(f"  changed: systemctl {fault.target.action} {fault.target.unit}")
+        print(f"  journal: {BACKUP_DIR}/{fault.id}.breakfix.json")
+        first = [ln for ln in shown.strip().splitlines() if ln.strip()][:3]
+        print("  now:     " + "\n           ".join(ln[:300] for ln in first))
+        print("  undo:    breakfix restore " + _target_args(args))
+        return EXIT_OK
+    finally:
+        target.cleanup()
+
+
+def _target_args(args) -> str:
+    if args.cluster and not (args.kubeconfig or args.node):
+        return f"--cluster {args.cluster}"
+    parts = []
+    if args.kubeconfig:
+        parts.append(f"--kubeconfig {args.kubeconfig}")
+    parts.append(f"--node {args.node or f'docker://{args.cluster}-control-plane'}")
+    if args.cluster and not args.kubeconfig:
+        parts.append(f"--cluster {args.cluster}")
+    return " ".join(parts + (["--sudo"] if args.sudo else []))
+
+
+def cmd_restore(args) -> int:
+    from .grade import node_name_of
+    from .lab import Lab
+    from .report import TextReporter
+
+    target = Target(args, need_kubeconfig=not args.no_wait)
+    try:
+        kube = open_kube(target.kubeconfig) if target.kubeconfig else None
+        node = open_node(target.node, args.sudo)
+        lab = Lab(kube, node, node_name_of(node), reporter=TextReporter())
+        entries = lab.leftovers()
+        if not entries:
+            print(f"nothing to restore on {node.spec}")
+            return EXIT_OK
+        try:
+            done = lab.restore_leftovers(wait=not args.no_wait)
+        except WaitTimeout as exc:
+            err(f"restored {', '.join(e.get('fault', '?') for e in entries)} but the control plane is not Ready: "
+                f"{exc}")
+            return EXIT_FAILED
+        for e in entries:
+            what = e.get("path") or f"systemctl start {e.get('start_unit')}"
+            print(f"restored {e.get('fault')}: {what}" + (f" (from {e.get('backup')})" if e.get("backup") else ""))
+        if not args.no_wait:
+            print(f"control plane Ready again ({len(done)} fault(s) restored)")
+        return EXIT_OK
+    finally:
+        target.cleanup()
+
+
+def cmd_check(args) -> int:
+    from .grade import Grader, ReadOnlyViolation, node_name_of
+
+    if args.replicas is not None and args.replicas < 0:
+        raise UsageError("--replicas must be 0 or more")
+    if args.junit and not Path(args.junit).resolve().parent.is_dir():
+        raise UsageError(f"--junit {args.junit}: directory {Path(args.junit).resolve().parent} does not exist")
+    catalog = _catalog(args)
+    target = Target(args)
+    try:
+        kube = open_kube(target.kubeconfig)
+        node = open_node(target.node, args.sudo)
+        problem = api_problem(kube)   # reported (one line) after grading from the node
+        grader = Grader(node, kube, node_name_of(node), catalog, replicas=args.replicas, app_name=args.app_name,
+                        namespace=args.namespace, probe=not args.no_probe_pod, probe_image=args.probe_image,
+                        probe_timeout=args.probe_timeout, api_error=problem)
+        try:
+            rep = grader.run()
+            code = EXIT_OK if rep.passed else EXIT_FAILED
+        except ReadOnlyViolation as exc:
+            rep = exc.report  # type: ignore[attr-defined]
+            code = EXIT_READONLY
+        print(rep.to_json() if args.json else rep.to_text(), flush=True)
+        if args.junit:
+            Path(args.junit).write_text(rep.to_junit())
+        if code == EXIT_READONLY:
+            err("READ-ONLY VIOLATION: grading changed " + ", ".join(rep.readonly["changed"])[:300])
+            return code
+        if problem:
+            down = [r.component for r in rep.failed_checks if r.component in ("kube-apiserver", "etcd")]
+            err(problem + (f"; graded from the node: {', '.join(dict.fromkeys(down))} down" if down
+                           else "; graded from the node"))
+            return EXIT_ERROR
+        return code
+    finally:
+        target.cleanup()
+
+
+COMMANDS = {"list": cmd_list, "break": cmd_break, "check": cmd_check, "restore": cmd_restore}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except (BreakfixError, UnknownFault) as exc:
+        err(exc)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        err("interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - still one line; BREAKFIX_DEBUG=1 for the traceback
+        if os.environ.get("BREAKFIX_DEBUG"):
+            raise
+        line = str(exc).strip().splitlines()
+        err(f"{type(exc).__name__}: {line[0][:300] if line else ''} (BREAKFIX_DEBUG=1 shows the traceback)")
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

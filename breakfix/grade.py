@@ -1,0 +1,837 @@
+"""Grading a live cluster: read-only checks, each with its evidence, the likely fault from the
+catalog and its remediation, and a weighted score.
+
+The checks read the node (manifests, crictl, systemctl, journalctl) and the API server. The one
+write grading does is a short-lived probe pod, through the API (skip it with probe=False). The
+files under /etc/kubernetes and the kubelet's config are checksummed before and after the run; a
+difference fails the run loudly (ReadOnlyViolation).
+
+The parts that decide things are pure functions (manifest_problems, host_path_for, match_fault,
+score, to_junit): they are unit-tested without a cluster."""
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+import shlex
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import yaml
+
+from .catalog import Fault
+from .errors import BreakfixError
+from .kube import STATIC_COMPONENTS, container_view
+from .lab import WATCHED_PATHS
+from .node import MANIFEST_DIR, Node
+from .report import redact
+from .waits import Observation, wait_until
+
+# What each kind of check is worth in the score.
+WEIGHTS: dict[str, int] = {
+    "manifest": 2,        # <component>: manifest valid
+    "pod_ready": 3,       # <component>: pod Ready
+    "kubelet_active": 3,  # kubelet: service active
+    "nodes_ready": 3,     # kubelet: nodes Ready
+    "probe_pod": 2,       # scheduling: a test pod schedules and runs
+    "app_replicas": 3,    # app: N ready replicas (only with --replicas N)
+}
+TITLES = {
+    "manifest": "manifest valid",
+    "pod_ready": "pod Ready",
+    "kubelet_active": "service active",
+    "nodes_ready": "nodes Ready",
+    "probe_pod": "a test pod schedules and runs",
+    "app_replicas": "replicas Ready",
+}
+CREATE_TYPES = {"DirectoryOrCreate", "FileOrCreate"}   # the kubelet creates these: no need to exist
+MIN_UPTIME_S = 10          # a container (or the kubelet) must be up this long to count as running
+MATCH_MIN = 2              # a catalog fault needs at least this match score to be named
+EVIDENCE_LINES = 10        # lines of evidence printed per failed check (JSON/JUnit get all of it)
+# Checks that fail because another component is down: which components to blame, in order.
+BLOCKED_BY = {"probe_pod": ("kube-scheduler", "kubelet", "kube-apiserver", "etcd"),
+              "app_replicas": ("kube-controller-manager", "kube-scheduler", "kubelet", "kube-apiserver", "etcd")}
+
+
+class ReadOnlyViolation(BreakfixError):
+    """Grading changed a file on the node. This must never happen."""
+
+
+# --- results ---------------------------------------------------------------------------------
+@dataclass
+class LikelyFault:
+    id: str
+    title: str
+    remediation: str
+    matched: list[str]
+    score: int = 0
+    via: str | None = None      # set when the fault was found on another component (blocked-by)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "title": self.title, "remediation": self.remediation,
+                "matched": list(self.matched), "via": self.via}
+
+
+@dataclass
+class CheckResult:
+    component: str
+    kind: str
+    status: str                        # pass | fail | skip
+    evidence: str = ""
+    source: str = "node"               # api | node
+    likely_fault: LikelyFault | None = None
+    seconds: float = 0.0
+    match_text: str = field(default="", repr=False)   # everything seen, for catalog matching
+
+    @property
+    def name(self) -> str:
+        return f"{self.component}: {TITLES.get(self.kind, self.kind)}"
+
+    @property
+    def id(self) -> str:
+        return f"{self.component}/{self.kind}"
+
+    @property
+    def weight(self) -> int:
+        return WEIGHTS.get(self.kind, 1)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "fail"
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "component": self.component, "kind": self.kind,
+                "status": self.status, "passed": self.passed, "weight": self.weight, "source": self.source,
+                "evidence": redact(self.evidence),
+                "likely_fault": self.likely_fault.to_dict() if self.likely_fault else None,
+                "seconds": round(self.seconds, 2)}
+
+
+def score(results: Iterable[CheckResult]) -> tuple[int, int, float]:
+    """(passed weight, total weight, percent) over the checks that ran (skipped ones don't count)."""
+    ran = [r for r in results if r.status != "skip"]
+    total = sum(r.weight for r in ran)
+    got = sum(r.weight for r in ran if r.passed)
+    return got, total, round(100.0 * got / total, 1) if total else 0.0
+
+
+@dataclass
+class GradeReport:
+    checks: list[CheckResult]
+    node_spec: str
+    node_name: str
+    api: dict                 # {"reachable": bool, "detail": str}
+    readonly: dict            # {"paths": [...], "files": n, "unchanged": bool, "changed": [...]}
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return all(not r.failed for r in self.checks) and self.readonly.get("unchanged", False)
+
+    @property
+    def failed_checks(self) -> list[CheckResult]:
+        return [r for r in self.checks if r.failed]
+
+    def to_dict(self) -> dict:
+        got, total, pct = score(self.checks)
+        return {"node": {"spec": self.node_spec, "name": self.node_name}, "api": self.api,
+                "passed": self.passed,
+                "score": {"passed_weight": got, "total_weight": total, "percent": pct},
+                "failed": [r.name for r in self.failed_checks],
+                "checks": [r.to_dict() for r in self.checks],
+                "readonly": self.readonly, "seconds": round(self.seconds, 2)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def to_text(self) -> str:
+        return to_text(self)
+
+    def to_junit(self) -> str:
+        return to_junit(self)
+
+
+# --- pure parts: manifests -------------------------------------------------------------------
+def _container0(doc: Any) -> dict | None:
+    if not isinstance(doc, dict):
+        return None
+    spec = doc.get("spec")
+    cs = spec.get("containers") if isinstance(spec, dict) else None
+    return cs[0] if isinstance(cs, list) and cs and isinstance(cs[0], dict) else None
+
+
+def _volumes(doc: Any) -> dict[str, dict]:
+    spec = doc.get("spec") if isinstance(doc, dict) else None
+    vols = spec.get("volumes") if isinstance(spec, dict) else None
+    return {v["name"]: v for v in vols or [] if isinstance(v, dict) and isinstance(v.get("name"), str)}
+
+
+def _mounts(c: dict) -> list[dict]:
+    return [m for m in c.get("volumeMounts") or [] if isinstance(m, dict) and isinstance(m.get("mountPath"), str)]
+
+
+@dataclass(frozen=True)
+class HostPath:
+    host: str | None          # the path on the node; None when the volume is not a hostPath
+    volume: str | None        # the volume the path goes through; None when no mount covers it
+    mount_path: str | None
+
+
+def host_path_for(container_path: str, mounts: list[dict], volumes: dict[str, dict]) -> HostPath:
+    """Where CONTAINER_PATH lives on the node, through the container's volumeMounts (the longest
+    mountPath that contains it) and that volume's hostPath (plus subPath)."""
+    best: dict | None = None
+    p = posixpath.normpath(container_path)
+    for m in mounts:
+        mp = posixpath.normpath(m["mountPath"])
+        if p == mp or p.startswith(mp.rstrip("/") + "/"):
+            if best is None or len(mp) > len(posixpath.normpath(best["mountPath"])):
+                best = m
+    if best is None:
+        return HostPath(None, None, None)
+    mp = posixpath.normpath(best["mountPath"])
+    vol = volumes.get(best.get("name", ""))
+    hp = (vol or {}).get("hostPath")
+    if not isinstance(hp, dict) or not isinstance(hp.get("path"), str):
+        return HostPath(None, best.get("name"), mp)
+    base = hp["path"].rstrip("/") or "/"
+    if best.get("subPath"):
+        base = posixpath.join(base, best["subPath"])
+    rel = p[len(mp):].lstrip("/")
+    return HostPath(posixpath.join(base, rel) if rel else base, best.get("name"), mp)
+
+
+def _flag_paths(argv: list) -> list[tuple[str, str]]:
+    """(--flag, path) for every flag value that is an absolute path under /etc/kubernetes."""
+    out = []
+    for a in argv:
+        if not isinstance(a, str) or not a.startswith("--") or "=" not in a:
+            continue
+        flag, _, value = a.partition("=")
+        for piece in value.split(","):
+            piece = piece.strip()
+            if piece == "/etc/kubernetes" or piece.startswith("/etc/kubernetes/"):
+                out.append((flag, piece))
+    return out
+
+
+def manifest_problems(doc: Any, component: str, exists: Callable[[str], bool],
+                      image_present: Callable[[str], bool]) -> list[str]:
+    """Everything wrong with a static pod manifest, as one line each; [] when it is valid."""
+    if not isinstance(doc, dict):
+        return ["not a YAML mapping (a Pod object)"]
+    problems = []
+    if doc.get("kind") != "Pod":
+        problems.append(f"kind is {doc.get('kind')!r}, not 'Pod'")
+    c = _container0(doc)
+    if c is None:
+        return problems + ["no spec.containers[0]"]
+    image = c.get("image")
+    if not isinstance(image, str) or not image.strip():
+        problems.append("spec.containers[0].image is missing")
+    elif not image_present(image):
+        problems.append(f"image {image} is not present on the node")
+    argv = c.get("command")
+    if not isinstance(argv, list) or not argv:
+        problems.append("spec.containers[0].command is missing")
+        argv = []
+    elif not isinstance(argv[0], str) or posixpath.basename(argv[0]) != component:
+        problems.append(f"command[0] is {argv[0]!r}, expected {component!r}")
+    args = c.get("args") if isinstance(c.get("args"), list) else []
+    volumes, mounts = _volumes(doc), _mounts(c)
+    for m in mounts:
+        if m.get("name") not in volumes:
+            problems.append(f"volumeMount {m['mountPath']} names volume {m.get('name')!r}, which is not defined")
+    for flag, path in _flag_paths(list(argv[1:]) + list(args)):
+        hp = host_path_for(path, mounts, volumes)
+        if hp.volume is None:
+            problems.append(f"{flag}={path}: no volumeMount makes {path} visible in the container")
+        elif hp.host is not None and not exists(hp.host):
+            problems.append(f"{flag}={path}: {hp.host} does not exist on the node "
+                            f"(volume {hp.volume!r} mounts it at {hp.mount_path})")
+    for name, v in volumes.items():
+        hp = v.get("hostPath")
+        if not isinstance(hp, dict):
+            continue
+        path, typ = hp.get("path"), hp.get("type") or ""
+        if not isinstance(path, str) or not path.startswith("/"):
+            problems.append(f"volume {name!r}: hostPath.path {path!r} is not an absolute path")
+        elif typ not in CREATE_TYPES and not exists(path):
+            problems.append(f"volume {name!r}: hostPath {path} (type {typ or 'unset'}) does not exist on the node")
+    return problems
+
+
+def needed_paths(doc: Any, component: str) -> list[str]:
+    """The node paths manifest_problems will ask about (so they can be tested in one round trip)."""
+    seen: list[str] = []
+
+    def record(p: str) -> bool:
+        if p not in seen:
+            seen.append(p)
+        return True
+
+    manifest_problems(doc, component, record, lambda _img: True)
+    return seen
+
+
+# --- pure parts: the catalog -----------------------------------------------------------------
+def _edit_needles(edit: dict) -> list[str]:
+    """Text an edit leaves in the manifest (what to look for to recognise the fault)."""
+    op, v = edit.get("op"), edit.get("value")
+    if op == "set_flag" and v is not None:
+        return [f"{edit['flag']}={v}"]
+    if op in ("set_command", "set_image", "set_host_path") and isinstance(v, str):
+        return [v]
+    if isinstance(v, str) and len(v) >= 6:
+        return [v]
+    return []
+
+
+def match_fault(component: str, evidence: str, catalog: dict[str, Fault], manifest_text: str | None = None,
+                unit_states: dict[str, str] | None = None) -> LikelyFault | None:
+    """The catalog fault of COMPONENT that best explains the evidence, or None when none does.
+    Strong signals: a symptom text (message_contains / log_contains / text) found in the evidence,
+    an edit's value found in the component's manifest, a unit in the state a unit_state symptom
+    names. Weak signals (waiting reason, exit code) only rank faults that already match."""
+    best: LikelyFault | None = None
+    for f in sorted(catalog.values(), key=lambda x: x.id):
+        if f.component != component:
+            continue
+        pts, weak, why = 0, 0, []
+        for s in f.symptoms:
+            for key in ("message_contains", "log_contains", "text"):
+                t = s.get(key)
+                if isinstance(t, str) and t and t in evidence:
+                    pts += 3
+                    why.append(f"evidence contains {t!r}")
+            if s["kind"] == "container_waiting":
+                hit = [r for r in s.get("reason_any", []) if f"waiting={r}" in evidence]
+                if hit:
+                    pts += 2
+                    why.append(f"container waiting with {hit[0]}")
+            if s["kind"] == "unit_state" and unit_states:
+                st = unit_states.get(s["unit"])
+                if st in s.get("state_any", []):
+                    pts += 3
+                    why.append(f"{s['unit']} is {st}")
+            if s.get("exit_code") is not None and f"exit={s['exit_code']}" in evidence:
+                weak += 1
+            if any(f"={r}" in evidence for r in s.get("reason_any") or [] if s["kind"] != "container_waiting"):
+                weak += 1
+        if manifest_text and f.target.kind == "manifest":
+            for e in f.edits:
+                for needle in _edit_needles(e):
+                    if needle in manifest_text:
+                        pts += 3
+                        why.append(f"manifest has {needle!r}")
+        if pts < MATCH_MIN:
+            continue
+        total = pts * 10 + weak
+        if best is None or total > best.score:
+            best = LikelyFault(f.id, f.title, f.remediation, why, total)
+    return best
+
+
+# --- pure parts: output ----------------------------------------------------------------------
+def _indent(text: str, prefix: str, limit: int | None = EVIDENCE_LINES) -> str:
+    lines = [ln for ln in redact(text).strip().splitlines() if ln.strip()]
+    if limit and len(lines) > limit:
+        lines = lines[:limit] + [f"... ({len(lines) - limit} more lines in --json / --junit)"]
+    return "\n".join(prefix + ln[:400] for ln in lines)
+
+
+def to_text(rep: GradeReport) -> str:
+    out = [f"breakfix check: node {rep.node_name} ({rep.node_spec}); API server: "
+           f"{'reachable' if rep.api.get('reachable') else 'NOT reachable'}"
+           + (f" ({rep.api.get('detail')})" if not rep.api.get("reachable") else "")]
+    w = max(len(r.name) for r in rep.checks) if rep.checks else 0
+    shown: set[str] = set()
+    for r in rep.checks:
+        mark = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}[r.status]
+        out.append(f"{mark}  {r.name:<{w}}  [{r.weight}]" + (f"  {_first(r.evidence)}" if r.status != "fail" else ""))
+        if r.failed:
+            out.append("      evidence:")
+            out.append(_indent(r.evidence, "        "))
+            lf = r.likely_fault
+            if lf:
+                via = f" (via {lf.via})" if lf.via else ""
+                out.append(f"      likely fault: {lf.id}{via}: {lf.title}")
+                if lf.id in shown:
+                    out.append("      remediation: as above")
+                    continue
+                shown.add(lf.id)
+                out.append(f"        matched: {'; '.join(lf.matched)}")
+                out.append("      remediation:")
+                out.append(_indent(lf.remediation, "        ", None))
+            else:
+                out.append(f"      likely fault: not in the catalog; {r.component} is the component that is down")
+    got, total, pct = score(rep.checks)
+    nfail = len(rep.failed_checks)
+    out.append(f"score: {pct:.0f}% ({got}/{total})  "
+               + ("all checks passed" if nfail == 0 else f"{nfail} of {sum(r.status != 'skip' for r in rep.checks)} "
+                                                         f"checks failed: {', '.join(r.name for r in rep.failed_checks)}"))
+    ro = rep.readonly
+    if ro.get("unchanged"):
+        out.append(f"read-only: {ro.get('files')} files under {', '.join(ro.get('paths', []))} have the same "
+                   f"sha256 before and after")
+    else:
+        out.append(f"READ-ONLY VIOLATION: changed during grading: {', '.join(ro.get('changed', []))}")
+    return "\n".join(out)
+
+
+def _first(text: str) -> str:
+    lines = redact(text).strip().splitlines()
+    return lines[0][:160] if lines else ""
+
+
+def to_junit(rep: GradeReport) -> str:
+    got, total, pct = score(rep.checks)
+    cases = list(rep.checks)
+    nfail = len(rep.failed_checks) + (0 if rep.readonly.get("unchanged") else 1)
+    nskip = sum(r.status == "skip" for r in cases)
+    suites = ET.Element("testsuites", name="breakfix check", tests=str(len(cases) + 1), failures=str(nfail),
+                        time=f"{rep.seconds:.2f}")
+    suite = ET.SubElement(suites, "testsuite", name=f"breakfix check {rep.node_name}", tests=str(len(cases) + 1),
+                          failures=str(nfail), errors="0", skipped=str(nskip), time=f"{rep.seconds:.2f}")
+    props = ET.SubElement(suite, "properties")
+    for k, v in (("score_percent", f"{pct}"), ("passed_weight", str(got)), ("total_weight", str(total)),
+                 ("node", rep.node_spec), ("api_reachable", str(bool(rep.api.get("reachable"))).lower())):
+        ET.SubElement(props, "property", name=k, value=v)
+    for r in cases:
+        tc = ET.SubElement(suite, "testcase", classname=f"breakfix.{r.component}", name=r.name,
+                           time=f"{r.seconds:.2f}")
+        if r.failed:
+            body = redact(r.evidence).strip()
+            lf = r.likely_fault
+            if lf:
+                body += (f"\n\nlikely fault: {lf.id}{f' (via {lf.via})' if lf.via else ''}: {lf.title}"
+                         f"\nmatched: {'; '.join(lf.matched)}\n\nremediation:\n{lf.remediation}")
+            else:
+                body += f"\n\nlikely fault: not in the catalog; {r.component} is the component that is down"
+            fl = ET.SubElement(tc, "failure", message=f"{r.name}: {_first(r.evidence)}"
+                               + (f" (likely fault: {lf.id})" if lf else ""), type=r.component)
+            fl.text = body
+        elif r.status == "skip":
+            ET.SubElement(tc, "skipped", message=_first(r.evidence))
+        else:
+            ET.SubElement(tc, "system-out").text = redact(r.evidence)
+    tc = ET.SubElement(suite, "testcase", classname="breakfix.readonly", name="read-only: node files unchanged",
+                       time="0")
+    if not rep.readonly.get("unchanged"):
+        ET.SubElement(tc, "failure", message="grading changed node files",
+                      type="readonly").text = "\n".join(rep.readonly.get("changed", []))
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def compare_checksums(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """Files added, removed or changed between two Node.checksums() maps."""
+    return sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+
+
+def _tail(text: str, n: int) -> str:
+    return "\n".join(ln for ln in text.strip().splitlines()[-n:])
+
+
+_KLOG_ERR = re.compile(r"\b[EF]\d{4} \d\d:\d\d:\d\d|\berror\b|\bfailed\b", re.I)
+
+
+# --- the checks on a live cluster --------------------------------------------------------------
+def node_name_of(node: Node) -> str:
+    """The Kubernetes node name of the graded node, from its static pods (name <component>-<node>);
+    the hostname when there are none."""
+    r = node.crictl("pods -o json")
+    if r.ok:
+        for item in json.loads(r.stdout or "{}").get("items") or []:
+            md = item.get("metadata") or {}
+            comp = (item.get("labels") or {}).get("component")
+            if md.get("namespace") == "kube-system" and comp in STATIC_COMPONENTS \
+                    and md.get("name", "").startswith(comp + "-"):
+                return md["name"][len(comp) + 1:]
+    return node.check("hostname").strip().lower()
+
+
+def default_probe_image(node: Node, fallback: str = "kube-breakfix/app:v1") -> str:
+    """The pause image present on the node (every node has the sandbox image), else FALLBACK."""
+    r = node.crictl("images -o json")
+    if r.ok:
+        for img in json.loads(r.stdout or "{}").get("images") or []:
+            for tag in img.get("repoTags") or []:
+                if "/pause:" in tag:
+                    return tag
+    return fallback
+
+
+class Grader:
+    def __init__(self, node: Node, kube, node_name: str, catalog: dict[str, Fault], *,
+                 replicas: int | None = None, app_name: str = "app", namespace: str = "default",
+                 probe: bool = True, probe_image: str | None = None, probe_timeout: float = 60.0,
+                 app_timeout: float = 30.0, api_error: str | None = None, reporter=None):
+        self.node, self.kube, self.node_name, self.catalog = node, kube, node_name, catalog
+        self.replicas, self.app_name, self.namespace = replicas, app_name, namespace
+        self.probe, self.probe_image, self.probe_timeout = probe, probe_image, probe_timeout
+        self.app_timeout = app_timeout
+        self.api_error = api_error if kube is not None else (api_error or "no kubeconfig")
+        self.manifests: dict[str, str] = {}
+        self.reporter = reporter
+
+    @property
+    def api_ok(self) -> bool:
+        return self.kube is not None and self.api_error is None
+
+    # --- the whole run -----------------------------------------------------------------------
+    def run(self) -> GradeReport:
+        t0 = time.monotonic()
+        before = self.node.checksums(WATCHED_PATHS)
+        results: list[CheckResult] = []
+        for c in STATIC_COMPONENTS:
+            results.append(self._timed(c, "manifest", lambda c=c: self.check_manifest(c)))
+            results.append(self._timed(c, "pod_ready", lambda c=c: self.check_pod(c)))
+        results.append(self._timed("kubelet", "kubelet_active", self.check_kubelet))
+        results.append(self._timed("kubelet", "nodes_ready", self.check_nodes))
+        cp_down = any(r.failed for r in results)
+        results.append(self._timed("scheduling", "probe_pod", lambda: self.check_probe(cp_down)))
+        results.append(self._timed("app", "app_replicas", lambda: self.check_app(cp_down)))
+        self.attribute(results)
+        after = self.node.checksums(WATCHED_PATHS)
+        changed = compare_checksums(before, after)
+        rep = GradeReport(results, self.node.spec, self.node_name,
+                          {"reachable": self.api_ok, "detail": self.api_error or "ok"},
+                          {"paths": list(WATCHED_PATHS), "files": len(after), "unchanged": not changed,
+                           "changed": changed},
+                          time.monotonic() - t0)
+        if changed:
+            raise_with = ReadOnlyViolation(f"grading changed files on the node: {', '.join(changed)[:300]}")
+            raise_with.report = rep  # type: ignore[attr-defined]
+            raise raise_with
+        return rep
+
+    def _timed(self, component: str, kind: str, fn) -> CheckResult:
+        t = time.monotonic()
+        try:
+            r = fn()
+        except BreakfixError as exc:
+            r = CheckResult(component, kind, "fail", str(exc), match_text=str(exc))
+        except Exception as exc:  # noqa: BLE001 - a check that cannot run is a failed check, with the reason
+            line = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ''}"
+            r = CheckResult(component, kind, "fail", f"check could not run: {line}", match_text=line)
+        r.seconds = time.monotonic() - t
+        if self.reporter is not None:
+            self.reporter.timing(f"check {r.id}", r.seconds)
+        return r
+
+    def attribute(self, results: list[CheckResult]) -> None:
+        """Name the likely fault of every failed check (one match per component, from all of its
+        evidence); checks that fail because another component is down name that one."""
+        by_comp: dict[str, list[CheckResult]] = {}
+        for r in results:
+            by_comp.setdefault(r.component, []).append(r)
+        unit_states = {"kubelet": getattr(self, "_kubelet_state", "")}
+        for comp, rs in by_comp.items():
+            if comp not in STATIC_COMPONENTS and comp != "kubelet" or not any(r.failed for r in rs):
+                continue
+            rs = [r for r in rs if not r.evidence.startswith("API server not reachable")]
+            if not any(r.failed for r in rs):
+                continue
+            text = "\n".join(r.match_text or r.evidence for r in rs)
+            lf = match_fault(comp, text, self.catalog, self.manifests.get(comp), unit_states)
+            for r in rs:
+                if r.failed:
+                    r.likely_fault = lf
+        for r in results:
+            api_blocked = r.source == "api" and r.evidence.startswith("API server not reachable")
+            if not r.failed or (r.kind not in BLOCKED_BY and not api_blocked) or " not found" in r.evidence:
+                continue
+            for comp in (("kube-apiserver", "etcd") if api_blocked else BLOCKED_BY[r.kind]):
+                down = [x for x in by_comp.get(comp, []) if x.failed]
+                if down:
+                    r.evidence += f"\nblocked by: {comp} ({down[0].name} failed)"
+                    if down[0].likely_fault:
+                        lf = down[0].likely_fault
+                        r.likely_fault = LikelyFault(lf.id, lf.title, lf.remediation, lf.matched, lf.score, via=comp)
+                    break
+
+    # --- static pods ---------------------------------------------------------------------------
+    def check_manifest(self, comp: str) -> CheckResult:
+        path = f"{MANIFEST_DIR}/{comp}.yaml"
+        r = self.node.run(f"cat {shlex.quote(path)}")
+        if not r.ok:
+            ev = f"{path}: cannot read: {(r.stderr or r.stdout).strip()[:200]}"
+            return CheckResult(comp, "manifest", "fail", ev, match_text=ev)
+        self.manifests[comp] = r.stdout
+        try:
+            doc = yaml.safe_load(r.stdout)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            ev = f"{path}: not valid YAML" + (f" at line {mark.line + 1}" if mark else "") + \
+                 f": {getattr(exc, 'problem', exc)}"
+            return CheckResult(comp, "manifest", "fail", ev, match_text=ev)
+        existing = self._existing(needed_paths(doc, comp))
+        images: dict[str, bool] = {}
+
+        def image_present(img: str) -> bool:
+            if img not in images:
+                images[img] = self.node.crictl(f"inspecti -o json {shlex.quote(img)} >/dev/null").ok
+            return images[img]
+
+        problems = manifest_problems(doc, comp, existing.__contains__, image_present)
+        if problems:
+            ev = f"{path}:\n" + "\n".join(problems)
+            return CheckResult(comp, "manifest", "fail", ev, match_text=ev)
+        c = _container0(doc) or {}
+        return CheckResult(comp, "manifest", "pass", f"{path}: image {c.get('image')} present, "
+                                                     f"{len(existing)} host paths found")
+
+    def _existing(self, paths: list[str]) -> set[str]:
+        if not paths:
+            return set()
+        cmd = "; ".join(f"test -e {shlex.quote(p)} && echo {shlex.quote('Y ' + p)}" for p in paths) + "; true"
+        out = self.node.check(cmd)
+        return {ln[2:] for ln in out.splitlines() if ln.startswith("Y ")}
+
+    def check_pod(self, comp: str) -> CheckResult:
+        note = ""
+        if self.api_ok:
+            from kubernetes.client.exceptions import ApiException
+            try:
+                return self._pod_api(comp)
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
+                note = f"mirror pod kube-system/{comp}-{self.node_name} not found in the API (the kubelet is not running it)\n"
+            except Exception as exc:  # noqa: BLE001 - the API went away during the run: look on the node
+                note = f"API server: {type(exc).__name__}; graded from the node\n"
+        r = self._pod_node(comp)
+        if note:
+            r.evidence = note + r.evidence
+            r.match_text = note + r.match_text
+            if r.passed and "not found" in note:
+                r.status = "fail"
+        return r
+
+    def _pod_api(self, comp: str) -> CheckResult:
+        pod_name = f"{comp}-{self.node_name}"
+        v = container_view(self.kube.pod(pod_name))
+        if v.ready and v.running:
+            return CheckResult(comp, "pod_ready", "pass", v.line(), source="api")
+        lines = [v.line()]
+        if v.waiting_message:
+            lines.append(f"waiting message: {v.waiting_message.strip()[:400]}")
+        full = "\n".join(lines)
+        log, which = "", ""
+        for previous in (True, False):
+            try:
+                log = self.kube.logs(pod_name, previous=previous, tail=200) or ""
+            except Exception:  # noqa: BLE001 - no such container (yet)
+                log = ""
+            if log.strip():
+                which = "previous log" if previous else "log"
+                break
+        if log.strip():
+            lines.append(f"{which} tail:\n{_tail(log, 6)}")
+            full += "\n" + log
+        else:
+            nv = self._pod_node(comp)
+            lines.append("on the node: " + nv.evidence)
+            full += "\n" + nv.match_text
+        return CheckResult(comp, "pod_ready", "fail", "\n".join(lines), source="api", match_text=full)
+
+    def _pod_node(self, comp: str) -> CheckResult:
+        pod_name = f"{comp}-{self.node_name}"
+        r = self.node.crictl(f"pods --name {shlex.quote('^' + pod_name + '$')} -o json")
+        sandboxes = json.loads(r.stdout or "{}").get("items") or [] if r.ok else []
+        newest = max(sandboxes, key=lambda s: int(s.get("createdAt", 0)), default=None)
+        r = self.node.crictl(f"ps -a --name {shlex.quote('^' + comp + '$')} -o json")
+        if not r.ok:
+            ev = f"crictl ps failed: {(r.stderr or r.stdout).strip()[:200]}"
+            return CheckResult(comp, "pod_ready", "fail", ev, match_text=ev)
+        containers = json.loads(r.stdout or "{}").get("containers") or []
+        containers = [c for c in containers if (c.get("labels") or {}).get("io.kubernetes.pod.name") == pod_name]
+        uid = (newest or {}).get("metadata", {}).get("uid")
+        current = [c for c in containers if (c.get("labels") or {}).get("io.kubernetes.pod.uid") == uid] if uid \
+            else containers
+        current.sort(key=lambda c: int(c.get("createdAt", 0)))
+        running = [c for c in current if c.get("state") == "CONTAINER_RUNNING"]
+        now_ns = int(self.node.check("date +%s%N").strip())
+        sb = f"pod {pod_name} sandbox {uid[:12] if uid else 'none'} {(newest or {}).get('state', '')}".strip()
+        if running:
+            c = running[-1]
+            up = (now_ns - int(c.get("createdAt", now_ns))) / 1e9
+            # Without the API there is no Ready flag: the kubelet logs every failing probe, so a
+            # container that runs yet fails its probes in the last 30 s is not Ready.
+            failing = self.node.run(
+                f"journalctl -u kubelet --no-pager -o cat --since -30s | grep -F {shlex.quote(pod_name)} "
+                f"| grep -F 'Probe failed' | tail -3").stdout.strip()
+            if up >= MIN_UPTIME_S and not failing:
+                return CheckResult(comp, "pod_ready", "pass",
+                                   f"crictl: {comp} container {c['id'][:13]} running for {up:.0f}s, no failing "
+                                   f"probes in the kubelet's journal ({sb})")
+            ev = (f"crictl: {comp} container {c['id'][:13]} running for {up:.0f}s ({sb}; attempts={len(current)})"
+                  + (f"\nkubelet: its probes fail:\n{failing}" if failing else " (too short to count as up)"))
+            log = self.node.crictl(f"logs --tail 200 {c['id']}")
+            out = (log.stdout + log.stderr).strip()
+            return CheckResult(comp, "pod_ready", "fail", ev + (f"\nlog tail:\n{_tail(out, 6)}" if out else ""),
+                               match_text=ev + "\n" + out)
+        if not current:
+            j = self.node.journal("kubelet", lines=400)
+            hits = [ln for ln in j.splitlines() if comp in ln and _KLOG_ERR.search(ln)]
+            ev = f"crictl: no {comp} container for the current pod ({sb})"
+            if hits:
+                ev += "\nkubelet journal:\n" + _tail("\n".join(hits), 4)
+            return CheckResult(comp, "pod_ready", "fail", ev, match_text=ev + "\n" + "\n".join(hits))
+        c = current[-1]
+        info = json.loads(self.node.crictl(f"inspect {c['id']}").stdout or "{}").get("status", {})
+        ev = (f"crictl: {comp} container {c['id'][:13]} {c.get('state')} exitCode={info.get('exitCode')} "
+              f"reason={info.get('reason')} attempts={len(current)} ({sb})")
+        if info.get("message"):
+            ev += f"\nmessage: {str(info['message']).strip()[:400]}"
+        log = self.node.crictl(f"logs --tail 200 {c['id']}")
+        out = (log.stdout + log.stderr).strip()
+        return CheckResult(comp, "pod_ready", "fail", ev + (f"\nlog tail:\n{_tail(out, 6)}" if out else ""),
+                           match_text=ev + f" exit={info.get('exitCode')}\n" + out)
+
+    # --- kubelet and nodes ---------------------------------------------------------------------
+    def _kubelet_seen(self) -> Observation:
+        props = dict(ln.partition("=")[::2] for ln in self.node.run(
+            "systemctl show -p ActiveState,SubState,Result,NRestarts,ActiveEnterTimestampMonotonic kubelet; "
+            "echo Uptime=$(cut -d' ' -f1 /proc/uptime)").stdout.splitlines() if "=" in ln)
+        state = props.get("ActiveState", "unknown")
+        try:
+            up = float(props.get("Uptime", 0)) - int(props.get("ActiveEnterTimestampMonotonic", 0)) / 1e6
+        except ValueError:
+            up = 0.0
+        seen = (f"kubelet is {state} ({props.get('SubState')}, result={props.get('Result')}, "
+                f"restarts={props.get('NRestarts')}, up {up:.0f}s)")
+        self._kubelet_state = state
+        return Observation(state == "active" and up >= MIN_UPTIME_S, seen)
+
+    def check_kubelet(self) -> CheckResult:
+        # A kubelet that restarts in a loop is "active" for a moment each time: it has to stay up.
+        obs = self._kubelet_seen()
+        if not obs.ok and self._kubelet_state == "active":
+            try:
+                obs = wait_until(self._kubelet_seen, "kubelet up", MIN_UPTIME_S + 10, interval=2)
+            except Exception:  # noqa: BLE001 - judged on the last observation below
+                obs = self._kubelet_seen()
+        if obs.ok:
+            return CheckResult("kubelet", "kubelet_active", "pass", obs.text())
+        j = self.node.journal("kubelet", lines=200)
+        errs = [ln for ln in j.splitlines() if _KLOG_ERR.search(ln)]
+        ev = obs.text() + ("\nkubelet journal:\n" + _tail("\n".join(errs), 5) if errs else "")
+        return CheckResult("kubelet", "kubelet_active", "fail", ev, match_text=obs.text() + "\n" + j)
+
+    def check_nodes(self) -> CheckResult:
+        if not self.api_ok:
+            return CheckResult("kubelet", "nodes_ready", "fail", f"API server not reachable: {self.api_error}",
+                               source="api")
+        nodes = self.kube.core.list_node(_request_timeout=10).items
+        lines, ok = [], True
+        for n in nodes:
+            cond = next((c for c in n.status.conditions or [] if c.type == "Ready"), None)
+            ready = bool(cond and cond.status == "True")
+            ok &= ready
+            lines.append(f"node {n.metadata.name} Ready={cond.status if cond else 'unknown'}"
+                         + ("" if ready else f" ({cond.reason if cond else ''}: {cond.message if cond else ''})"))
+        if not nodes:
+            ok = False
+            lines.append("no nodes registered")
+        if ok:
+            return CheckResult("kubelet", "nodes_ready", "pass", "; ".join(lines), source="api")
+        j = self.node.journal("kubelet", lines=200)
+        errs = [ln for ln in j.splitlines() if _KLOG_ERR.search(ln)]
+        ev = "\n".join(lines) + ("\nkubelet journal:\n" + _tail("\n".join(errs), 5) if errs else "")
+        return CheckResult("kubelet", "nodes_ready", "fail", ev, source="api", match_text="\n".join(lines) + "\n" + j)
+
+    # --- workloads -----------------------------------------------------------------------------
+    def check_probe(self, cp_down: bool = False) -> CheckResult:
+        if not self.probe:
+            return CheckResult("scheduling", "probe_pod", "skip", "skipped (--no-probe-pod)", source="api")
+        if not self.api_ok:
+            return CheckResult("scheduling", "probe_pod", "fail", f"API server not reachable: {self.api_error}",
+                               source="api")
+        image = self.probe_image or default_probe_image(self.node)
+        name = self.kube.create_probe_pod(image, self.namespace)
+        deadline = min(self.probe_timeout, 20.0) if cp_down else self.probe_timeout
+        t0 = time.monotonic()
+        try:
+            def probe() -> Observation:
+                p = self.kube.pod(name, self.namespace)
+                conds = {c.type: c.status for c in p.status.conditions or []}
+                return Observation(p.status.phase == "Running" and bool(p.spec.node_name),
+                                   f"pod {self.namespace}/{name} ({image}): phase={p.status.phase} "
+                                   f"node={p.spec.node_name or '<none>'} PodScheduled={conds.get('PodScheduled', '<unset>')}")
+            try:
+                obs = wait_until(probe, f"probe pod {name} Running", deadline, interval=1)
+                return CheckResult("scheduling", "probe_pod", "pass",
+                                   f"{obs.text()} after {time.monotonic() - t0:.1f}s", source="api")
+            except Exception as exc:  # noqa: BLE001
+                last = getattr(exc, "last_seen", str(exc))
+                evs = [f"{e.reason}: {e.message}" for e in self.kube.events_for(name, self.namespace)]
+                ev = f"not Running within {deadline:.0f}s; last seen: {last}"
+                if evs:
+                    ev += "\nevents:\n" + "\n".join(evs[-4:])
+                else:
+                    ev += "\nno events for the pod (no scheduler has looked at it)"
+                return CheckResult("scheduling", "probe_pod", "fail", ev, source="api", match_text=ev)
+        finally:
+            try:
+                self.kube.delete_pod(name, self.namespace)
+            except Exception:  # noqa: BLE001 - best effort; it is labelled kube-breakfix/probe=true
+                pass
+
+    def check_app(self, cp_down: bool = False) -> CheckResult:
+        want = self.replicas
+        if want is None:
+            return CheckResult("app", "app_replicas", "skip", "skipped (no --replicas given)", source="api")
+        if not self.api_ok:
+            return CheckResult("app", "app_replicas", "fail", f"API server not reachable: {self.api_error}",
+                               source="api")
+        from kubernetes.client.exceptions import ApiException
+
+        def seen() -> Observation:
+            d = self.kube.deployment(self.app_name, self.namespace)
+            spec, ready = d.spec.replicas or 0, d.status.ready_replicas or 0
+            return Observation(spec == want and ready == want,
+                               f"deployment {self.namespace}/{self.app_name}: spec.replicas={spec} "
+                               f"replicas={d.status.replicas or 0} ready={ready} "
+                               f"available={d.status.available_replicas or 0} (want {want} Ready)")
+        try:
+            obs = seen()
+        except ApiException as exc:
+            if exc.status == 404:
+                return CheckResult("app", "app_replicas", "fail",
+                                   f"deployment {self.namespace}/{self.app_name} not found", source="api")
+            raise
+        if obs.ok:
+            return CheckResult("app", "app_replicas", "pass", obs.text(), source="api")
+        d = self.kube.deployment(self.app_name, self.namespace)
+        if (d.spec.replicas or 0) == want:   # asked for the right count: give the rollout a moment
+            try:
+                obs = wait_until(seen, f"{self.app_name} at {want} Ready replicas",
+                                 min(self.app_timeout, 10.0) if cp_down else self.app_timeout, interval=2)
+                return CheckResult("app", "app_replicas", "pass", obs.text(), source="api")
+            except Exception as exc:  # noqa: BLE001
+                obs = Observation(False, getattr(exc, "last_seen", str(exc)))
+        pods = self.kube.pods(self.namespace, f"app={self.app_name}")
+        phases = ", ".join(f"{p.metadata.name}={p.status.phase}/{p.spec.node_name or 'unscheduled'}" for p in pods)
+        ev = obs.text() + f"\npods: {phases or 'none'}"
+        return CheckResult("app", "app_replicas", "fail", ev, source="api", match_text=ev)
+
+    # --- for `breakfix break`: is the component visibly down? ----------------------------------
+    def component_down(self, comp: str) -> Observation:
+        """Observation(ok=True when COMPONENT's health checks fail, evidence)."""
+        if comp == "kubelet":
+            rs = [self.check_kubelet()]
+            if rs[0].passed and self.api_ok:
+                rs.append(self.check_nodes())
+        else:
+            rs = [self.check_pod(comp)]
+        down = [r for r in rs if r.failed]
+        return Observation(bool(down), "\n".join((r.match_text or r.evidence) if r.failed else r.evidence for r in rs))
+

@@ -1,0 +1,281 @@
+"""Unit tests of the grader's pure parts: no cluster, no node."""
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+from breakfix import cli
+from breakfix.catalog import load_catalog
+from breakfix.edits import apply_edits
+from breakfix.grade import (WEIGHTS, CheckResult, GradeReport, LikelyFault, compare_checksums, host_path_for,
+                            manifest_problems, match_fault, needed_paths, score)
+
+KCM = """
+apiVersion: v1
+kind: Pod
+metadata: {name: kube-controller-manager, namespace: kube-system}
+spec:
+  containers:
+  - name: kube-controller-manager
+    image: registry.k8s.io/kube-controller-manager:v1.34.4
+    command:
+    - kube-controller-manager
+    - --kubeconfig=/etc/kubernetes/controller-manager.conf
+    - --client-ca-file=/etc/kubernetes/pki/ca.crt
+    - --cluster-signing-cert-file=/etc/kubernetes/pki/ca.crt
+    - --requestheader-client-ca-file=/etc/kubernetes/pki/front-proxy-ca.crt
+    - --bind-address=127.0.0.1
+    volumeMounts:
+    - {mountPath: /etc/ssl/certs, name: ca-certs, readOnly: true}
+    - {mountPath: /etc/kubernetes/pki, name: k8s-certs, readOnly: true}
+    - {mountPath: /etc/kubernetes/controller-manager.conf, name: kubeconfig, readOnly: true}
+  volumes:
+  - {name: ca-certs, hostPath: {path: /etc/ssl/certs, type: DirectoryOrCreate}}
+  - {name: k8s-certs, hostPath: {path: /etc/kubernetes/pki, type: DirectoryOrCreate}}
+  - {name: kubeconfig, hostPath: {path: /etc/kubernetes/controller-manager.conf, type: FileOrCreate}}
+"""
+NODE_FILES = {"/etc/ssl/certs", "/etc/kubernetes/pki", "/etc/kubernetes/pki/ca.crt",
+              "/etc/kubernetes/pki/front-proxy-ca.crt", "/etc/kubernetes/controller-manager.conf"}
+IMAGES = {"registry.k8s.io/kube-controller-manager:v1.34.4"}
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog()
+
+
+def kcm(edits=None) -> dict:
+    doc = yaml.safe_load(KCM)
+    return apply_edits(doc, edits) if edits else doc
+
+
+def problems(doc, component="kube-controller-manager", files=NODE_FILES):
+    return manifest_problems(doc, component, files.__contains__, IMAGES.__contains__)
+
+
+# --- path through volumeMounts ---------------------------------------------------------------
+def test_path_maps_through_the_longest_mount_to_the_host_path():
+    c = kcm()["spec"]["containers"][0]
+    vols = {v["name"]: v for v in kcm()["spec"]["volumes"]}
+    hp = host_path_for("/etc/kubernetes/pki/ca.crt", c["volumeMounts"], vols)
+    assert (hp.host, hp.volume, hp.mount_path) == ("/etc/kubernetes/pki/ca.crt", "k8s-certs", "/etc/kubernetes/pki")
+    hp = host_path_for("/etc/kubernetes/controller-manager.conf", c["volumeMounts"], vols)
+    assert hp.host == "/etc/kubernetes/controller-manager.conf" and hp.volume == "kubeconfig"
+
+
+def test_path_maps_to_a_different_host_directory():
+    mounts = [{"mountPath": "/etc/kubernetes/pki", "name": "certs"}, {"mountPath": "/etc/kubernetes", "name": "all"}]
+    vols = {"certs": {"name": "certs", "hostPath": {"path": "/srv/pki/"}},
+            "all": {"name": "all", "hostPath": {"path": "/srv/k8s"}}}
+    assert host_path_for("/etc/kubernetes/pki/etcd/ca.crt", mounts, vols).host == "/srv/pki/etcd/ca.crt"
+    assert host_path_for("/etc/kubernetes/admin.conf", mounts, vols).host == "/srv/k8s/admin.conf"
+    # /etc/kubernetes/pkix is not inside /etc/kubernetes/pki
+    assert host_path_for("/etc/kubernetes/pkix/a", mounts, vols).host == "/srv/k8s/pkix/a"
+
+
+def test_path_with_subpath_and_unmounted_and_non_hostpath():
+    mounts = [{"mountPath": "/etc/kubernetes/x.conf", "name": "cfg", "subPath": "real.conf"},
+              {"mountPath": "/etc/kubernetes/tmp", "name": "scratch"}]
+    vols = {"cfg": {"name": "cfg", "hostPath": {"path": "/srv/cfg"}}, "scratch": {"name": "scratch", "emptyDir": {}}}
+    assert host_path_for("/etc/kubernetes/x.conf", mounts, vols).host == "/srv/cfg/real.conf"
+    unmounted = host_path_for("/etc/kubernetes/other.conf", mounts, vols)
+    assert unmounted.volume is None and unmounted.host is None
+    empty = host_path_for("/etc/kubernetes/tmp/a", mounts, vols)
+    assert empty.volume == "scratch" and empty.host is None
+
+
+# --- manifest validity ----------------------------------------------------------------------
+def test_healthy_manifest_has_no_problems():
+    assert problems(kcm()) == []
+    assert "/etc/kubernetes/pki/ca.crt" in needed_paths(kcm(), "kube-controller-manager")
+
+
+def test_kubeconfig_path_not_visible_in_the_container():
+    doc = kcm([{"op": "set_flag", "flag": "--kubeconfig", "value": "/etc/kubernetes/controller-manager-XXXX.conf"}])
+    [p] = problems(doc)
+    assert p.startswith("--kubeconfig=/etc/kubernetes/controller-manager-XXXX.conf: no volumeMount")
+
+
+def test_hostpath_pointing_elsewhere_breaks_flag_paths_even_if_the_kubelet_creates_it():
+    doc = kcm([{"op": "set_host_path", "volume": "k8s-certs", "value": "/etc/kubernetes/WRONG-PKI-DIRECTORY"}])
+    ps = problems(doc, files=NODE_FILES | {"/etc/kubernetes/WRONG-PKI-DIRECTORY"})
+    assert any("--client-ca-file=/etc/kubernetes/pki/ca.crt: /etc/kubernetes/WRONG-PKI-DIRECTORY/ca.crt does not "
+               "exist" in p for p in ps), ps
+    assert not any(p.startswith("volume ") for p in ps)   # DirectoryOrCreate: need not exist
+
+
+def test_hostpath_of_type_directory_must_exist_command_and_image():
+    doc = kcm([{"op": "set_host_path", "volume": "ca-certs", "value": "/nope", "type": "Directory"},
+               {"op": "set_command", "value": "kube-controller-managerr"},
+               {"op": "set_image", "value": "127.0.0.1:5999/x:v0"}])
+    ps = problems(doc)
+    assert "volume 'ca-certs': hostPath /nope (type Directory) does not exist on the node" in ps
+    assert "command[0] is 'kube-controller-managerr', expected 'kube-controller-manager'" in ps
+    assert "image 127.0.0.1:5999/x:v0 is not present on the node" in ps
+
+
+def test_broken_documents_are_problems_not_crashes():
+    assert problems(None) == ["not a YAML mapping (a Pod object)"]
+    assert problems({"kind": "Pod", "spec": {}}) == ["no spec.containers[0]"]
+    doc = kcm()
+    del doc["spec"]["containers"][0]["command"]
+    assert "spec.containers[0].command is missing" in problems(doc)
+    doc = kcm()
+    doc["spec"]["containers"][0]["volumeMounts"].append({"mountPath": "/x", "name": "ghost"})
+    assert any("'ghost', which is not defined" in p for p in problems(doc))
+
+
+# --- catalog matching ---------------------------------------------------------------------------
+def test_symptom_text_names_the_fault(catalog):
+    ev = ("kube-controller-manager-n: ready=False restarts=2 waiting=CrashLoopBackOff last terminated "
+          "reason=Error exit=1\nprevious log tail:\nError: unable to load client CA provider: open "
+          "/etc/kubernetes/pki/ca.crt: no such file or directory")
+    lf = match_fault("kube-controller-manager", ev, catalog)
+    assert lf.id == "controller-manager-pki-hostpath"
+    assert lf.remediation == catalog[lf.id].remediation
+    assert any("unable to load client CA provider" in m for m in lf.matched)
+
+
+def test_manifest_edit_value_names_the_fault(catalog):
+    text = yaml.safe_dump(kcm([{"op": "set_flag", "flag": "--kubeconfig",
+                                "value": "/etc/kubernetes/controller-manager-XXXX.conf"}]))
+    lf = match_fault("kube-controller-manager", "ready=False running", catalog, manifest_text=text)
+    assert lf.id == "controller-manager-kubeconfig-path"
+    assert match_fault("kube-controller-manager", "ready=False", catalog, manifest_text=KCM) is None
+
+
+def test_unknown_break_names_no_fault_and_weak_signals_alone_do_not_match(catalog):
+    ev = "kube-scheduler-n: ready=False waiting=CrashLoopBackOff last terminated reason=Error exit=1\n" \
+         "Error: unknown flag: --leader-elektt"
+    assert match_fault("kube-scheduler", ev, catalog) is None
+
+
+def test_matching_is_per_component_and_uses_unit_states(catalog):
+    ev = 'exec: "kube-schedulerrrr": executable file not found in $PATH'
+    assert match_fault("kube-controller-manager", ev, catalog) is None
+    assert match_fault("kube-scheduler", ev, catalog).id == "scheduler-command-typo"
+    lf = match_fault("kubelet", "kubelet is inactive (dead)", catalog, unit_states={"kubelet": "inactive"})
+    assert lf.id == "kubelet-stopped"
+    lf = match_fault("kubelet", "dial tcp 172.18.0.3:6553: connect: connection refused", catalog,
+                     unit_states={"kubelet": "active"})
+    assert lf.id == "kubelet-apiserver-port"
+    lf = match_fault("kube-scheduler", "ready=False waiting=ImagePullBackOff", catalog)
+    assert lf.id == "scheduler-image-missing"
+
+
+# --- score and outputs ----------------------------------------------------------------------------
+def _report(*results, unchanged=True):
+    return GradeReport(list(results), "docker://n", "n", {"reachable": True, "detail": "ok"},
+                       {"paths": ["/etc/kubernetes"], "files": 3, "unchanged": unchanged,
+                        "changed": [] if unchanged else ["/etc/kubernetes/admin.conf"]}, 1.5)
+
+
+def _fail():
+    r = CheckResult("kube-scheduler", "pod_ready", "fail", "kube-scheduler-n: ready=False\nmore evidence")
+    r.likely_fault = LikelyFault("scheduler-command-typo", "typo", "Fix the command.", ["manifest has 'x'"])
+    return r
+
+
+def test_score_is_passed_weight_over_total_and_skips_do_not_count():
+    rs = [CheckResult("etcd", "manifest", "pass"), CheckResult("etcd", "pod_ready", "fail"),
+          CheckResult("app", "app_replicas", "skip"), CheckResult("scheduling", "probe_pod", "pass")]
+    got, total, pct = score(rs)
+    assert (got, total) == (WEIGHTS["manifest"] + WEIGHTS["probe_pod"],
+                            WEIGHTS["manifest"] + WEIGHTS["pod_ready"] + WEIGHTS["probe_pod"])
+    assert pct == round(100 * got / total, 1)
+    assert score([]) == (0, 0, 0.0)
+    assert score([CheckResult("etcd", "manifest", "pass")])[2] == 100.0
+
+
+def test_report_passes_only_when_all_checks_pass_and_files_are_unchanged():
+    ok = CheckResult("etcd", "manifest", "pass", "fine")
+    assert _report(ok).passed
+    assert not _report(ok, _fail()).passed
+    assert not _report(ok, unchanged=False).passed
+    assert compare_checksums({"a": "1", "b": "2"}, {"a": "1", "b": "3", "c": "4"}) == ["b", "c"]
+
+
+def test_json_shape():
+    d = json.loads(_report(CheckResult("etcd", "manifest", "pass", "fine"), _fail()).to_json())
+    assert set(d) >= {"node", "api", "passed", "score", "failed", "checks", "readonly", "seconds"}
+    assert d["passed"] is False and d["failed"] == ["kube-scheduler: pod Ready"]
+    assert d["score"] == {"passed_weight": 2, "total_weight": 5, "percent": 40.0}
+    c = d["checks"][1]
+    assert c["id"] == "kube-scheduler/pod_ready" and c["component"] == "kube-scheduler" and not c["passed"]
+    assert c["likely_fault"]["id"] == "scheduler-command-typo"
+    assert c["likely_fault"]["remediation"] == "Fix the command."
+    assert "ready=False" in c["evidence"]
+
+
+def test_junit_shape():
+    rep = _report(CheckResult("etcd", "manifest", "pass", "fine"), _fail(),
+                  CheckResult("app", "app_replicas", "skip", "skipped"))
+    root = ET.fromstring(rep.to_junit())
+    suite = root.find("testsuite")
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == ["etcd: manifest valid", "kube-scheduler: pod Ready",
+                                              "app: replicas Ready", "read-only: node files unchanged"]
+    assert suite.get("tests") == "4" and suite.get("failures") == "1" and suite.get("skipped") == "1"
+    failure = cases[1].find("failure")
+    assert "scheduler-command-typo" in failure.get("message")
+    assert "more evidence" in failure.text and "remediation:\nFix the command." in failure.text
+    assert cases[2].find("skipped") is not None
+    props = {p.get("name"): p.get("value") for p in suite.find("properties")}
+    assert props["score_percent"] == "40.0"
+
+
+def test_text_names_component_evidence_and_remediation():
+    text = _report(CheckResult("etcd", "manifest", "pass", "fine"), _fail()).to_text()
+    assert "FAIL  kube-scheduler: pod Ready" in text
+    assert "likely fault: scheduler-command-typo" in text and "Fix the command." in text
+    assert "score: 40% (2/5)" in text
+    unknown = CheckResult("kube-scheduler", "pod_ready", "fail", "Error: unknown flag: --leader-elektt")
+    assert "not in the catalog; kube-scheduler is the component that is down" in _report(unknown).to_text()
+
+
+# --- command line errors: one line, exit 2, no cluster touched ------------------------------------
+@pytest.mark.parametrize("argv, text", [
+    (["break", "no-such-fault", "--node", "docker://x", "--kubeconfig", "/x"], "unknown fault 'no-such-fault'"),
+    (["check", "--node", "docker://x"], "give --kubeconfig PATH"),
+    (["check"], "which cluster?"),
+    (["check", "--kubeconfig", "/nonexistent", "--node", "local://"], "kubeconfig /nonexistent not found"),
+    (["frobnicate"], "invalid choice"),
+    (["check", "--replicas", "two"], "invalid int value"),
+])
+def test_cli_user_errors_are_one_line_exit_2(capsys, argv, text):
+    assert cli.main(argv) == 2
+    out, errout = capsys.readouterr()
+    assert out == ""
+    assert errout.count("\n") == 1 and errout.startswith("breakfix: error: ") and text in errout, errout
+
+
+def test_cli_malformed_fault_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "bad-fault.yaml").write_text("id: bad-fault\ncomponent: etcd\n")
+    assert cli.main(["list", "--faults-dir", str(tmp_path)]) == 2
+    errout = capsys.readouterr().err
+    assert errout.count("\n") == 1 and "bad-fault.yaml: field 'title': is required" in errout
+
+
+def test_cli_list(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "scheduler-command-typo" in out and "kube-scheduler" in out
+
+
+def test_cli_node_without_manifests_dir_is_one_line(tmp_path, capsys):
+    if Path("/etc/kubernetes/manifests").is_dir():
+        pytest.skip("this machine is a control-plane node")
+    kc = tmp_path / "kubeconfig"
+    kc.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
+    assert cli.main(["check", "--kubeconfig", str(kc), "--node", "local://"]) == 2
+    out, errout = capsys.readouterr()
+    assert out == "" and errout.count("\n") == 1
+    assert "node local://: no /etc/kubernetes/manifests" in errout
