@@ -19,6 +19,25 @@ def pod_table(kube) -> str:
     return "\n".join(rows)
 
 
+def describe_pod(kube, name: str, namespace: str = "kube-system") -> str:
+    """A `kubectl describe pod`-like text: status, each container's state, conditions, events."""
+    p = kube.pod(name, namespace)
+    out = [f"Name: {name}", f"Namespace: {namespace}", f"Node: {p.spec.node_name}", f"Phase: {p.status.phase}"]
+    ann = p.metadata.annotations or {}
+    if "kubernetes.io/config.hash" in ann:
+        out.append(f"Config hash: {ann['kubernetes.io/config.hash']}")
+    for c in p.spec.containers:
+        out.append(f"Container {c.name}: image={c.image}")
+        out.append("  command: " + " ".join((c.command or []) + (c.args or [])))
+    out.append("State: " + container_view(p).line())
+    for c in p.status.conditions or []:
+        out.append(f"Condition {c.type}={c.status} {c.reason or ''} {c.message or ''}".rstrip())
+    from .symptoms import describe_events
+    out.append("Events:")
+    out.append(describe_events(kube, name, namespace))
+    return redact("\n".join(out))
+
+
 def collect(lab) -> dict[str, str]:
     """Best effort: each part that fails says why instead of hiding the rest."""
     parts: dict[str, str] = {}

@@ -112,7 +112,7 @@ class Lab:
                 lines.append(f"{p.metadata.name}: phase={p.status.phase} not ready")
         return Observation(ok, "; ".join(lines))
 
-    def wait_settled(self, what: str = "control plane Ready", clear_backoff: bool = False) -> Observation:
+    def wait_settled(self, what: str = "control plane Ready", clear_backoff: bool = True) -> Observation:
         """Node Ready, every static pod and every kube-system pod Ready, and staying so.
         clear_backoff: after a fix, a control-plane container still in CrashLoopBackOff is serving
         the kubelet's back-off from crashes during the fault (e.g. the scheduler losing its lease
@@ -268,7 +268,26 @@ class Lab:
                     self.reporter.attach(f"evidence: {spec['kind']}", ev)
                     evidence[spec["kind"]] = ev
             self.reporter.timing("inject->symptoms", time.monotonic() - inj.started, fault=inj.fault.id)
+            self._attach_views(inj)
         return evidence
+
+    def _attach_views(self, inj: Injection) -> None:
+        """What a human would look at: `describe` and the previous log when the API answers; the
+        node's own view (crictl, kubelet journal) when it does not or the kubelet is the fault."""
+        from .diagnostics import describe_pod
+        f = inj.fault
+        if not f.api_down and f.component in STATIC_COMPONENTS:
+            name = self.mirror_pod_name(f.component)
+            with contextlib.suppress(Exception):
+                self.reporter.attach(f"describe pod {name}", describe_pod(self.kube, name))
+            with contextlib.suppress(Exception):
+                self.reporter.attach(f"previous log of {f.component}", self.kube.logs(name, previous=True, tail=60))
+        if f.api_down or f.component == "kubelet":
+            with contextlib.suppress(Exception):
+                self.reporter.attach("node: crictl ps -a", self.node.crictl("ps -a").stdout)
+            with contextlib.suppress(Exception):
+                self.reporter.attach("node: journalctl -u kubelet (since the fault)",
+                                     self.node.journal("kubelet", since=inj.since, lines=60))
 
     # --- fix ---------------------------------------------------------------------------------
     def restore(self, inj: Injection, wait: bool = True) -> None:

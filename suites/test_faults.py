@@ -4,7 +4,8 @@ import pytest
 
 
 @pytest.mark.e2e
-def test_fault(fault, lab, restore_on_exit):
+def test_fault(fault, writable_lab, restore_on_exit):
+    lab = writable_lab
     allure.dynamic.epic("Control plane failures")
     allure.dynamic.feature(fault.component)
     allure.dynamic.suite(fault.component)

@@ -24,7 +24,8 @@ LAB = [
 @allure.feature("reference lab")
 @allure.story("Practice Test - Control Plane Failure, replayed in order")
 @allure.severity(allure.severity_level.BLOCKER)
-def test_reference_lab_replay(catalog, lab, restore_on_exit):
+def test_reference_lab_replay(catalog, writable_lab, restore_on_exit):
+    lab = writable_lab
     lab.wait_settled("control plane Ready before the lab")
     for fault_id, app_symptom, replicas in LAB:
         base = catalog[fault_id]
