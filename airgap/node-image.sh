@@ -8,7 +8,9 @@
 #   6. the node image: rootfs + node files + binaries, component images imported into its
 #      containerd (namespace k8s.io) so that creating a cluster pulls nothing.
 # Cached: the image tag carries a hash of every input under airgap/; when that image exists the
-# whole build is a no-op. The last line printed is the image reference.
+# whole build is a no-op (BREAKFIX_FORCE=1 rebuilds). The last line printed is the image reference.
+# BREAKFIX_BUILD_DIR, GOCACHE, GOMODCACHE and BREAKFIX_NODE_IMAGE_REPO relocate the build, e.g. to
+# measure a build from empty caches without touching the usual ones.
 source "$(dirname "$0")/lib.sh"
 T0=$SECONDS
 [[ $(id -u) -eq 0 ]] || die "must run as root (Docker engine, debootstrap)"
@@ -18,10 +20,10 @@ input_hash() {
   (cd "$AIRGAP_DIR" && find . -path ./.build -prune -o -type f -print | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-12
 }
 KEY=$(input_hash)
-IMAGE="$NODE_IMAGE_REPO:$K8S_VERSION-$KEY"
+IMAGE="${BREAKFIX_NODE_IMAGE_REPO:-$NODE_IMAGE_REPO}:$K8S_VERSION-$KEY"
 
 step docker-up bash "$AIRGAP_DIR/docker-up.sh"
-if docker image inspect "$IMAGE" >/dev/null 2>&1; then
+if [[ -z ${BREAKFIX_FORCE:-} ]] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
   log "node image $IMAGE already built from these inputs (${SECONDS}s)"
   echo "$IMAGE" > "$BUILD_DIR/node-image.ref"
   echo "$IMAGE"; exit 0

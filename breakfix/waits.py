@@ -16,8 +16,8 @@ DEFAULT_TIMEOUTS = {
     "settle": 300.0,    # the whole control plane Ready
     "schedule": 90.0,   # a probe pod Running
     "scale": 120.0,     # a deployment at its replica count
-    "hold": 20.0,       # how long "nothing happens" must hold
-    "stable": 15.0,     # how long the control plane must stay Ready to count as settled
+    "hold": 15.0,       # how long "nothing happens" must hold
+    "stable": 10.0,     # how long the control plane must stay Ready to count as settled
     "node_not_ready": 150.0,
 }
 
