@@ -80,6 +80,23 @@ def _check_keys(data: dict, allowed: set[str], path: Path, where: str) -> None:
         raise FaultFileError(path, f"{where}{extra[0]}", f"unknown field (allowed: {', '.join(sorted(allowed))})")
 
 
+def _check_entry(entry: Any, path: Path, where: str, key: str, known: dict, what: str | None = None) -> str:
+    """An edit or a symptom: a mapping whose KEY names one of KNOWN; returns that name."""
+    if not isinstance(entry, dict):
+        raise FaultFileError(path, where, "must be a mapping")
+    name = _req(entry, key, str, path, where + ".")
+    if name not in known:
+        raise FaultFileError(path, f"{where}.{key}", f"unknown {what or key} {name!r} (known: {', '.join(known)})")
+    return name
+
+
+def _check_params(entry: dict, path: Path, where: str, owner: str, required, allowed) -> None:
+    for r in sorted(required):
+        if r not in entry:
+            raise FaultFileError(path, f"{where}{r}", f"is required by {owner}")
+    _check_keys(entry, set(allowed), path, where)
+
+
 def parse_fault(data: Any, path: Path) -> Fault:
     if not isinstance(data, dict):
         raise FaultFileError(path, "(document)", "must be a mapping")
@@ -131,33 +148,19 @@ def parse_fault(data: Any, path: Path) -> Fault:
     elif edits:
         raise FaultFileError(path, "edits", "a service target takes no edits")
     for i, e in enumerate(edits):
-        where = f"edits[{i}]."
-        if not isinstance(e, dict):
-            raise FaultFileError(path, f"edits[{i}]", "must be a mapping")
-        op = _req(e, "op", str, path, where)
-        if op not in EDIT_OPS:
-            raise FaultFileError(path, f"{where}op", f"unknown op {op!r} (known: {', '.join(EDIT_OPS)})")
+        op = _check_entry(e, path, f"edits[{i}]", "op", EDIT_OPS)
         _, required, optional = EDIT_OPS[op]
-        for r in sorted(required):
-            if r not in e:
-                raise FaultFileError(path, f"{where}{r}", f"is required by op {op}")
-        _check_keys(e, required | optional | {"op"}, path, where)
+        _check_params(e, path, f"edits[{i}].", f"op {op}", required, required | optional | {"op"})
 
     symptoms = _req(data, "symptoms", list, path)
     if not symptoms:
         raise FaultFileError(path, "symptoms", "must list at least one symptom")
     for i, s in enumerate(symptoms):
         where = f"symptoms[{i}]."
-        if not isinstance(s, dict):
-            raise FaultFileError(path, f"symptoms[{i}]", "must be a mapping")
-        kind = _req(s, "kind", str, path, where)
-        if kind not in SYMPTOM_KINDS:
-            raise FaultFileError(path, f"{where}kind", f"unknown symptom kind {kind!r} (known: {', '.join(SYMPTOM_KINDS)})")
+        kind = _check_entry(s, path, f"symptoms[{i}]", "kind", SYMPTOM_KINDS, "symptom kind")
         spec = SYMPTOM_KINDS[kind]
-        for r in sorted(spec.required):
-            if r not in s:
-                raise FaultFileError(path, f"{where}{r}", f"is required by symptom {kind}")
-        _check_keys(s, spec.required | set(spec.optional) | {"kind", "description"}, path, where)
+        _check_params(s, path, where, f"symptom {kind}", spec.required,
+                      spec.required | set(spec.optional) | {"kind", "description"})
         for k, typ in {**{r: spec.types.get(r) for r in spec.required}, **spec.types}.items():
             if k in s and typ is not None and not isinstance(s[k], typ):
                 raise FaultFileError(path, f"{where}{k}", f"must be {getattr(typ, '__name__', typ)}")

@@ -248,13 +248,15 @@ class Lab:
                                    f"(before: {inj.before_uid})")
             wait_until(changed, f"kubelet runs the edited {f.target.path}", self.t("took_effect"))
         elif f.target.kind == "file" and f.target.unit:
-            wait_until(lambda: Observation(self.invocation_id(f.target.unit) != inj.before_invocation,
-                                           f"{f.target.unit} invocation {self.invocation_id(f.target.unit)}"),
-                       f"{f.target.unit} restarted", self.t("took_effect"))
+            def restarted() -> Observation:
+                now = self.invocation_id(f.target.unit)
+                return Observation(now != inj.before_invocation, f"{f.target.unit} invocation {now}")
+            wait_until(restarted, f"{f.target.unit} restarted", self.t("took_effect"))
         elif f.target.kind == "service":
-            wait_until(lambda: Observation(self.node.unit_state(f.target.unit) != "active",
-                                           f"{f.target.unit} is {self.node.unit_state(f.target.unit)}"),
-                       f"{f.target.unit} {f.target.action}ped", self.t("took_effect"))
+            def stopped() -> Observation:
+                state = self.node.unit_state(f.target.unit)
+                return Observation(state != "active", f"{f.target.unit} is {state}")
+            wait_until(stopped, f"{f.target.unit} {f.target.action}ped", self.t("took_effect"))
 
     # --- observe -----------------------------------------------------------------------------
     def observe(self, inj: Injection) -> dict[str, str]:

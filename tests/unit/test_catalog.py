@@ -87,3 +87,15 @@ def test_select_by_id_and_component():
         select(faults, ["nope"])
     with pytest.raises(UnknownFault):
         select(faults, component="kube-dns")
+
+
+def test_suite_refuses_a_malformed_catalog_with_one_line(tmp_path):
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[2]
+    write(tmp_path, VALID.replace("  - {kind: pod_not_scheduled}", "  - {kind: teleported}"))
+    r = subprocess.run([sys.executable, "-m", "pytest", "suites", f"--faults-dir={tmp_path}", "-q"],
+                       cwd=root, capture_output=True, text=True, timeout=120)
+    lines = [ln for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert len(lines) == 1 and lines[0].startswith("ERROR: ") and "field 'symptoms[0].kind'" in lines[0]
