@@ -23,7 +23,21 @@ KEY=$(input_hash)
 IMAGE="${BREAKFIX_NODE_IMAGE_REPO:-$NODE_IMAGE_REPO}:$K8S_VERSION-$KEY"
 
 step docker-up bash "$AIRGAP_DIR/docker-up.sh"
+# The host side needs kind and kubectl next to the image (the suite and the tests use them): on a
+# cache hit in a fresh checkout, build kind (seconds with Go's cache) and copy kubectl out of the image.
+host_tools() {
+  if [[ ! -x $BIN_DIR/kind ]]; then
+    step kind env GOBIN="$BIN_DIR" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kind@$KIND_VERSION"
+    echo "$KIND_VERSION" > "$BIN_DIR/kind.version"
+  fi
+  if [[ ! -x $BIN_DIR/kubectl ]]; then
+    local cid; cid=$(docker create "$IMAGE")
+    docker cp "$cid:/usr/bin/kubectl" "$BIN_DIR/kubectl" && docker rm "$cid" >/dev/null
+  fi
+}
+
 if [[ -z ${BREAKFIX_FORCE:-} ]] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
+  host_tools
   log "node image $IMAGE already built from these inputs (${SECONDS}s)"
   echo "$IMAGE" > "$BUILD_DIR/node-image.ref"
   echo "$IMAGE"; exit 0
