@@ -11,6 +11,9 @@ KIND_IMAGE ?=
 KIND_BIN ?=
 IMAGE_DEP := $(if $(KIND_IMAGE),docker-up,node-image)
 KIND_ARGS := $(if $(KIND_IMAGE),--kind-image=$(KIND_IMAGE)) $(if $(KIND_BIN),--kind-bin=$(KIND_BIN))
+KIND_CMD := $(if $(KIND_BIN),$(KIND_BIN),airgap/.build/bin/kind)
+# A conformance run starts from a fresh cluster; REUSE=1 keeps one left by --keep-cluster.
+REUSE ?=
 
 .PHONY: help venv docker-up node-image conformance test unit e2e report list-faults clean-cluster
 
@@ -40,6 +43,7 @@ list-faults: venv
 # The main job: Docker engine, offline node image (cached), kind cluster, suite, reports.
 conformance: venv $(IMAGE_DEP)
 	rm -rf $(REPORTS)/allure-results $(REPORTS)/html
+	$(if $(REUSE),,-$(KIND_CMD) delete cluster --name $(CLUSTER) >/dev/null 2>&1)
 	$(VPY) -m pytest suites --cluster-name=$(CLUSTER) $(KIND_ARGS) \
 	  --alluredir=$(REPORTS)/allure-results --clean-alluredir \
 	  --junitxml=$(REPORTS)/junit.xml $(PYTEST_ARGS); rc=$$?; \
@@ -63,4 +67,4 @@ test: venv node-image
 	$(MAKE) conformance
 
 clean-cluster:
-	-airgap/.build/bin/kind delete cluster --name $(CLUSTER)
+	-$(KIND_CMD) delete cluster --name $(CLUSTER)
