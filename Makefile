@@ -6,10 +6,11 @@ VPY := $(VENV)/bin/python
 CLUSTER ?= breakfix
 PYTEST_ARGS ?=
 REPORTS := reports
-# Online path: KIND_IMAGE=kindest/node:v1.34.0 KIND_BIN=$(command -v kind) skips the offline build.
+# Online path: KIND_IMAGE=kindest/node:v1.34.0 KIND_BIN=$(command -v kind) skips the offline build
+# (and the Docker set-up: an online runner has its engine already; `make docker-up` otherwise).
 KIND_IMAGE ?=
 KIND_BIN ?=
-IMAGE_DEP := $(if $(KIND_IMAGE),docker-up,node-image)
+IMAGE_DEP := $(if $(KIND_IMAGE),,node-image)
 KIND_ARGS := $(if $(KIND_IMAGE),--kind-image=$(KIND_IMAGE)) $(if $(KIND_BIN),--kind-bin=$(KIND_BIN))
 KIND_CMD := $(if $(KIND_BIN),$(KIND_BIN),airgap/.build/bin/kind)
 # A conformance run starts from a fresh cluster; REUSE=1 keeps one left by --keep-cluster.
