@@ -16,7 +16,8 @@ KIND_CMD := $(if $(KIND_BIN),$(KIND_BIN),airgap/.build/bin/kind)
 # A conformance run starts from a fresh cluster; REUSE=1 keeps one left by --keep-cluster.
 REUSE ?=
 
-.PHONY: help venv docker-up node-image conformance test unit e2e report list-faults clean-cluster
+.PHONY: help venv docker-up node-image plan lint conformance test unit e2e report list-faults clean-cluster \
+  tools-report tools-test
 
 help:
 	@echo "make conformance  - set up, create a kind cluster, run the suite, write reports/"
@@ -38,11 +39,26 @@ docker-up:
 node-image: docker-up
 	bash airgap/node-image.sh
 
+# What a build would install and build on this machine; changes nothing.
+plan:
+	bash airgap/host-tools.sh --plan report test
+	bash airgap/node-image.sh --plan
+
+# Host tools, from Debian's packages, installed before their first use (airgap/host-tools.sh).
+tools-report:
+	bash airgap/host-tools.sh report
+
+tools-test:
+	bash airgap/host-tools.sh test
+
+lint: tools-test
+	shellcheck -x airgap/*.sh .ci/run
+
 list-faults: venv
 	$(VPY) -m pytest --list-faults
 
 # The main job: Docker engine, offline node image (cached), kind cluster, suite, reports.
-conformance: venv $(IMAGE_DEP)
+conformance: venv tools-report $(IMAGE_DEP)
 	rm -rf $(REPORTS)/allure-results $(REPORTS)/html
 	$(if $(REUSE),,-$(KIND_CMD) delete cluster --name $(CLUSTER) >/dev/null 2>&1)
 	$(VPY) -m pytest suites --cluster-name=$(CLUSTER) $(KIND_ARGS) \
@@ -51,18 +67,18 @@ conformance: venv $(IMAGE_DEP)
 	$(VPY) -m breakfix.report_html $(REPORTS)/allure-results $(REPORTS)/html || rc=$${rc:-1}; \
 	exit $$rc
 
-report: venv
+report: venv tools-report
 	$(VPY) -m breakfix.report_html $(REPORTS)/allure-results $(REPORTS)/html
 
 unit: venv
 	$(VPY) -m pytest tests/unit -q
 
-e2e: venv node-image
+e2e: venv tools-test tools-report node-image
 	$(VPY) -m pytest tests/e2e -v
 
 # The project's own tests: unit tests, the end-to-end tests of the toolchain, then the whole
 # conformance suite on a real cluster.
-test: venv node-image
+test: venv lint tools-report node-image
 	$(VPY) -m pytest tests/unit -q
 	$(VPY) -m pytest tests/e2e -v
 	$(MAKE) conformance

@@ -3,7 +3,7 @@
 # Kubernetes binaries: kind itself, etcd + etcdctl, CoreDNS, crictl, and this project's own small
 # programs (pause, the CNI daemon, the workload) from airgap/tools.
 source "$(dirname "$0")/lib.sh"
-need_cmd go "install Go"
+ensure_build_tools
 
 # wrapped NAME OUT PKG REQUIRE...: build PKG from a throw-away module that requires the given
 # module@version pairs. Used where a module's own go.mod has replace directives, which

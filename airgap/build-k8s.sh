@@ -4,7 +4,7 @@
 # module (k8s.io/api, k8s.io/client-go, ...) at ./staging. A small wrapper module replaces
 # each of them with its published v0.MINOR.PATCH release instead.
 source "$(dirname "$0")/lib.sh"
-need_cmd go "install Go"
+ensure_build_tools
 
 MOD="$BUILD_DIR/k8s-mod"
 STAMP="$BIN_DIR/.k8s-$K8S_VERSION"
@@ -39,7 +39,7 @@ go_line=$(grep -m1 '^go ' "$kmod/go.mod")
   echo ")"
 } > "$MOD/tools.go"
 
-cd "$MOD"
+cd "$MOD" || die "cannot enter $MOD"
 step k8s-mod-tidy go mod tidy
 build_date=$(date -u -d "@$(stat -c %Y "$kmod/go.mod")" +%Y-%m-%dT%H:%M:%SZ)
 minor=${K8S_VERSION#v1.}; minor=${minor%%.*}

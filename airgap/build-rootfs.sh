@@ -3,8 +3,7 @@
 # host's apt already uses (override with BREAKFIX_DEBIAN_MIRROR). Output: $BUILD_DIR/rootfs.tar
 source "$(dirname "$0")/lib.sh"
 [[ $(id -u) -eq 0 ]] || die "debootstrap needs root"
-command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; } \
-  || die "cannot install debootstrap"
+ensure_build_tools
 
 PACKAGES=(
   systemd systemd-sysv dbus

@@ -5,18 +5,14 @@
 #     the default runtime so `docker run --privileged` (which kind always uses) works;
 #  3. starts dockerd when it is not running and waits until `docker info` answers.
 source "$(dirname "$0")/lib.sh"
-[[ $(id -u) -eq 0 ]] || die "must run as root to install and start the Docker engine"
+[[ -n $PLAN || $(id -u) -eq 0 ]] || die "must run as root to install and start the Docker engine"
 TIMEOUT=${BREAKFIX_DOCKER_TIMEOUT:-60}
 DAEMON_JSON=/etc/docker/daemon.json
 WRAPPER=/usr/local/libexec/kube-breakfix/runc-wrapper
 LOGFILE=/var/log/kube-breakfix-dockerd.log
 
-if ! command -v dockerd >/dev/null || ! command -v jq >/dev/null; then
-  log "installing docker.io and jq from Debian"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq || die "apt-get update failed"
-  apt-get install -y -qq docker.io jq >/dev/null || die "apt-get install docker.io jq failed"
-fi
+ensure_docker_tools
+[[ -z $PLAN ]] || { docker info >/dev/null 2>&1 || plan "start dockerd (log: $LOGFILE)"; exit 0; }
 
 cap_sys_resource_missing() {
   local bnd; bnd=$(awk '/^CapBnd:/ {print $2}' /proc/self/status)

@@ -11,10 +11,17 @@
 # whole build is a no-op (BREAKFIX_FORCE=1 rebuilds). The last line printed is the image reference.
 # BREAKFIX_BUILD_DIR, GOCACHE, GOMODCACHE and BREAKFIX_NODE_IMAGE_REPO relocate the build, e.g. to
 # measure a build from empty caches without touching the usual ones.
+# --plan: print what a build would install and build on this machine, change nothing, exit 0.
+case ${1:-} in
+  --plan) export BREAKFIX_PLAN=1 ;;
+  "") ;;
+  *) printf 'airgap: error: unknown argument %s (usage: node-image.sh [--plan])\n' "$1" >&2; exit 2 ;;
+esac
 source "$(dirname "$0")/lib.sh"
 T0=$SECONDS
-[[ $(id -u) -eq 0 ]] || die "must run as root (Docker engine, debootstrap)"
-need_cmd go "Go is needed to build Kubernetes from source"
+[[ -n $PLAN || $(id -u) -eq 0 ]] || die "must run as root (Docker engine, debootstrap)"
+# Every tool, before the first step: installed now, or one line saying what is missing.
+ensure_build_tools
 
 input_hash() {
   (cd "$AIRGAP_DIR" && find . -path ./.build -prune -o -type f -print | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-12
@@ -22,6 +29,32 @@ input_hash() {
 KEY=$(input_hash)
 IMAGE="${BREAKFIX_NODE_IMAGE_REPO:-$NODE_IMAGE_REPO}:$K8S_VERSION-$KEY"
 
+# What a build would do here, from the same caches the build itself consults.
+plan_build() {
+  if docker image inspect "$IMAGE" >/dev/null 2>&1; then
+    plan "node image $IMAGE is built: nothing to build"; return
+  fi
+  plan "node image $IMAGE: not built yet (or no Docker engine to ask)"
+  local b missing=()
+  for b in kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet kubeadm kubectl; do
+    [[ -x $BIN_DIR/$b ]] || missing+=("$b")
+  done
+  if [[ -f $BIN_DIR/.k8s-$K8S_VERSION && ${#missing[@]} -eq 0 ]]; then plan "Kubernetes $K8S_VERSION binaries: built"
+  else plan "build Kubernetes $K8S_VERSION from the Go module proxy: ${missing[*]:-all} (cold: about 5 min)"; fi
+  for b in kind:$KIND_VERSION etcd:$ETCD_VERSION coredns:$COREDNS_VERSION crictl:$CRICTL_VERSION; do
+    if [[ -x $BIN_DIR/${b%%:*} && $(cat "$BIN_DIR/${b%%:*}.version" 2>/dev/null) == "${b#*:}" ]]; then
+      plan "${b%%:*} ${b#*:}: built"
+    else plan "build ${b%%:*} ${b#*:} from the Go module proxy"; fi
+  done
+  if [[ -f $BUILD_DIR/rootfs.tar ]]; then plan "Debian $DEBIAN_SUITE rootfs: built ($BUILD_DIR/rootfs.tar)"
+  else plan "debootstrap a Debian $DEBIAN_SUITE rootfs from the host's apt mirror (about 1 min)"; fi
+  plan "assemble the component images and the node image $IMAGE (about 1 min)"
+}
+if [[ -n $PLAN ]]; then
+  bash "$AIRGAP_DIR/docker-up.sh"
+  plan_build
+  exit 0
+fi
 step docker-up bash "$AIRGAP_DIR/docker-up.sh"
 # The host side needs kind and kubectl next to the image (the suite and the tests use them): on a
 # cache hit in a fresh checkout, build kind (seconds with Go's cache) and copy kubectl out of the image.
@@ -50,7 +83,6 @@ for d in "$BUILD_DIR" "$(go env GOCACHE | xargs dirname)" /var/lib/docker; do
   free=$(df -Pk "$d" | awk 'NR==2 {print int($4/1048576)}')
   (( free >= need_gib )) || die "only ${free} GiB free under $d; need ${need_gib} GiB (set BREAKFIX_NEED_GIB to override)"
 done
-need_cmd debootstrap "installed by build-rootfs.sh" 2>/dev/null || true
 
 step kubernetes bash "$AIRGAP_DIR/build-k8s.sh"
 step components bash "$AIRGAP_DIR/build-components.sh"
@@ -69,7 +101,7 @@ chmod 1777 "$CTX/tmp"
 # every base is scratch or an image built here).
 build_image() {
   local ref=$1 dockerfile=$2; shift 2
-  local c="$CTX/$(echo "$ref" | tr '/:' '__')"
+  local c; c="$CTX/$(echo "$ref" | tr '/:' '__')"
   mkdir -p "$c"; cp -a "$CTX/tmp" "$c/tmp"
   local f; for f in "$@"; do cp -a "$f" "$c/"; done
   printf '%s\n' "$dockerfile" > "$c/Dockerfile"
@@ -155,6 +187,7 @@ preload() {
   docker rm -f "$c" >/dev/null 2>&1 || true
   docker run -d --name "$c" --privileged --entrypoint /bin/sleep \
     -v "$BUILD_DIR/images.tar:/images.tar:ro" "$BASE_IMAGE" infinity >/dev/null
+  # shellcheck disable=SC2064  # expand $c now: the trap runs after c has gone out of scope
   trap "docker rm -f $c >/dev/null 2>&1 || true" RETURN
   docker exec "$c" bash -euc '
     containerd >/tmp/containerd.log 2>&1 &
