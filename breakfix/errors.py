@@ -18,6 +18,11 @@ class UnknownFault(BreakfixError):
     pass
 
 
+class BadInput(BreakfixError):
+    """An option, environment variable or input file the user can fix; refused before anything
+    changes on a cluster."""
+
+
 class InfrastructureError(BreakfixError):
     """The cluster, Docker or the node is not usable: not a verdict on the fault."""
 

@@ -10,7 +10,7 @@ from typing import Callable
 from .errors import SymptomNotObserved, WaitTimeout
 from .kube import event_time
 from .symptoms_spec import SYMPTOM_KINDS
-from .waits import Observation, hold, wait_until
+from .waits import MIN_SECONDS, Observation, hold, wait_until
 
 BACKOFF_REASONS = {"CrashLoopBackOff", "RunContainerError", "CreateContainerError", "StartError",
                    "ContainerCannotRun", "Error"}
@@ -77,7 +77,7 @@ def _component_ready(lab, inj, spec) -> str:
     comp = inj.fault.component
     wait_until(lambda: lab.component_ready(comp), f"{comp} Ready", lab.t("symptom"))
     return hold(lambda: lab.component_ready(comp), f"{comp} stays Ready",
-                spec.get("hold") or lab.t("hold") / 2).text()
+                spec.get("hold") or max(lab.t("hold") / 2, MIN_SECONDS["hold"])).text()
 
 
 def _not_scheduled(lab, inj, spec) -> str:

@@ -2,12 +2,13 @@
 it saw last. Timeouts scale with BREAKFIX_TIMEOUT_SCALE (or the --timeout-scale option)."""
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .errors import SymptomNotObserved, WaitTimeout
+from .errors import BadInput, SymptomNotObserved, WaitTimeout
 
 DEFAULT_TIMEOUTS = {
     "symptom": 120.0,   # from the edit to the symptom
@@ -20,16 +21,64 @@ DEFAULT_TIMEOUTS = {
     "stable": 10.0,     # how long the control plane must stay Ready to count as settled
     "node_not_ready": 150.0,
 }
+# Floors, whatever the scale: a "nothing happens" hold (or a stability window) of one poll proves
+# nothing, so `hold` and `stable` are never shorter than this, and BREAKFIX_TIMEOUT_HOLD=1 is refused.
+MIN_SECONDS = {"hold": 5.0, "stable": 5.0}
+ENV_PREFIX = "BREAKFIX_TIMEOUT_"
+SCALE_VAR = ENV_PREFIX + "SCALE"   # the factor; so the "scale" wait's own variable is ..._SCALE_WAIT
+ENV_VARS = {name: ENV_PREFIX + ("SCALE_WAIT" if name == "scale" else name.upper()) for name in DEFAULT_TIMEOUTS}
+
+
+def _positive(raw: Any, label: str) -> float:
+    """RAW as a positive finite number, else BadInput naming LABEL and the value (one line)."""
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise BadInput(f"{label}={str(raw)!r}: must be a positive finite number")
+    return value
+
+
+def _env_seconds(name: str) -> float | None:
+    var = ENV_VARS[name]
+    raw = os.environ.get(var, "")
+    if raw == "":
+        return None
+    value = _positive(raw, var)
+    if value < MIN_SECONDS.get(name, 0.0):
+        raise BadInput(f"{var}={raw!r}: must be at least {MIN_SECONDS[name]:g} seconds "
+                       f"(a shorter {name} window proves nothing)")
+    return value
+
+
+def _env_scale() -> float:
+    raw = os.environ.get(SCALE_VAR, "")
+    return 1.0 if raw == "" else _positive(raw, SCALE_VAR)
+
+
+def validate_timeouts(scale: Any = None, label: str = "--timeout-scale") -> float:
+    """Check every BREAKFIX_TIMEOUT_* variable and SCALE (an option's raw value, None if not given)
+    once, before anything runs; return the scale to use. An unknown variable name is an error too
+    (a typo would silently keep the default)."""
+    known = [SCALE_VAR, *ENV_VARS.values()]
+    for var in sorted(os.environ):
+        if var.startswith(ENV_PREFIX) and var not in known:
+            raise BadInput(f"unknown variable {var} (known: {', '.join(known)})")
+    for name in DEFAULT_TIMEOUTS:
+        _env_seconds(name)
+    return _env_scale() if scale is None else _positive(scale, label)
 
 
 def timeout(name: str, scale: float | None = None) -> float:
-    """The timeout called NAME: BREAKFIX_TIMEOUT_<NAME> (seconds) wins, else default x scale."""
-    env = os.environ.get(f"BREAKFIX_TIMEOUT_{name.upper()}")
-    if env:
-        return float(env)
+    """The timeout called NAME: its variable ENV_VARS[NAME] (seconds, BREAKFIX_TIMEOUT_<NAME>)
+    wins, else default x scale, and never below MIN_SECONDS[NAME]."""
+    env = _env_seconds(name)
+    if env is not None:
+        return env
     if scale is None:
-        scale = float(os.environ.get("BREAKFIX_TIMEOUT_SCALE", "1"))
-    return DEFAULT_TIMEOUTS[name] * scale
+        scale = _env_scale()
+    return max(DEFAULT_TIMEOUTS[name] * scale, MIN_SECONDS.get(name, 0.0))
 
 
 @dataclass

@@ -79,3 +79,56 @@ def test_wait_stable_times_out_when_never_stable():
 
     with pytest.raises(WaitTimeout, match="stable for 5s"):
         wait_stable(probe, "settled", 20, stable_s=5, clock=c.now, pause=c.sleep)
+
+
+def test_hold_and_stable_have_a_floor_whatever_the_scale(monkeypatch):
+    from breakfix.waits import MIN_SECONDS
+    monkeypatch.delenv("BREAKFIX_TIMEOUT_SCALE", raising=False)
+    assert MIN_SECONDS == {"hold": 5.0, "stable": 5.0}
+    assert timeout("hold", 0.001) == 5.0 and timeout("stable", 0.001) == 5.0
+    assert timeout("symptom", 0.01) == 1.2          # other waits scale freely
+    assert timeout("hold", 2) == 30.0               # above the floor: scaled as usual
+    monkeypatch.setenv("BREAKFIX_TIMEOUT_SCALE", "0.01")
+    assert timeout("hold") == 5.0
+
+
+def test_the_scale_factor_is_not_the_scale_wait(monkeypatch):
+    # BREAKFIX_TIMEOUT_SCALE is the factor; the "scale" wait's own variable is ..._SCALE_WAIT
+    monkeypatch.setenv("BREAKFIX_TIMEOUT_SCALE", "2")
+    assert timeout("scale") == 240
+    monkeypatch.setenv("BREAKFIX_TIMEOUT_SCALE_WAIT", "33")
+    assert timeout("scale") == 33
+
+
+@pytest.mark.parametrize("env,scale,message", [
+    ({"BREAKFIX_TIMEOUT_SCALE": "abc"}, None, "BREAKFIX_TIMEOUT_SCALE='abc': must be a positive finite number"),
+    ({"BREAKFIX_TIMEOUT_SCALE": "0"}, None, "BREAKFIX_TIMEOUT_SCALE='0': must be a positive"),
+    ({"BREAKFIX_TIMEOUT_SYMPTOM": "abc"}, None, "BREAKFIX_TIMEOUT_SYMPTOM='abc'"),
+    ({"BREAKFIX_TIMEOUT_SYMPTOM": "-3"}, None, "BREAKFIX_TIMEOUT_SYMPTOM='-3'"),
+    ({"BREAKFIX_TIMEOUT_SETTLE": "inf"}, None, "BREAKFIX_TIMEOUT_SETTLE='inf'"),
+    ({"BREAKFIX_TIMEOUT_HOLD": "1"}, None, "BREAKFIX_TIMEOUT_HOLD='1': must be at least 5 seconds"),
+    ({"BREAKFIX_TIMEOUT_NOPE": "5"}, None, "unknown variable BREAKFIX_TIMEOUT_NOPE (known: BREAKFIX_TIMEOUT_SCALE, "),
+    ({}, "0", "--timeout-scale='0'"),
+    ({}, "-1", "--timeout-scale='-1'"),
+    ({}, "nan", "--timeout-scale='nan'"),
+    ({}, "inf", "--timeout-scale='inf'"),
+    ({}, 0.0, "--timeout-scale='0.0'"),
+])
+def test_validate_timeouts_refuses_with_one_line(monkeypatch, env, scale, message):
+    from breakfix.errors import BadInput
+    from breakfix.waits import validate_timeouts
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    with pytest.raises(BadInput) as e:
+        validate_timeouts(scale)
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_validate_timeouts_returns_the_scale(monkeypatch):
+    from breakfix.waits import validate_timeouts
+    monkeypatch.delenv("BREAKFIX_TIMEOUT_SCALE", raising=False)
+    assert validate_timeouts(None) == 1.0
+    assert validate_timeouts("2.5") == 2.5
+    monkeypatch.setenv("BREAKFIX_TIMEOUT_SCALE", "3")
+    monkeypatch.setenv("BREAKFIX_TIMEOUT_HOLD", "5")
+    assert validate_timeouts(None) == 3.0
