@@ -11,6 +11,7 @@ import yaml
 
 from .edits import EDIT_OPS
 from .errors import FaultFileError, UnknownFault
+from .params import Param
 from .symptoms_spec import SYMPTOM_KINDS
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "faults"
@@ -97,9 +98,24 @@ def _check_params(entry: dict, path: Path, where: str, owner: str, required, all
     _check_keys(entry, set(allowed), path, where)
 
 
+def _check_types(entry: dict, types: dict, path: Path, where: str) -> None:
+    """Every parameter of ENTRY that TYPES declares (a params.Param, a type or a tuple of types)."""
+    for k, typ in types.items():
+        if k not in entry or typ is None:
+            continue
+        if isinstance(typ, Param):
+            reason = typ.problem(entry[k])
+        else:
+            reason = None if isinstance(entry[k], typ) else f"must be {getattr(typ, '__name__', typ)}"
+        if reason:
+            raise FaultFileError(path, f"{where}{k}", reason)
+
+
 def parse_fault(data: Any, path: Path) -> Fault:
     if not isinstance(data, dict):
-        raise FaultFileError(path, "(document)", "must be a mapping")
+        got = "an empty file" if data is None else f"a {type(data).__name__}"
+        raise FaultFileError(path, "(document)", f"must be a mapping of fault fields (id, component, ...), "
+                                                 f"got {got}")
     _check_keys(data, {"id", "component", "title", "severity", "target", "edits", "symptoms", "fix",
                        "remediation", "api_down", "reference_lab", "verify", "tags"}, path, "")
     fid = _req(data, "id", str, path)
@@ -124,12 +140,21 @@ def parse_fault(data: Any, path: Path) -> Fault:
         tpath = _req(t, "path", str, path, "target.")
         if "/" in tpath or not tpath.endswith(".yaml") or tpath.startswith("."):
             raise FaultFileError(path, "target.path", "must be a manifest file name like kube-scheduler.yaml")
+        if COMPONENTS[component] != "static_pod":
+            raise FaultFileError(path, "target.kind", f"component {component} has no static pod manifest "
+                                                      "(use target.kind file or service)")
+        if tpath != f"{component}.yaml":
+            raise FaultFileError(path, "target.path", f"must be {component}.yaml, the manifest of component "
+                                                      f"{component} (got {tpath})")
     elif tkind == "file":
         tpath = _req(t, "path", str, path, "target.")
         if not tpath.startswith("/"):
             raise FaultFileError(path, "target.path", "must be an absolute path on the node")
         if tpath.startswith("/etc/kubernetes/manifests/"):
             raise FaultFileError(path, "target.path", "static pod manifests use target.kind: manifest")
+        if t.get("unit") in (None, ""):
+            raise FaultFileError(path, "target.unit", "is required for a file target: the systemd unit restarted "
+                                                      "so that the change is picked up (e.g. kubelet)")
     else:
         tpath = None
         _req(t, "unit", str, path, "target.")
@@ -150,7 +175,8 @@ def parse_fault(data: Any, path: Path) -> Fault:
     for i, e in enumerate(edits):
         op = _check_entry(e, path, f"edits[{i}]", "op", EDIT_OPS)
         _, required, optional = EDIT_OPS[op]
-        _check_params(e, path, f"edits[{i}].", f"op {op}", required, required | optional | {"op"})
+        _check_params(e, path, f"edits[{i}].", f"op {op}", required, {*required, *optional, "op"})
+        _check_types(e, {**required, **optional}, path, f"edits[{i}].")
 
     symptoms = _req(data, "symptoms", list, path)
     if not symptoms:
@@ -161,9 +187,7 @@ def parse_fault(data: Any, path: Path) -> Fault:
         spec = SYMPTOM_KINDS[kind]
         _check_params(s, path, where, f"symptom {kind}", spec.required,
                       spec.required | set(spec.optional) | {"kind", "description"})
-        for k, typ in {**{r: spec.types.get(r) for r in spec.required}, **spec.types}.items():
-            if k in s and typ is not None and not isinstance(s[k], typ):
-                raise FaultFileError(path, f"{where}{k}", f"must be {getattr(typ, '__name__', typ)}")
+        _check_types(s, spec.types, path, where)
 
     fix = _req(data, "fix", str, path)
     remediation = _req(data, "remediation", str, path)
@@ -178,8 +202,9 @@ def parse_fault(data: Any, path: Path) -> Fault:
         raise FaultFileError(path, "verify", "must be a mapping")
     _check_keys(verify, {"scale"}, path, "verify.")
     scale = verify.get("scale", 1)
-    if not isinstance(scale, int) or isinstance(scale, bool) or scale < 0:
-        raise FaultFileError(path, "verify.scale", "must be a non-negative integer (replicas to add)")
+    if not isinstance(scale, int) or isinstance(scale, bool) or scale < 1:
+        raise FaultFileError(path, "verify.scale", "must be an integer >= 1 (replicas to add: scaling by 0 "
+                                                   "proves nothing)")
     tags = data.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(x, str) for x in tags):
         raise FaultFileError(path, "tags", "must be a list of strings")
@@ -195,6 +220,9 @@ def load_file(path: Path) -> Fault:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "(document)"
         raise FaultFileError(path, where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    except UnicodeDecodeError as exc:
+        raise FaultFileError(path, "(file)", f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                                             f"{exc.start})") from None
     except OSError as exc:
         raise FaultFileError(path, "(file)", exc.strerror or str(exc)) from None
     return parse_fault(data, path)

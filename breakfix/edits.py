@@ -1,6 +1,7 @@
 """Edits on parsed documents (static pod manifests, kubelet config, kubeconfigs). Pure functions:
 they take a dict and return a new dict, never touching text with sed. Each op is named in fault
-files as `op:`; the registry EDIT_OPS maps the name to (function, required params)."""
+files as `op:`; the registry EDIT_OPS maps the name to (function, required params, optional
+params), each parameter with its type (params.py)."""
 from __future__ import annotations
 
 import copy
@@ -9,6 +10,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import BreakfixError
+from .params import ABS_PATH, ANY, FIELD_PATH, FLAG, FLAG_VALUE, PORT, TEXT, Param, choice
 
 
 class EditError(BreakfixError):
@@ -175,16 +177,22 @@ def set_url_port(doc: dict, path: str, value: int) -> dict:
     return set_field(doc, path, urlunsplit(parts._replace(netloc=f"{host}:{int(value)}")))
 
 
-EDIT_OPS: dict[str, tuple[Callable[..., dict], set[str], set[str]]] = {
-    # op: (function, required params, optional params)
-    "set_command": (set_command, {"value"}, {"container"}),
-    "set_flag": (set_flag, {"flag"}, {"value", "container"}),
-    "remove_flag": (remove_flag, {"flag"}, {"container"}),
-    "set_host_path": (set_host_path, {"volume", "value"}, {"type"}),
-    "set_image": (set_image, {"value"}, {"pull_policy", "container"}),
-    "set_probe_port": (set_probe_port, {"value"}, {"probe", "container"}),
-    "set_field": (set_field, {"path", "value"}, set()),
-    "set_url_port": (set_url_port, {"path", "value"}, set()),
+HOST_PATH_TYPES = choice("DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice",
+                         "BlockDevice")
+
+EDIT_OPS: dict[str, tuple[Callable[..., dict], dict[str, Param], dict[str, Param]]] = {
+    # op: (function, required params, optional params); every parameter with its type, which the
+    # catalog checks when it loads a fault file (tests/unit/test_edits.py: they match the functions)
+    "set_command": (set_command, {"value": TEXT}, {"container": TEXT}),
+    "set_flag": (set_flag, {"flag": FLAG}, {"value": FLAG_VALUE, "container": TEXT}),
+    "remove_flag": (remove_flag, {"flag": FLAG}, {"container": TEXT}),
+    "set_host_path": (set_host_path, {"volume": TEXT, "value": ABS_PATH}, {"type": HOST_PATH_TYPES}),
+    "set_image": (set_image, {"value": TEXT},
+                  {"pull_policy": choice("Always", "IfNotPresent", "Never"), "container": TEXT}),
+    "set_probe_port": (set_probe_port, {"value": PORT},
+                       {"probe": choice("livenessProbe", "readinessProbe", "startupProbe"), "container": TEXT}),
+    "set_field": (set_field, {"path": FIELD_PATH, "value": ANY}, {}),
+    "set_url_port": (set_url_port, {"path": FIELD_PATH, "value": PORT}, {}),
 }
 
 

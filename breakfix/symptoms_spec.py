@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .params import HOLD
+
 
 @dataclass(frozen=True)
 class SymptomSpec:
     summary: str
     required: frozenset = frozenset()
     optional: dict = field(default_factory=dict)   # name -> default
-    types: dict = field(default_factory=dict)      # name -> type or tuple of types
+    types: dict = field(default_factory=dict)      # name -> type, tuple of types or params.Param
 
 
 SYMPTOM_KINDS: dict[str, SymptomSpec] = {
@@ -26,14 +28,14 @@ SYMPTOM_KINDS: dict[str, SymptomSpec] = {
         required=frozenset({"reason_any"}), types={"reason_any": list}),
     "component_ready": SymptomSpec(
         "the component itself stays Ready (the fault is in what it does, not whether it runs)",
-        optional={"hold": None}, types={"hold": (int, float)}),
+        optional={"hold": None}, types={"hold": HOLD}),
     "pod_not_scheduled": SymptomSpec(
         "a new pod stays Pending with no node for a while",
-        optional={"workload": "probe", "hold": None}, types={"workload": str, "hold": (int, float)}),
+        optional={"workload": "probe", "hold": None}, types={"workload": str, "hold": HOLD}),
     "scale_stuck": SymptomSpec(
         "scaling `app` up does not create pods for a while",
         optional={"add": 1, "replicas": None, "hold": None},
-        types={"add": int, "replicas": int, "hold": (int, float)}),
+        types={"add": int, "replicas": int, "hold": HOLD}),
     "api_unreachable": SymptomSpec("the API server does not answer /readyz"),
     "node_container_exited": SymptomSpec(
         "on the node (crictl), the component's newest container exited, optionally with a code and log text",

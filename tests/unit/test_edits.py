@@ -99,3 +99,35 @@ def test_apply_edits_in_order_and_diff():
     assert cmd(out)[0] == "b"
     d = edits.diff_text(yaml.safe_dump(MANIFEST), yaml.safe_dump(out), "m.yaml")
     assert "-    - kube-controller-manager" in d and "+    - b" in d
+
+
+def test_every_edit_op_declares_a_type_for_each_parameter_of_its_function():
+    import inspect
+
+    from breakfix.edits import EDIT_OPS
+    from breakfix.params import Param
+    for op, (fn, required, optional) in EDIT_OPS.items():
+        sig = inspect.signature(fn).parameters
+        assert set(required) | set(optional) == set(sig) - {"doc"}, op
+        assert {n for n, p in sig.items() if p.default is inspect.Parameter.empty} - {"doc"} == set(required), op
+        assert all(isinstance(t, Param) for t in (*required.values(), *optional.values())), op
+
+
+@pytest.mark.parametrize("op,param,good,bad", [
+    ("set_url_port", "value", 6553, "abc"),
+    ("set_url_port", "value", 65535, 70000),
+    ("set_url_port", "value", 1, True),
+    ("set_flag", "flag", "--kubeconfig", 5),
+    ("set_flag", "flag", "--x", "kubeconfig"),
+    ("set_flag", "value", "NodeRestriction", ["a"]),
+    ("set_host_path", "value", "/var/lib/etcd", "var/lib/etcd"),
+    ("set_host_path", "type", "Directory", "Folder"),
+    ("set_probe_port", "value", 10257, "10257"),
+    ("set_command", "value", "kube-schedulerrrr", ""),
+])
+def test_edit_param_types(op, param, good, bad):
+    from breakfix.edits import EDIT_OPS
+    _, required, optional = EDIT_OPS[op]
+    t = {**required, **optional}[param]
+    assert t.problem(good) is None
+    assert t.problem(bad).startswith(f"must be {t.what}, got ")

@@ -1,0 +1,54 @@
+"""Types of the parameters a fault file gives to an edit op (edits.EDIT_OPS) or a symptom kind
+(symptoms_spec.SYMPTOM_KINDS). Each says in words what it accepts, for the one-line error, and
+checks a value; the catalog validates every parameter with them when it loads a file, so a wrong
+type is refused before anything runs instead of failing half-way through an injection."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .waits import MIN_SECONDS
+
+
+@dataclass(frozen=True)
+class Param:
+    what: str                          # "an integer 1-65535": completes "must be ..."
+    accepts: Callable[[Any], bool]
+
+    def problem(self, value: Any) -> str | None:
+        """None when VALUE is acceptable, else the reason (one line)."""
+        if self.accepts(value):
+            return None
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        return f"must be {self.what}, got {type(value).__name__} {shown}"
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def choice(*values: str) -> Param:
+    return Param(f"one of {', '.join(values)}", lambda v: isinstance(v, str) and v in values)
+
+
+def seconds(minimum: float) -> Param:
+    return Param(f"a number of seconds >= {minimum:g}", lambda v: _is_number(v) and v >= minimum)
+
+
+TEXT = Param("a non-empty string", lambda v: isinstance(v, str) and v.strip() != "")
+FLAG = Param("a string starting with '-' (e.g. --kubeconfig)",
+             lambda v: isinstance(v, str) and v.startswith("-") and v.strip("-") != "")
+FLAG_VALUE = Param("a string or a number (quote true/false), or null for a bare flag",
+                   lambda v: v is None or isinstance(v, str) or _is_number(v))
+PORT = Param("an integer 1-65535", lambda v: _is_int(v) and 1 <= v <= 65535)
+ABS_PATH = Param("an absolute path (a string starting with '/')",
+                 lambda v: isinstance(v, str) and v.startswith("/"))
+FIELD_PATH = Param("a field path like clusters[0].cluster.server",
+                   lambda v: isinstance(v, str) and v.strip(".[]") != "" and " " not in v)
+ANY = Param("any value", lambda v: True)
+HOLD = seconds(MIN_SECONDS["hold"])
