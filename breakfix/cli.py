@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -17,13 +18,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .errors import BreakfixError, ClusterUnavailable, InfrastructureError, UnknownFault, WaitTimeout
+from .errors import BadInput, BreakfixError, ClusterUnavailable, InfrastructureError, UnknownFault, WaitTimeout
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_READONLY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 ROOT = Path(__file__).resolve().parent.parent
 
 
-class UsageError(BreakfixError):
+class UsageError(BadInput):
     pass
 
 
@@ -31,6 +32,17 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, no usage dump
         raise UsageError(f"{message} (see `breakfix {self.prog.split()[-1] if ' ' in self.prog else ''} --help`)"
                          .replace("breakfix  --help", "breakfix --help").replace("breakfix breakfix", "breakfix"))
+
+
+def _positive_seconds(text: str) -> float:
+    """argparse type: a positive finite number of seconds (not 0, -5, inf or nan)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive finite number of seconds")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--no-probe-pod", action="store_true",
                     help="do not create the test pod (then grading writes nothing at all)")
     ck.add_argument("--probe-image", help="image of the test pod (default: the pause image on the node)")
-    ck.add_argument("--probe-timeout", type=float, default=60.0, metavar="S",
+    ck.add_argument("--probe-timeout", type=_positive_seconds, default=60.0, metavar="S",
                     help="how long the test pod may take to run (default 60)")
     ck.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     ck.add_argument("--junit", metavar="FILE", help="also write the result as JUnit XML to FILE")
@@ -102,6 +114,9 @@ class Target:
         self.kubeconfig: str | None = args.kubeconfig
         self.node: str | None = args.node
         self._tmp: str | None = None
+        if self.kubeconfig:
+            from .kube import check_kubeconfig
+            check_kubeconfig(self.kubeconfig, "--kubeconfig")   # before anything connects
         if args.cluster:
             if not self.node:
                 self.node = f"docker://{args.cluster}-control-plane"
@@ -311,8 +326,14 @@ def cmd_check(args) -> int:
 
     if args.replicas is not None and args.replicas < 0:
         raise UsageError("--replicas must be 0 or more")
-    if args.junit and not Path(args.junit).resolve().parent.is_dir():
-        raise UsageError(f"--junit {args.junit}: directory {Path(args.junit).resolve().parent} does not exist")
+    if args.junit:
+        junit = Path(args.junit).resolve()
+        if junit.is_dir():
+            raise UsageError(f"--junit {args.junit}: is a directory; give a file name (e.g. {junit / 'grade.xml'})")
+        if not junit.parent.is_dir():
+            raise UsageError(f"--junit {args.junit}: directory {junit.parent} does not exist")
+        if not os.access(junit.parent, os.W_OK):
+            raise UsageError(f"--junit {args.junit}: directory {junit.parent} is not writable")
     catalog = _catalog(args)
     target = Target(args)
     try:
@@ -350,6 +371,9 @@ COMMANDS = {"list": cmd_list, "break": cmd_break, "check": cmd_check, "restore":
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if args.command != "list":
+            from .waits import validate_timeouts
+            validate_timeouts(None)   # every BREAKFIX_TIMEOUT_* variable, before anything connects
         return COMMANDS[args.command](args)
     except (BreakfixError, UnknownFault) as exc:
         err(exc)

@@ -5,10 +5,38 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ClusterUnavailable
+from .errors import BadInput, ClusterUnavailable
 
 REQUEST_TIMEOUT = 10
 STATIC_COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+
+
+def check_kubeconfig(path: str | Path, label: str = "kubeconfig") -> Path:
+    """PATH is a readable YAML kubeconfig with clusters, else BadInput naming LABEL (one line). A
+    cheap look before anything connects; the kubernetes client checks the rest."""
+    import yaml
+
+    p = Path(path)
+    where = f"{label} {path}"
+    if not p.exists():
+        raise BadInput(f"{where} not found")   # wording kept: tests/e2e/test_grader.py
+    if not p.is_file():
+        raise BadInput(f"{where}: not a file")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise BadInput(f"{where}: not UTF-8 text, not a kubeconfig") from None
+    except OSError as exc:
+        raise BadInput(f"{where}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark else ""
+        raise BadInput(f"{where}: not valid YAML{at}, not a kubeconfig") from None
+    if not isinstance(data, dict):
+        raise BadInput(f"{where}: not a kubeconfig ({'empty' if data is None else f'a YAML {type(data).__name__}'})")
+    if not isinstance(data.get("clusters"), list) or not data["clusters"]:
+        raise BadInput(f"{where}: not a kubeconfig (no clusters)")
+    return p
 
 
 def _client_modules():
