@@ -1,6 +1,7 @@
-"""Wiring only: the fixtures live in fixtures/, the engine in breakfix/."""
+"""Wiring only: the fixtures live in fixtures/, the engine in breakfix/ (the command-line options
+in breakfix/pytest_options.py, a pytest11 entry point)."""
 pytest_plugins = [
-    "fixtures.options",
+    "fixtures.inputs",
     "fixtures.catalog",
     "fixtures.cluster",
     "fixtures.node",

@@ -1,0 +1,69 @@
+"""The suite's command-line options, as a pytest plugin loaded from the `pytest11` entry point
+(pyproject.toml), so they are known as soon as pytest loads its plugins, before any conftest.py.
+pytest-kind-ng (also an entry point) provides --cluster-name, --keep-cluster, --kubeconfig,
+--kind-image, --kind-bin and --kind-kubectl-bin; these are the rest. Their values are checked at
+configure time by fixtures/inputs.py.
+
+It also keeps the rootdir where it belongs when an option's value follows after a space
+(`--kubeconfig /tmp/x/kc`): see `pytest_load_initial_conftests` below."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("kube-breakfix")
+    g.addoption("--node", default=None,
+                help="testinfra host spec of the control-plane node (docker://NAME, ssh://user@host, local://). "
+                     "With --kubeconfig: test an existing cluster instead of creating one.")
+    g.addoption("--node-sudo", action="store_true", help="run node commands with sudo (ssh nodes)")
+    g.addoption("--allow-node-writes", action="store_true",
+                help="existing-cluster mode: allow the fault tests to change the nodes (read-only otherwise)")
+    g.addoption("--lab-replicas", type=int, default=None,
+                help="grading: the replica count the lab asks of `app` (e.g. 2 or 3)")
+    g.addoption("--faults-dir", default=None, help="fault catalog directory (default: faults/)")
+    g.addoption("--fault", action="append", default=[], help="run only this fault id (repeatable)")
+    g.addoption("--component", default=None, help="run only faults of this component")
+    g.addoption("--list-faults", action="store_true", help="print the fault catalog and exit")
+    g.addoption("--timeout-scale", default=None, metavar="FACTOR",
+                help="multiply every wait's timeout, a positive number (env BREAKFIX_TIMEOUT_SCALE; "
+                     "BREAKFIX_TIMEOUT_<NAME> seconds per wait)")
+    g.addoption("--app-image", default=None,
+                help="image of the `app` deployment (default: kube-breakfix/app:v1 on the offline node image, "
+                     "registry.k8s.io/pause:3.10.1 otherwise)")
+    g.addoption("--timings-file", default="reports/timings.json", help="where phase timings are written")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, args, parser):
+    """pytest works out the rootdir and the config file before it loads any plugin, from the
+    arguments that do not look like options. With `--kubeconfig /tmp/x/kc` (the value after a
+    space), /tmp/x/kc looks like a test path: the rootdir moves to /tmp/x and pyproject.toml's
+    settings (testpaths, markers, addopts) are lost (pytest-dev/pytest#8846). An entry point does
+    not change that order. So here, the first hook after the plugins are loaded and before any
+    conftest is, parse the arguments again with every option known and, if the real test paths
+    give another rootdir, take it with its config file and addopts."""
+    from _pytest.config.findpaths import determine_setup  # pytest is pinned (pyproject.toml)
+
+    cfg = early_config
+    ns = parser.parse_known_args(args, namespace=copy.copy(cfg.option))
+    rootpath, inipath, inicfg, ignored = determine_setup(
+        inifile=ns.inifilename, override_ini=ns.override_ini, args=ns.file_or_dir,
+        rootdir_cmd_arg=ns.rootdir or None, invocation_dir=cfg.invocation_params.dir)
+    if (rootpath, inipath) == (cfg.rootpath, cfg.inipath):
+        return
+    if cfg.inipath is not None and cfg.getini("addopts"):
+        # pytest already applied the addopts of the config file it wrongly found: do not guess.
+        raise pytest.UsageError(f"an option value was taken for a test path (rootdir {cfg.rootpath}); "
+                                f"write options as --option=VALUE")
+    cfg._rootpath, cfg._inipath, cfg._inicfg, cfg._ignored_config_files = rootpath, inipath, inicfg, ignored
+    cfg._inicache.clear()
+    parser.extra_info["rootdir"], parser.extra_info["inifile"] = str(rootpath), str(inipath)
+    addopts = cfg._validate_args(cfg.getini("addopts"), "via addopts config")
+    args[:] = addopts + args
+    cfg.pluginmanager.consider_preparse(addopts, exclude_only=False)   # e.g. -p no:cacheprovider
+    cfg.known_args_namespace = parser.parse_known_args(args, namespace=copy.copy(cfg.option))
+    if cfg.known_args_namespace.confcutdir is None:
+        cfg.known_args_namespace.confcutdir = str(inipath.parent if inipath else rootpath)
