@@ -1,9 +1,11 @@
 """`breakfix list | break FAULT | check | restore`: the engine on the command line, for lab
 authors (break, restore) and graders (check) working on a cluster they did not create.
 
-Exit codes: 0 success / every check passed; 1 a check failed (or break/restore did not finish);
-2 an error the user can fix (bad option, unknown fault, bad fault file, kubeconfig, node or API
-server not usable); 3 grading changed a file on the node (must never happen); 130 interrupted.
+Exit codes: 0 success / every check passed; 1 a check failed, or `break` failed after changing the
+node and put it back, or `restore` left a fault in place; 2 an error the user can fix, and nothing
+on the node changed (bad option, unknown fault, bad fault file, kubeconfig, node or API server not
+usable); 3 grading changed a file on the node (must never happen); 4 `break` failed after changing
+the node and could not put it back (the journal is kept: run `breakfix restore`); 130 interrupted.
 Every error is one line on stderr: `breakfix: error: ...`."""
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from .errors import BadInput, BreakfixError, ClusterUnavailable, InfrastructureError, UnknownFault, WaitTimeout
 
-EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_READONLY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_READONLY, EXIT_NOT_PUT_BACK, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -217,7 +219,7 @@ def cmd_break(args) -> int:
     from .catalog import select
     from .grade import Grader, node_name_of
     from .lab import Lab, require_static_pod_manifest
-    from .node import BACKUP_DIR, MANIFEST_DIR
+    from .node import MANIFEST_DIR
     from .report import TextReporter
     from .waits import timeout, wait_until
 
@@ -237,15 +239,20 @@ def cmd_break(args) -> int:
             raise InfrastructureError(f"node {node.spec}: {path} not found; nothing changed")
         lab = Lab(kube, node, node_name, reporter=TextReporter())
         for e in lab.leftovers():
-            if e.get("fault") == fault.id:
-                raise UsageError(f"{fault.id} is already set up on {node.spec} (backup {e.get('backup')}); "
+            if e.fault == fault.id:
+                raise UsageError(f"{fault.id} is already set up on {node.spec} (backup {e.backup}); "
                                  f"run `breakfix restore` first")
-            if path and e.get("path") == path:
-                raise UsageError(f"{e.get('fault')} already changed {path} on {node.spec}; "
-                                 f"run `breakfix restore` first")
-        # The restore stays on the node (backup + journal): `breakfix restore` uses them. Nothing
-        # is registered here, because break leaves the fault in place.
-        inj = lab.inject(fault, register=lambda _fn: None)
+            if path and e.path == path:
+                raise UsageError(f"{e.fault} already changed {path} on {node.spec}; run `breakfix restore` first")
+        # On success the fault stays (backup + journal on the node: `breakfix restore` undoes it).
+        # On failure after the journal was written, the same undo runs now.
+        undo = []
+        try:
+            inj = lab.inject(fault, register=undo.append)
+        except (Exception, KeyboardInterrupt) as exc:
+            if not undo:
+                raise
+            return _undo_failed_break(undo[0], exc, node.spec, args)
         shown = "the component stays Ready by design (the fault is in what it does)"
         if not any(s["kind"] == "component_ready" for s in fault.symptoms):
             grader = Grader(node, kube, node_name, catalog, probe=False)
@@ -270,7 +277,7 @@ def cmd_break(args) -> int:
             print(f"  backup:  {inj.backup_path}")
         else:
             print(f"  changed: systemctl {fault.target.action} {fault.target.unit}")
-        print(f"  journal: {BACKUP_DIR}/{fault.id}.breakfix.json")
+        print(f"  journal: {inj.entry.file}")
         first = [ln for ln in shown.strip().splitlines() if ln.strip()][:3]
         print("  now:     " + "\n           ".join(ln[:300] for ln in first))
         print("  undo:    breakfix restore " + _target_args(args))
@@ -291,8 +298,28 @@ def _target_args(args) -> str:
     return " ".join(parts + (["--sudo"] if args.sudo else []))
 
 
+def _undo_failed_break(undo, exc: BaseException, spec: str, args) -> int:
+    """`break` failed after its journal was written: put the node back now, and say by the exit
+    code what happened to it (2: nothing had changed, 1: changed and put back, 4: changed and NOT
+    put back)."""
+    why = "interrupted" if isinstance(exc, KeyboardInterrupt) else " ".join(str(exc).split())[:300]
+    changed = undo.injection.changed
+    try:
+        undo(wait=False)
+    except Exception as again:  # noqa: BLE001
+        err(f"break failed after changing {spec} ({why}) and the undo failed too: {again}; the journal is kept: "
+            f"run `breakfix restore {_target_args(args)}`")
+        return EXIT_NOT_PUT_BACK
+    if not changed:
+        err(f"{why}; nothing changed")
+        return EXIT_ERROR
+    err(f"break failed after changing {spec} ({why}); put back byte for byte from its backup")
+    return EXIT_FAILED
+
+
 def cmd_restore(args) -> int:
     from .grade import node_name_of
+    from .journal import JournalError
     from .lab import Lab
     from .report import TextReporter
 
@@ -300,22 +327,40 @@ def cmd_restore(args) -> int:
     try:
         kube = open_kube(target.kubeconfig) if target.kubeconfig else None
         node = open_node(target.node, args.sudo)
-        lab = Lab(kube, node, node_name_of(node), reporter=TextReporter())
-        entries = lab.leftovers()
+        lab = Lab(kube, node, node_name_of(node), reporter=TextReporter(verbose=False))
+        try:
+            entries = lab.leftovers()
+        except JournalError as exc:
+            err(exc)
+            return EXIT_FAILED
+        failed = 0
+        for e in entries:
+            try:
+                lab.journal.replay(e)
+            except JournalError as exc:
+                err(exc)
+                failed += 1
+                continue
+            print(f"restored {e.fault}: {e.what()}" + (f" (from {e.backup})" if e.backup else ""))
+        try:
+            swept = lab.journal.sweep()
+        except JournalError as exc:
+            err(exc)
+            return EXIT_FAILED
+        for f in swept:
+            print(f"removed stale {f}")
+        if failed:
+            return EXIT_FAILED
         if not entries:
             print(f"nothing to restore on {node.spec}")
             return EXIT_OK
-        try:
-            done = lab.restore_leftovers(wait=not args.no_wait)
-        except WaitTimeout as exc:
-            err(f"restored {', '.join(e.get('fault', '?') for e in entries)} but the control plane is not Ready: "
-                f"{exc}")
-            return EXIT_FAILED
-        for e in entries:
-            what = e.get("path") or f"systemctl start {e.get('start_unit')}"
-            print(f"restored {e.get('fault')}: {what}" + (f" (from {e.get('backup')})" if e.get("backup") else ""))
         if not args.no_wait:
-            print(f"control plane Ready again ({len(done)} fault(s) restored)")
+            try:
+                lab.wait_settled("control plane Ready after restoring")
+            except WaitTimeout as exc:
+                err(f"restored {', '.join(e.fault for e in entries)} but the control plane is not Ready: {exc}")
+                return EXIT_FAILED
+            print(f"control plane Ready again ({len(entries)} fault(s) restored)")
         return EXIT_OK
     finally:
         target.cleanup()

@@ -674,7 +674,7 @@ class Grader:
                                    f"probes in the kubelet's journal ({sb})")
             ev = (f"crictl: {comp} container {c['id'][:13]} running for {up:.0f}s ({sb}; attempts={len(current)})"
                   + (f"\nkubelet: its probes fail:\n{failing}" if failing else " (too short to count as up)"))
-            log = self.node.crictl(f"logs --tail 200 {c['id']}")
+            log = self.node.crictl(f"logs --tail 200 {shlex.quote(c['id'])}")
             out = (log.stdout + log.stderr).strip()
             return CheckResult(comp, "pod_ready", "fail", ev + (f"\nlog tail:\n{_tail(out, 6)}" if out else ""),
                                match_text=ev + "\n" + out)
@@ -686,12 +686,12 @@ class Grader:
                 ev += "\nkubelet journal:\n" + _tail("\n".join(hits), 4)
             return CheckResult(comp, "pod_ready", "fail", ev, match_text=ev + "\n" + "\n".join(hits))
         c = current[-1]
-        info = json.loads(self.node.crictl(f"inspect {c['id']}").stdout or "{}").get("status", {})
+        info = json.loads(self.node.crictl(f"inspect {shlex.quote(c['id'])}").stdout or "{}").get("status", {})
         ev = (f"crictl: {comp} container {c['id'][:13]} {c.get('state')} exitCode={info.get('exitCode')} "
               f"reason={info.get('reason')} attempts={len(current)} ({sb})")
         if info.get("message"):
             ev += f"\nmessage: {str(info['message']).strip()[:400]}"
-        log = self.node.crictl(f"logs --tail 200 {c['id']}")
+        log = self.node.crictl(f"logs --tail 200 {shlex.quote(c['id'])}")
         out = (log.stdout + log.stderr).strip()
         return CheckResult(comp, "pod_ready", "fail", ev + (f"\nlog tail:\n{_tail(out, 6)}" if out else ""),
                            match_text=ev + f" exit={info.get('exitCode')}\n" + out)

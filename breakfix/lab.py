@@ -3,19 +3,23 @@ Everything a fault needs comes from its data file; nothing here knows a fault by
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import shlex
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import yaml
 
 from . import edits, waits
 from .catalog import COMPONENTS, Fault
 from .errors import InfrastructureError, NotRecovered, WaitTimeout
+from .journal import Entry, Journal, JournalError
+from .killpoints import killpoint
 from .kube import STATIC_COMPONENTS, Kube, container_view
-from .node import BACKUP_DIR, MANIFEST_DIR, Node
+from .node import MANIFEST_DIR, Node
 from .report import Reporter
 from .waits import Observation, timeout, wait_until
 
@@ -31,6 +35,8 @@ class Injection:
     original_sha: str | None
     mode: str | None
     backup_path: str | None
+    entry: Entry | None = None        # the journal entry written before the change
+    changed: bool = False             # the node's configuration was touched
     before_uid: str | None = None     # static pod sandbox uid (== config hash) before the edit
     before_invocation: str | None = None
     since: str | None = None          # node time of the edit (journal window)
@@ -73,6 +79,7 @@ class Lab:
         self.probe_image = probe_image or app_image
         self.namespace = namespace
         self.scale_factor = timeout_scale
+        self.journal = Journal(node)
 
     def t(self, name: str) -> float:
         return timeout(name, self.scale_factor)
@@ -139,7 +146,7 @@ class Lab:
     def sandbox_uid(self, component: str) -> str | None:
         """The uid of the component's ready pod sandbox on the node: for a static pod this is
         the hash of its manifest, so it changes exactly when the kubelet runs the edited pod."""
-        r = self.node.crictl(f"pods --name {component}-{self.node_name} --state ready -o json")
+        r = self.node.crictl(f"pods --name {shlex.quote(f'{component}-{self.node_name}')} --state ready -o json")
         if not r.ok:
             return None
         items = json.loads(r.stdout or "{}").get("items") or []
@@ -147,84 +154,77 @@ class Lab:
         return items[-1]["metadata"]["uid"] if items else None
 
     def invocation_id(self, unit: str) -> str:
-        return self.node.check(f"systemctl show -p InvocationID --value {unit}").strip()
+        return self.node.check(f"systemctl show -p InvocationID --value {shlex.quote(unit)}").strip()
 
     # --- backups ---------------------------------------------------------------------------
-    @staticmethod
-    def _journal_path(fault: Fault) -> str:
-        return f"{BACKUP_DIR}/{fault.id}.breakfix.json"
-
-    def leftovers(self) -> list[dict]:
-        """Journals of injections that were never restored (a run killed hard, `breakfix break`)."""
-        out = self.node.run(f"cat {BACKUP_DIR}/*.breakfix.json 2>/dev/null; true").stdout
-        entries = []
-        for line in out.replace("}{", "}\n{").splitlines():
-            line = line.strip()
-            if line:
-                with contextlib.suppress(json.JSONDecodeError):
-                    entries.append(json.loads(line))
-        return entries
+    def leftovers(self) -> list[Entry]:
+        """Journal entries of injections that were never restored (a run killed hard, `breakfix
+        break`). Raises when the journal cannot be read or an entry is corrupt."""
+        return self.journal.entries()
 
     def restore_leftovers(self, wait: bool = True) -> list[str]:
-        """Put back everything a journal on the node names; returns what was restored."""
+        """Put back everything a journal on the node names, then clean what a write killed
+        mid-way left; returns the faults restored. An entry that cannot be replayed raises
+        JournalError and stays on the node."""
         done = []
         for e in self.leftovers():
             with deferred_interrupts():
-                path, backup = e.get("path"), e.get("backup")
-                if path and backup and self.node.exists(backup):
-                    if self.node.sha256(path) != self.node.sha256(backup):
-                        self.node.write_atomic(path, self.node.read_bytes(backup), mode=self.node.file_mode(backup))
-                    self.node.run(f"rm -f {backup}")
-                if e.get("restart_unit"):
-                    self.node.systemctl("restart", e["restart_unit"])
-                if e.get("start_unit"):
-                    self.node.systemctl("start", e["start_unit"])
-                self.node.run(f"rm -f {BACKUP_DIR}/{e['fault']}.breakfix.json")
-            done.append(e["fault"])
-            self.reporter.attach("restored a leftover fault", json.dumps(e, indent=2), "json")
+                self.journal.replay(e)
+            done.append(e.fault)
+            self.reporter.attach("restored a leftover fault", json.dumps(asdict(e), indent=2), "json")
+        swept = self.journal.sweep()
+        if swept:
+            self.reporter.attach("removed stale kube-breakfix files", "\n".join(swept))
         if done and wait:
             self.wait_settled("control plane Ready after restoring leftovers")
         return done
 
     # --- break -------------------------------------------------------------------------------
     def inject(self, fault: Fault, register) -> Injection:
-        """Back up, register the restore (REGISTER(callable)), then break. Returns the injection
-        once the fault has provably taken effect."""
+        """Back up, journal, register the restore (REGISTER(callable)), then break. Returns the
+        injection once the fault has provably taken effect."""
         tgt = fault.target
         path = f"{MANIFEST_DIR}/{tgt.path}" if tgt.kind == "manifest" else tgt.path
         inj = Injection(fault, path, None, None, None, None)
         with self.reporter.step(f"break: {fault.title}"):
-            if path:
-                inj.original = self.node.read_bytes(path)
-                inj.original_sha = self.node.sha256(path)
-                inj.mode = self.node.file_mode(path)
-                inj.backup_path = f"{BACKUP_DIR}/{path.strip('/').replace('/', '__')}"
-            # Backup and journal on the node, outside the manifests dir, before anything changes:
-            # a run killed with -9 is still restored by the next run (restore_leftovers) or
-            # by `breakfix restore`.
-            self.node.check(f"mkdir -p {BACKUP_DIR} && chmod 700 {BACKUP_DIR}")
-            if path:
-                self.node.check(f"cp -p {path} {inj.backup_path}.tmp && mv -f {inj.backup_path}.tmp {inj.backup_path}")
-            self.node.write_atomic(self._journal_path(fault), json.dumps({
-                "fault": fault.id, "path": path, "backup": inj.backup_path, "sha256": inj.original_sha,
-                "restart_unit": tgt.unit if tgt.kind == "file" else None,
-                "start_unit": tgt.unit if tgt.kind == "service" else None,
-            }).encode())
+            # What proves the change took effect is read before it: without it, proof is impossible.
             if tgt.kind == "manifest":
                 inj.before_uid = self.sandbox_uid(fault.component)
-            unit = tgt.unit or ("kubelet" if fault.component == "kubelet" else None)
+                if not inj.before_uid:
+                    raise InfrastructureError(f"no ready {fault.component} pod sandbox on the node before the fault "
+                                              f"(crictl pods): its change could not be proven; nothing changed")
+            unit = tgt.unit if tgt.kind in ("file", "service") else None
             if unit:
                 inj.before_invocation = self.invocation_id(unit)
-            inj.since = self.node.now()
-            register(lambda: self.restore(inj))
-
+                if not inj.before_invocation:
+                    raise InfrastructureError(f"{unit} has no systemd invocation id (not running?); nothing changed")
+            new_text = None
             if path:
+                inj.original = self.node.read_bytes(path)
+                inj.original_sha = hashlib.sha256(inj.original).hexdigest()
+                inj.mode = self.node.file_mode(path)
                 doc = yaml.safe_load(inj.original)
-                changed = edits.apply_edits(doc, list(fault.edits))
-                new_text = yaml.safe_dump(changed, sort_keys=False, default_flow_style=False)
+                new_text = yaml.safe_dump(edits.apply_edits(doc, list(fault.edits)), sort_keys=False,
+                                          default_flow_style=False)
+            # Backup and journal on the node, outside the manifests dir, before anything changes:
+            # a run killed with -9 is still restored by the next run or by `breakfix restore`.
+            inj.entry = self.journal.record(Entry(
+                fault=fault.id, path=path, sha256=inj.original_sha, mode=inj.mode,
+                restart_unit=tgt.unit if tgt.kind == "file" else None,
+                start_unit=tgt.unit if tgt.kind == "service" else None))
+            inj.backup_path = inj.entry.backup
+            inj.since = self.node.now()
+            def undo(wait: bool = True) -> None:
+                self.restore(inj, wait=wait)
+            undo.injection = inj
+            register(undo)
+
+            inj.changed = True
+            if path:
                 self.reporter.attach(f"diff {path}", edits.diff_text(inj.original.decode(), new_text, path), "diff")
-                self.node.write_atomic(path, new_text.encode(), mode=inj.mode)
-            if tgt.kind == "file" and tgt.unit:
+                self.node.write_atomic(path, new_text.encode(), mode=inj.mode,
+                                       before_rename=lambda: killpoint("during-write"))
+            if tgt.kind == "file":
                 self.node.systemctl("restart", tgt.unit)
             if tgt.kind == "service":
                 self.node.systemctl(tgt.action, tgt.unit)
@@ -234,33 +234,42 @@ class Lab:
         return inj
 
     def _took_effect(self, inj: Injection) -> None:
+        """Wait for positive proof that the kubelet or systemd acted on the change. A failed
+        probe, an empty listing or an unknown state is never taken as proof."""
         f = inj.fault
         if f.target.kind == "manifest":
             def changed() -> Observation:
-                r = self.node.crictl(f"pods --name {f.component}-{self.node_name} -o json")
-                items = json.loads(r.stdout or "{}").get("items") or []
-                uids = {i["metadata"]["uid"] for i in items if i.get("state") == "SANDBOX_READY"}
-                # A new pod (uid = hash of the edited manifest) runs, or at least the old one is
-                # gone (an edited pod may never get a sandbox, e.g. when its volume can't mount).
-                new = uids - {inj.before_uid}
-                return Observation(bool(new) or inj.before_uid not in uids,
-                                   f"ready sandboxes of {f.component}: {sorted(uids) or 'none'} "
-                                   f"(before: {inj.before_uid})")
+                r = self.node.crictl(f"pods --name {shlex.quote(f'{f.component}-{self.node_name}')} -o json")
+                if not r.ok:
+                    return Observation(False, f"crictl pods failed (exit {r.rc}): {r.stderr.strip()[:200]}")
+                items = json.loads(r.stdout).get("items") or []
+                states = {i["metadata"]["uid"]: i.get("state") for i in items}
+                ready = {u for u, st in states.items() if st == "SANDBOX_READY"}
+                # A new pod (uid = hash of the edited manifest) runs, or the old sandbox is still
+                # listed but no longer ready (an edited pod may never get a sandbox, e.g. when its
+                # volume can't mount). A sandbox that vanished from the listing proves nothing.
+                ok = bool(ready - {inj.before_uid}) or states.get(inj.before_uid) == "SANDBOX_NOTREADY"
+                return Observation(ok, f"sandboxes of {f.component}: {states or 'none listed'} "
+                                       f"(before: {inj.before_uid} ready)")
             wait_until(changed, f"kubelet runs the edited {f.target.path}", self.t("took_effect"))
-        elif f.target.kind == "file" and f.target.unit:
+        elif f.target.kind == "file":
             def restarted() -> Observation:
                 now = self.invocation_id(f.target.unit)
-                return Observation(now != inj.before_invocation, f"{f.target.unit} invocation {now}")
+                return Observation(bool(now) and now != inj.before_invocation,
+                                   f"{f.target.unit} invocation {now or '(none)'} (before {inj.before_invocation})")
             wait_until(restarted, f"{f.target.unit} restarted", self.t("took_effect"))
         elif f.target.kind == "service":
             def stopped() -> Observation:
                 state = self.node.unit_state(f.target.unit)
-                return Observation(state != "active", f"{f.target.unit} is {state}")
+                return Observation(state in ("inactive", "failed"), f"{f.target.unit} is {state}")
             wait_until(stopped, f"{f.target.unit} {f.target.action}ped", self.t("took_effect"))
+        else:
+            raise InfrastructureError(f"no proof that a {f.target.kind} target took effect")
 
     # --- observe -----------------------------------------------------------------------------
     def observe(self, inj: Injection) -> dict[str, str]:
         from .symptoms import check
+        killpoint("during-observe")
         evidence = {}
         with self.reporter.step(f"observe: {inj.fault.summary}"):
             for spec in inj.fault.symptoms:
@@ -293,25 +302,18 @@ class Lab:
 
     # --- fix ---------------------------------------------------------------------------------
     def restore(self, inj: Injection, wait: bool = True) -> None:
-        """Put the node back exactly as it was, then wait until the component is Ready again.
-        Idempotent; runs on pass, fail, error and Ctrl-C (registered before the edit)."""
-        if inj.restored:
+        """Put the node back exactly as it was (the journal's replay: the same code that repairs a
+        killed run), then wait until the component is Ready again. Idempotent; runs on pass,
+        fail, error and Ctrl-C (registered before the change)."""
+        if inj.restored or inj.entry is None:
             return
         f = inj.fault
         t0 = time.monotonic()
-        with deferred_interrupts(), self.reporter.step(f"fix: restore {inj.path or f.target.unit}"):
-            if inj.path and inj.original is not None:
-                if self.node.sha256(inj.path) != inj.original_sha:
-                    self.node.write_atomic(inj.path, inj.original, mode=inj.mode or "0600")
-                if self.node.sha256(inj.path) != inj.original_sha:
-                    raise NotRecovered(f.id, f"{inj.path} does not match its backup after restore")
-            if f.target.kind == "file" and f.target.unit:
-                self.node.systemctl("restart", f.target.unit)
-            if f.target.kind == "service":
-                self.node.systemctl("start", f.target.unit)
-            if inj.backup_path:
-                self.node.run(f"rm -f {inj.backup_path}")
-            self.node.run(f"rm -f {self._journal_path(f)}")
+        with deferred_interrupts(), self.reporter.step(f"fix: restore {inj.entry.what()}"):
+            try:
+                self.journal.replay(inj.entry)
+            except JournalError as exc:
+                raise NotRecovered(f.id, str(exc)) from None
             inj.restored = True
             for name in inj.context.get("probe_pods", []):
                 with contextlib.suppress(Exception):

@@ -1,16 +1,24 @@
 """Access to a node through testinfra (`docker://name`, `ssh://user@host`, `local://`).
-Every remote command is bounded by coreutils `timeout` on the node."""
+Every remote command is bounded twice: by coreutils `timeout` on the node, and by a deadline on
+the local transport process (`docker exec`, `ssh`), so a node that stops answering gives one line
+naming it instead of a hang. Error text names what was done, never the data it carried."""
 from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import re
 import shlex
+import signal
+import subprocess
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from .errors import NodeUnreachable
 
 MANIFEST_DIR = "/etc/kubernetes/manifests"
+UNIT_STATES = ("active", "inactive", "failed", "activating", "deactivating", "reloading", "maintenance")
+TMP_SUFFIX = ".breakfix-tmp"
 BACKUP_DIR = "/var/lib/kube-breakfix/backups"   # outside the manifests dir: the kubelet never loads it
 
 
@@ -25,6 +33,53 @@ class Result:
         return self.rc == 0
 
 
+# Grace the local transport gets beyond the node-side `timeout` (connection set-up, `-k 5`).
+TRANSPORT_GRACE = 20.0
+_LONG_WORD = re.compile(r"\S{41,}")
+
+
+def describe(cmd: str, limit: int = 120) -> str:
+    """A command as error text may show it: long words (base64 payloads, keys, tokens) elided."""
+    short = _LONG_WORD.sub(lambda m: f"<{len(m.group())} chars>", " ".join(cmd.split()))
+    return short if len(short) <= limit else short[: limit - 3] + "..."
+
+
+class TransportTimeout(Exception):
+    pass
+
+
+def _bounded_run_local(backend, deadline: float):
+    """testinfra runs every backend's transport (`docker exec`, `ssh`, a local shell) through
+    backend.run_local, which waits forever. This replacement kills the transport's process
+    group once DEADLINE seconds have passed."""
+    def run_local(command: str, *args: str):
+        cmd = backend.encode(backend.quote(command, *args))
+        p = subprocess.Popen(cmd, shell=True, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            stdout, stderr = p.communicate(timeout=run_local.deadline)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            # Grandchildren in groups of their own (coreutils `timeout`) may still hold the pipes:
+            # do not wait for them, only for the transport process itself.
+            for pipe in (p.stdout, p.stderr):
+                pipe.close()
+            p.wait(timeout=10)
+            raise TransportTimeout(f"no answer within {run_local.deadline:.0f}s") from None
+        return backend.result(p.returncode, cmd, stdout, stderr)
+    run_local.deadline = deadline
+    return run_local
+
+
+def tmp_path(path: str) -> str:
+    """Where write_atomic stages PATH: a dot-file beside it (never loaded by the kubelet)."""
+    p = PurePosixPath(path)
+    return str(p.parent / f".{p.name}{TMP_SUFFIX}")
+
+
 class Node:
     def __init__(self, spec: str, sudo: bool = False, default_timeout: float = 30.0):
         import testinfra  # imported here so pure-logic users of the engine don't need it
@@ -35,6 +90,8 @@ class Node:
             self.host = testinfra.get_host(spec, sudo=sudo)
         except Exception as exc:  # noqa: BLE001
             raise NodeUnreachable(f"node {spec}: cannot open: {exc}") from None
+        self._run_local = _bounded_run_local(self.host.backend, default_timeout + TRANSPORT_GRACE)
+        self.host.backend.run_local = self._run_local
 
     def __repr__(self) -> str:
         return f"Node({self.spec})"
@@ -42,19 +99,24 @@ class Node:
     def run(self, cmd: str, timeout: float | None = None) -> Result:
         t = int(timeout or self.default_timeout)
         wrapped = f"timeout -k 5 {t} sh -c {shlex.quote(cmd)}"
+        self._run_local.deadline = t + TRANSPORT_GRACE
         try:
             out = self.host.run(wrapped)
+        except TransportTimeout as exc:
+            raise NodeUnreachable(f"node {self.spec}: stopped answering: {exc} ({describe(cmd, 60)})") from None
         except Exception as exc:  # noqa: BLE001 - transport errors (docker gone, ssh refused)
-            raise NodeUnreachable(f"node {self.spec}: {type(exc).__name__}: {exc}") from None
+            raise NodeUnreachable(f"node {self.spec}: {type(exc).__name__}: {describe(str(exc), 200)}") from None
         if out.rc == 124:
-            out_stderr = (out.stderr or "") + f"\n(timed out after {t}s: {cmd})"
+            out_stderr = (out.stderr or "") + f"\n(timed out after {t}s: {describe(cmd)})"
             return Result(124, out.stdout, out_stderr)
         return Result(out.rc, out.stdout, out.stderr)
 
-    def check(self, cmd: str, timeout: float | None = None) -> str:
+    def check(self, cmd: str, timeout: float | None = None, what: str | None = None) -> str:
+        """Run CMD; raise NodeUnreachable naming WHAT (or the elided command) when it fails."""
         r = self.run(cmd, timeout)
         if not r.ok:
-            raise NodeUnreachable(f"node {self.spec}: `{cmd}` exited {r.rc}: {r.stderr.strip()[:300]}")
+            raise NodeUnreachable(f"node {self.spec}: {what or '`' + describe(cmd) + '`'} exited {r.rc}: "
+                                  f"{describe(r.stderr.strip(), 300)}")
         return r.stdout
 
     def ping(self) -> None:
@@ -78,20 +140,50 @@ class Node:
     def sha256(self, path: str) -> str:
         return self.check(f"sha256sum {shlex.quote(path)}").split()[0]
 
-    def write_atomic(self, path: str, data: bytes, mode: str = "0600") -> None:
+    def write_atomic(self, path: str, data: bytes, mode: str = "0600", before_rename=None) -> None:
         """Write next to PATH as a dot-file (the kubelet ignores names starting with a dot), then
-        rename over PATH: the kubelet never sees a half-written manifest."""
-        p = PurePosixPath(path)
-        tmp = str(p.parent / f".{p.name}.breakfix-tmp")
+        rename over PATH: the kubelet never sees a half-written manifest. A write killed between
+        the two leaves only the dot-file (tmp_path(PATH)), which a journal replay removes."""
+        if not re.fullmatch(r"0?[0-7]{3}", str(mode)):
+            raise ValueError(f"bad file mode {mode!r}")
+        tmp = tmp_path(path)
         b64 = base64.b64encode(data).decode()
-        self.check(
-            f"umask 077; printf %s {shlex.quote(b64)} | base64 -d > {shlex.quote(tmp)} && "
-            f"chmod {mode} {shlex.quote(tmp)} && mv -f {shlex.quote(tmp)} {shlex.quote(path)}"
-        )
+        self.check(f"umask 077; printf %s {shlex.quote(b64)} | base64 -d > {shlex.quote(tmp)} && "
+                   f"chmod {mode} {shlex.quote(tmp)}", what=f"writing {tmp}")
+        if before_rename:
+            before_rename()
+        self.check(f"mv -f {shlex.quote(tmp)} {shlex.quote(path)}", what=f"renaming {tmp} to {path}")
         want = hashlib.sha256(data).hexdigest()
         got = self.sha256(path)
         if got != want:
             raise NodeUnreachable(f"node {self.spec}: wrote {path} but its sha256 is {got}, expected {want}")
+
+    def copy_file(self, src: str, dst: str) -> None:
+        """Copy SRC to DST keeping mode and times, through DST.tmp then a rename."""
+        q, d = shlex.quote(src), shlex.quote(dst)
+        self.check(f"cp -p {q} {d}.tmp && mv -f {d}.tmp {d}", what=f"copying {src} to {dst}")
+
+    def remove(self, *paths: str) -> None:
+        if paths:
+            self.check("rm -f " + " ".join(shlex.quote(p) for p in paths), what=f"removing {', '.join(paths)}")
+
+    def make_private_dir(self, path: str) -> None:
+        self.check(f"mkdir -p {shlex.quote(path)} && chmod 700 {shlex.quote(path)}", what=f"creating {path}")
+
+    def list_files(self, directory: str, pattern: str = "*") -> list[str]:
+        """Regular files directly in DIRECTORY whose names match PATTERN (a missing directory has
+        none; a listing that fails raises: it is not an empty directory)."""
+        d = shlex.quote(directory)
+        out = self.check(f"test -d {d} || exit 0; find {d} -mindepth 1 -maxdepth 1 -type f -name {shlex.quote(pattern)}",
+                         what=f"listing {directory}")
+        return sorted(out.split())
+
+    def delete_matching(self, directories: list[str], pattern: str, depth: int = 3) -> list[str]:
+        """Delete regular files named PATTERN under DIRECTORIES (to DEPTH); returns their paths."""
+        ds = " ".join(shlex.quote(d) for d in directories)
+        out = self.check(f"for d in {ds}; do test -d \"$d\" && find \"$d\" -maxdepth {int(depth)} -type f "
+                         f"-name {shlex.quote(pattern)} -print -delete; done; true", what=f"removing {pattern}")
+        return out.split()
 
     def file_mode(self, path: str) -> str:
         return self.check(f"stat -c %a {shlex.quote(path)}").strip()
@@ -109,10 +201,13 @@ class Node:
 
     # --- services and containers -------------------------------------------------------------
     def unit_state(self, unit: str) -> str:
-        return self.run(f"systemctl is-active {shlex.quote(unit)}").stdout.strip() or "unknown"
+        """systemd's ActiveState of UNIT, or "unknown" when it could not be read (which proves
+        nothing: callers must not take "unknown" for "not active")."""
+        state = self.run(f"systemctl is-active {shlex.quote(unit)}").stdout.strip()
+        return state if state in UNIT_STATES else "unknown"
 
     def systemctl(self, action: str, unit: str) -> None:
-        self.check(f"systemctl {action} {shlex.quote(unit)}", timeout=60)
+        self.check(f"systemctl {shlex.quote(action)} {shlex.quote(unit)}", timeout=60, what=f"systemctl {action} {unit}")
 
     def journal(self, unit: str, since: str | None = None, lines: int = 200) -> str:
         s = f" --since {shlex.quote(since)}" if since else ""

@@ -151,7 +151,9 @@ def _node_container_exited(lab, inj, spec) -> str:
 
     def probe() -> Observation:
         r = lab.node.crictl(f"ps -a --name {shlex.quote('^' + name + '$')} -o json")
-        items = json.loads(r.stdout or "{}").get("containers") or []
+        if not r.ok:
+            return Observation(False, f"crictl ps failed (exit {r.rc}): {r.stderr.strip()[:200]}")
+        items = json.loads(r.stdout).get("containers") or []
         items = [c for c in items if c.get("labels", {}).get("io.kubernetes.pod.uid") != inj.before_uid]
         if not items:
             return Observation(False, f"no new {name} container yet ({r.stderr.strip()[:200]})")
@@ -160,12 +162,15 @@ def _node_container_exited(lab, inj, spec) -> str:
         if spec.get("exited", True) and not exited:
             return Observation(False, f"{name}: containers {[c.get('state') for c in items]}, none exited yet")
         c = exited[-1] if spec.get("exited", True) else items[-1]
-        info = json.loads(lab.node.crictl(f"inspect {c['id']}").stdout or "{}").get("status", {})
+        ins = lab.node.crictl(f"inspect {shlex.quote(c['id'])}")
+        if not ins.ok:
+            return Observation(False, f"crictl inspect {c['id'][:13]} failed (exit {ins.rc}): {ins.stderr.strip()[:200]}")
+        info = json.loads(ins.stdout).get("status", {})
         seen = (f"crictl: {name} container {c['id'][:13]} {c.get('state')} exitCode={info.get('exitCode')} "
                 f"reason={info.get('reason')} attempts={len(items)}")
         ok = code is None or info.get("exitCode") == code
         if ok and text:
-            log = lab.node.crictl(f"logs --tail 100 {c['id']}")
+            log = lab.node.crictl(f"logs --tail 100 {shlex.quote(c['id'])}")
             out = log.stdout + log.stderr
             hits = [ln for ln in out.splitlines() if text in ln]
             ok = bool(hits)
