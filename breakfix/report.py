@@ -10,9 +10,16 @@ import time
 from pathlib import Path
 
 _SECRET = [
-    (re.compile(r"-----BEGIN [A-Z ]+-----.*?-----END [A-Z ]+-----", re.S), "<redacted PEM block>"),
-    (re.compile(r"(?i)((?:client-)?(?:certificate|key)-data|token|password)(\"?\s*[:=]\s*\"?)[^\s\"]+"), r"\1\2<redacted>"),
-    (re.compile(r"(?i)(authorization:\s*bearer\s+)\S+"), r"\1<redacted>"),
+    # A PEM block, whole or cut short before its END line (a tail or a truncated attachment).
+    (re.compile(r"-----BEGIN [A-Z0-9 ]+-----(?:.*?-----END [A-Z0-9 ]+-----|.*\Z)", re.S), "<redacted PEM block>"),
+    # kubeconfig / YAML keys holding credentials, as a block scalar (`client-key-data: |` and its
+    # indented lines) or inline.
+    (re.compile(r"(?im)^([ \t-]*\"?(?:client-)?(?:certificate|key)-data\"?|[ \t-]*\"?(?:token|password)\"?)"
+                r"(\s*:\s*[|>][-+0-9]*[ \t]*)\n(?:[ \t]+\S.*(?:\n|\Z))+"), r"\1\2<redacted>\n"),
+    (re.compile(r"(?i)((?:client-)?(?:certificate|key)-data|token|password)(\"?\s*[:=]\s*\"?)[^\s\"|>]+"),
+     r"\1\2<redacted>"),
+    (re.compile(r"(?i)(authorization:\s*(?:bearer|basic)\s+)\S+"), r"\1<redacted>"),
+    (re.compile(r"(?i)(--(?:token|password)[= ])\S+"), r"\1<redacted>"),
 ]
 
 

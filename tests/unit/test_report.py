@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from breakfix.report import Reporter, redact, write_environment, write_timings
 
 
@@ -9,6 +11,28 @@ def test_redact_removes_keys_and_tokens():
     out = redact(text)
     for secret in ("LS0tLS1CRUdJTg==", "abc.def", "MIIE", "xyz"):
         assert secret not in out
+
+
+@pytest.mark.parametrize("text,secret", [
+    ("-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIKEYMATERIAL\nAwEHoUQDQgAE", "KEYMATERIAL"),      # cut before END
+    ("log tail: ...-----BEGIN CERTIFICATE-----\nMIIC5zCCAc+gAwIBAgIIQ2", "MIIC5zCCAc"),
+    ("GET /api Authorization: Basic YWRtaW46c2VjcmV0", "YWRtaW46c2VjcmV0"),
+    ("authorization: basic dXNlcjpwYXNz\n", "dXNlcjpwYXNz"),
+    ("users:\n- name: admin\n  user:\n    client-key-data: |\n      LS0tLS1CRUdJTiBSU0\n      QSBQUklWQVRFIEtF\n"
+     "    client-certificate-data: >-\n      Q0VSVERBVEE=\nclusters: []\n", "QSBQUklWQVRFIEtF"),
+    ("    client-certificate-data: >-\n      Q0VSVERBVEE=\n", "Q0VSVERBVEE="),
+    ('{"token": "eyJhbGciOiJSUzI1NiJ9.payload.sig"}', "eyJhbGciOiJSUzI1NiJ9"),
+    ("kube-apiserver --token=abc123secret --v=2", "abc123secret"),
+])
+def test_redact_covers_cut_blocks_basic_auth_and_block_scalars(text, secret):
+    out = redact(text)
+    assert secret not in out, out
+    assert "<redacted" in out
+
+
+def test_redact_keeps_what_is_not_secret():
+    text = "clusters:\n- cluster:\n    server: https://127.0.0.1:6443\n  name: kind\nkind: Config\n"
+    assert redact(text) == text
 
 
 def test_timings_and_environment(tmp_path):
