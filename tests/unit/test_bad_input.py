@@ -1,8 +1,8 @@
 """Bad input: one line, an exit status, and nothing attempted on a cluster.
 
 Every row of TABLE runs the real entry point as a subprocess in the repository root, like a user
-would: `python -m pytest ...` (the suite: refused at configure time with pytest.UsageError, i.e.
-one `ERROR: ...` line and pytest's usage-error status 4) or `python -m breakfix.cli ...` (one
+would: `python -m pytest ...` (the suite: refused at configure time with one `Exit: kube-breakfix: ...` line
+and status 2) or `python -m breakfix.cli ...` (one
 `breakfix: error: ...` line on stderr, status 2). Rows that name a cluster give a well-formed one
 (a kubeconfig for 127.0.0.1:9 and a docker:// node), so the bad input is the only reason to stop.
 `docker`, `kind`, `kubectl` and `ssh` are fakes first on PATH (and `--kind-bin` / BREAKFIX_KIND_BIN
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PYTEST_USAGE_ERROR = 4     # pytest.ExitCode.USAGE_ERROR: what pytest.UsageError at configure time exits with
+PYTEST_USAGE_ERROR = 2     # fixtures/inputs.refuse: the same status as the breakfix command line
 CLI_ERROR = 2              # breakfix.cli.EXIT_ERROR
 
 KUBECONFIG = """apiVersion: v1
@@ -219,7 +219,7 @@ def test_bad_input_one_line_and_nothing_attempted(sandbox, row):
     assert r.returncode == row.status, out
     assert "Traceback" not in out and len(lines) == 1, out
     if row.runner == "pytest":
-        assert lines[0].startswith("ERROR: "), out
+        assert lines[0].startswith("Exit: kube-breakfix: "), out
     else:
         assert r.stdout == "" and lines[0].startswith("breakfix: error: "), out
     assert row.expect.replace("{tmp}", str(tmp)) in lines[0]

@@ -97,5 +97,15 @@ def test_suite_refuses_a_malformed_catalog_with_one_line(tmp_path):
     r = subprocess.run([sys.executable, "-m", "pytest", "suites", f"--faults-dir={tmp_path}", "-q"],
                        cwd=root, capture_output=True, text=True, timeout=120)
     lines = [ln for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
-    assert r.returncode == 4, r.stdout + r.stderr
-    assert len(lines) == 1 and lines[0].startswith("ERROR: ") and "field 'symptoms[0].kind'" in lines[0]
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert len(lines) == 1 and lines[0].startswith("Exit: kube-breakfix: ") and "field 'symptoms[0].kind'" in lines[0]
+
+
+def test_list_faults_with_a_bad_catalog_is_one_line(tmp_path):
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run([sys.executable, "-m", "pytest", "--list-faults", f"--faults-dir={tmp_path / 'nope'}"],
+                       cwd=root, capture_output=True, text=True, timeout=120)
+    lines = [ln for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and "fault catalog directory not found" in lines[0], lines
