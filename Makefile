@@ -16,7 +16,7 @@ KIND_CMD := $(if $(KIND_BIN),$(KIND_BIN),airgap/.build/bin/kind)
 # A conformance run starts from a fresh cluster; REUSE=1 keeps one left by --keep-cluster.
 REUSE ?=
 
-.PHONY: help venv docker-up node-image plan lint conformance test unit e2e report list-faults clean-cluster \
+.PHONY: help venv docker-up node-image plan lint conformance test unit e2e stress report list-faults clean-cluster \
   tools-report tools-test
 
 help:
@@ -74,13 +74,17 @@ unit: venv
 	$(VPY) -m pytest tests/unit -q
 
 e2e: venv tools-test tools-report node-image
-	$(VPY) -m pytest tests/e2e -v
+	$(VPY) -m pytest tests/e2e -v -m "not stress"
+
+# kill -9 at every point of a fault x every target kind, each replayed (tests/e2e/test_kill9.py).
+stress: venv node-image
+	$(VPY) -m pytest tests/e2e/test_kill9.py -v
 
 # The project's own tests: unit tests, the end-to-end tests of the toolchain, then the whole
 # conformance suite on a real cluster.
 test: venv lint tools-report node-image
 	$(VPY) -m pytest tests/unit -q
-	$(VPY) -m pytest tests/e2e -v
+	$(VPY) -m pytest tests/e2e -v -m "not stress"
 	$(MAKE) conformance
 
 clean-cluster:

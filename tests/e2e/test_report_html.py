@@ -177,7 +177,7 @@ def _png_size(path: Path) -> tuple[int, int]:
 @pytest.mark.e2e
 def test_single_file_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"headless Chromium not installed at {CHROMIUM} (apt-get install -y chromium)")
+        pytest.fail(f"headless Chromium not installed at {CHROMIUM}: `make tools-test` installs it")
 
     # 1. A synthetic allure-pytest run, isolated from this project's conftest/pyproject.
     run_dir = tmp_path / "synthetic"
