@@ -6,8 +6,9 @@ write grading does is a short-lived probe pod, through the API (skip it with pro
 files under /etc/kubernetes and the kubelet's config are checksummed before and after the run; a
 difference fails the run loudly (ReadOnlyViolation).
 
-The parts that decide things are pure functions (manifest_problems, host_path_for, match_fault,
-score, to_junit): they are unit-tested without a cluster."""
+Every failure is then diagnosed without the catalog (breakfix/diagnosis.py): the changed line, the
+proof, and the root cause first. The parts that decide things are pure functions
+(manifest_problems, host_path_for, diagnosis.*, score, to_junit): unit-tested without a cluster."""
 from __future__ import annotations
 
 import json
@@ -21,13 +22,16 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
+from .baseline import part_of, read_baselines
 from .catalog import Fault
+from .diagnosis import Finding, catalog_match, changes, error_line, root_causes
 from .errors import BreakfixError
 from .kube import STATIC_COMPONENTS, container_view
 from .lab import WATCHED_PATHS
 from .node import MANIFEST_DIR, Node
 from .report import redact
-from .waits import Observation, wait_until
+from .view import node_component
+from .waits import Observation, timeout, wait_until
 
 # What each kind of check is worth in the score.
 WEIGHTS: dict[str, int] = {
@@ -48,11 +52,10 @@ TITLES = {
 }
 CREATE_TYPES = {"DirectoryOrCreate", "FileOrCreate"}   # the kubelet creates these: no need to exist
 MIN_UPTIME_S = 10          # a container (or the kubelet) must be up this long to count as running
-MATCH_MIN = 2              # a catalog fault needs at least this match score to be named
 EVIDENCE_LINES = 10        # lines of evidence printed per failed check (JSON/JUnit get all of it)
-# Checks that fail because another component is down: which components to blame, in order.
-BLOCKED_BY = {"probe_pod": ("kube-scheduler", "kubelet", "kube-apiserver", "etcd"),
-              "app_replicas": ("kube-controller-manager", "kube-scheduler", "kubelet", "kube-apiserver", "etcd")}
+# The part of the cluster (diagnosis.DEPENDS) each check is about; by default its component.
+PARTS = {"nodes_ready": "nodes", "probe_pod": "scheduling", "app_replicas": "app"}
+VERDICT_EXIT = {"pass": 0, "fail": 1, "could-not-grade": 2}
 
 
 class ReadOnlyViolation(BreakfixError):
@@ -62,6 +65,7 @@ class ReadOnlyViolation(BreakfixError):
 # --- results ---------------------------------------------------------------------------------
 @dataclass
 class LikelyFault:
+    """A catalog fault whose own edits, applied to the baseline, give the observed change."""
     id: str
     title: str
     remediation: str
@@ -92,6 +96,10 @@ class CheckResult:
     @property
     def id(self) -> str:
         return f"{self.component}/{self.kind}"
+
+    @property
+    def part(self) -> str:
+        return PARTS.get(self.kind, self.component)
 
     @property
     def weight(self) -> int:
@@ -129,10 +137,17 @@ class GradeReport:
     api: dict                 # {"reachable": bool, "detail": str}
     readonly: dict            # {"paths": [...], "files": n, "unchanged": bool, "changed": [...]}
     seconds: float = 0.0
+    diagnosis: list = field(default_factory=list)    # diagnosis.Finding, root causes first
+    notes: list = field(default_factory=list)
+    verdict: str = "pass"     # pass | fail | could-not-grade
 
     @property
     def passed(self) -> bool:
         return all(not r.failed for r in self.checks) and self.readonly.get("unchanged", False)
+
+    @property
+    def exit_code(self) -> int:
+        return VERDICT_EXIT[self.verdict]
 
     @property
     def failed_checks(self) -> list[CheckResult]:
@@ -141,7 +156,8 @@ class GradeReport:
     def to_dict(self) -> dict:
         got, total, pct = score(self.checks)
         return {"node": {"spec": self.node_spec, "name": self.node_name}, "api": self.api,
-                "passed": self.passed,
+                "verdict": self.verdict, "passed": self.passed,
+                "diagnosis": [f.to_dict() for f in self.diagnosis], "notes": list(self.notes),
                 "score": {"passed_weight": got, "total_weight": total, "percent": pct},
                 "failed": [r.name for r in self.failed_checks],
                 "checks": [r.to_dict() for r in self.checks],
@@ -280,64 +296,6 @@ def needed_paths(doc: Any, component: str) -> list[str]:
     return seen
 
 
-# --- pure parts: the catalog -----------------------------------------------------------------
-def _edit_needles(edit: dict) -> list[str]:
-    """Text an edit leaves in the manifest (what to look for to recognise the fault)."""
-    op, v = edit.get("op"), edit.get("value")
-    if op == "set_flag" and v is not None:
-        return [f"{edit['flag']}={v}"]
-    if op in ("set_command", "set_image", "set_host_path") and isinstance(v, str):
-        return [v]
-    if isinstance(v, str) and len(v) >= 6:
-        return [v]
-    return []
-
-
-def match_fault(component: str, evidence: str, catalog: dict[str, Fault], manifest_text: str | None = None,
-                unit_states: dict[str, str] | None = None) -> LikelyFault | None:
-    """The catalog fault of COMPONENT that best explains the evidence, or None when none does.
-    Strong signals: a symptom text (message_contains / log_contains / text) found in the evidence,
-    an edit's value found in the component's manifest, a unit in the state a unit_state symptom
-    names. Weak signals (waiting reason, exit code) only rank faults that already match."""
-    best: LikelyFault | None = None
-    for f in sorted(catalog.values(), key=lambda x: x.id):
-        if f.component != component:
-            continue
-        pts, weak, why = 0, 0, []
-        for s in f.symptoms:
-            for key in ("message_contains", "log_contains", "text"):
-                t = s.get(key)
-                if isinstance(t, str) and t and t in evidence:
-                    pts += 3
-                    why.append(f"evidence contains {t!r}")
-            if s["kind"] == "container_waiting":
-                hit = [r for r in s.get("reason_any", []) if f"waiting={r}" in evidence]
-                if hit:
-                    pts += 2
-                    why.append(f"container waiting with {hit[0]}")
-            if s["kind"] == "unit_state" and unit_states:
-                st = unit_states.get(s["unit"])
-                if st in s.get("state_any", []):
-                    pts += 3
-                    why.append(f"{s['unit']} is {st}")
-            if s.get("exit_code") is not None and f"exit={s['exit_code']}" in evidence:
-                weak += 1
-            if any(f"={r}" in evidence for r in s.get("reason_any") or [] if s["kind"] != "container_waiting"):
-                weak += 1
-        if manifest_text and f.target.kind == "manifest":
-            for e in f.edits:
-                for needle in _edit_needles(e):
-                    if needle in manifest_text:
-                        pts += 3
-                        why.append(f"manifest has {needle!r}")
-        if pts < MATCH_MIN:
-            continue
-        total = pts * 10 + weak
-        if best is None or total > best.score:
-            best = LikelyFault(f.id, f.title, f.remediation, why, total)
-    return best
-
-
 # --- pure parts: output ----------------------------------------------------------------------
 def _indent(text: str, prefix: str, limit: int | None = EVIDENCE_LINES) -> str:
     lines = [ln for ln in redact(text).strip().splitlines() if ln.strip()]
@@ -351,29 +309,42 @@ def to_text(rep: GradeReport) -> str:
            f"{'reachable' if rep.api.get('reachable') else 'NOT reachable'}"
            + (f" ({rep.api.get('detail')})" if not rep.api.get("reachable") else "")]
     w = max(len(r.name) for r in rep.checks) if rep.checks else 0
-    shown: set[str] = set()
     for r in rep.checks:
         mark = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}[r.status]
         out.append(f"{mark}  {r.name:<{w}}  [{r.weight}]" + (f"  {_first(r.evidence)}" if r.status != "fail" else ""))
         if r.failed:
             out.append("      evidence:")
             out.append(_indent(r.evidence, "        "))
-            lf = r.likely_fault
-            if lf:
-                via = f" (via {lf.via})" if lf.via else ""
-                out.append(f"      likely fault: {lf.id}{via}: {lf.title}")
-                if lf.id in shown:
-                    out.append("      remediation: as above")
-                    continue
-                shown.add(lf.id)
-                out.append(f"        matched: {'; '.join(lf.matched)}")
-                out.append("      remediation:")
-                out.append(_indent(lf.remediation, "        ", None))
-            else:
-                out.append(f"      likely fault: not in the catalog; {r.component} is the component that is down")
+    if rep.diagnosis:
+        out.append("diagnosis (root causes first):")
+    shown: set[str] = set()
+    for f in rep.diagnosis:
+        if f.role != "root-cause":
+            continue
+        out.append(f"  root cause: {f.component}")
+        for c in f.changed:
+            out.append(f"    changed: {c.line(f.component)}")
+        if not f.changed:
+            out.append("    changed: nothing found against the baseline" if not rep.notes else
+                       f"    changed: unknown ({rep.notes[-1]})")
+        for i, line in enumerate(f.proof or ["(nothing on the node explains it yet)"]):
+            out.append(f"    {'proof:  ' if i == 0 else '        '} {redact(line)[:400]}")
+        if f.catalog is not None:
+            out.append(f"    catalog: {f.catalog.id}: {f.catalog.title}")
+            if f.catalog.id not in shown:
+                shown.add(f.catalog.id)
+                out.append(_indent(f.catalog.remediation, "      ", None))
+        else:
+            out.append("    catalog: no catalog fault makes this change (the lines above are the diagnosis)")
+    blocked: dict[str, list[str]] = {}
+    for f in rep.diagnosis:
+        if f.role == "blocked":
+            blocked.setdefault(f.blocked_by or "?", []).append(f.component)
+    for by, parts in blocked.items():
+        out.append(f"  blocked by {by}: {', '.join(parts)}")
     got, total, pct = score(rep.checks)
     nfail = len(rep.failed_checks)
-    out.append(f"score: {pct:.0f}% ({got}/{total})  "
+    out.append(f"verdict: {rep.verdict.upper()} (exit {rep.exit_code}); score: {pct:.0f}% ({got}/{total})  "
                + ("all checks passed" if nfail == 0 else f"{nfail} of {sum(r.status != 'skip' for r in rep.checks)} "
                                                          f"checks failed: {', '.join(r.name for r in rep.failed_checks)}"))
     ro = rep.readonly
@@ -400,7 +371,8 @@ def to_junit(rep: GradeReport) -> str:
     suite = ET.SubElement(suites, "testsuite", name=f"breakfix check {rep.node_name}", tests=str(len(cases) + 1),
                           failures=str(nfail), errors="0", skipped=str(nskip), time=f"{rep.seconds:.2f}")
     props = ET.SubElement(suite, "properties")
-    for k, v in (("score_percent", f"{pct}"), ("passed_weight", str(got)), ("total_weight", str(total)),
+    for k, v in (("verdict", rep.verdict), ("score_percent", f"{pct}"), ("passed_weight", str(got)),
+                 ("total_weight", str(total)),
                  ("node", rep.node_spec), ("api_reachable", str(bool(rep.api.get("reachable"))).lower())):
         ET.SubElement(props, "property", name=k, value=v)
     for r in cases:
@@ -408,12 +380,17 @@ def to_junit(rep: GradeReport) -> str:
                            time=f"{r.seconds:.2f}")
         if r.failed:
             body = redact(r.evidence).strip()
+            f = next((x for x in rep.diagnosis if x.component == r.part), None)
+            if f is not None and f.role == "blocked":
+                body += f"\n\nblocked by: {f.blocked_by}"
+            elif f is not None:
+                body += "\n\nroot cause: " + f.component + "".join(
+                    f"\nchanged: {c.line(f.component)}" for c in f.changed) + "".join(
+                    f"\nproof: {redact(p)}" for p in f.proof)
             lf = r.likely_fault
             if lf:
-                body += (f"\n\nlikely fault: {lf.id}{f' (via {lf.via})' if lf.via else ''}: {lf.title}"
-                         f"\nmatched: {'; '.join(lf.matched)}\n\nremediation:\n{lf.remediation}")
-            else:
-                body += f"\n\nlikely fault: not in the catalog; {r.component} is the component that is down"
+                body += (f"\n\ncatalog fault: {lf.id}{f' (via {lf.via})' if lf.via else ''}: {lf.title}"
+                         f"\n\nremediation:\n{lf.remediation}")
             fl = ET.SubElement(tc, "failure", message=f"{r.name}: {_first(r.evidence)}"
                                + (f" (likely fault: {lf.id})" if lf else ""), type=r.component)
             fl.text = body
@@ -471,12 +448,15 @@ def default_probe_image(node: Node, fallback: str = "kube-breakfix/app:v1") -> s
 class Grader:
     def __init__(self, node: Node, kube, node_name: str, catalog: dict[str, Fault], *,
                  replicas: int | None = None, app_name: str = "app", namespace: str = "default",
-                 probe: bool = True, probe_image: str | None = None, probe_timeout: float = 60.0,
-                 app_timeout: float = 30.0, api_error: str | None = None, reporter=None):
+                 probe: bool = True, probe_image: str | None = None, probe_timeout: float | None = None,
+                 app_timeout: float | None = None, api_error: str | None = None, reporter=None):
         self.node, self.kube, self.node_name, self.catalog = node, kube, node_name, catalog
         self.replicas, self.app_name, self.namespace = replicas, app_name, namespace
-        self.probe, self.probe_image, self.probe_timeout = probe, probe_image, probe_timeout
-        self.app_timeout = app_timeout
+        # The suite's named timeouts (BREAKFIX_TIMEOUT_SCALE, BREAKFIX_TIMEOUT_SCHEDULE, ...): a grader
+        # on a slow lab machine scales them the same way.
+        self.probe, self.probe_image = probe, probe_image
+        self.probe_timeout = probe_timeout or timeout("schedule")
+        self.app_timeout = app_timeout or timeout("scale")
         self.api_error = api_error if kube is not None else (api_error or "no kubeconfig")
         self.manifests: dict[str, str] = {}
         self.reporter = reporter
@@ -498,19 +478,30 @@ class Grader:
         cp_down = any(r.failed for r in results)
         results.append(self._timed("scheduling", "probe_pod", lambda: self.check_probe(cp_down)))
         results.append(self._timed("app", "app_replicas", lambda: self.check_app(cp_down)))
-        self.attribute(results)
+        findings, notes = self.diagnose(results)
         after = self.node.checksums(WATCHED_PATHS)
         changed = compare_checksums(before, after)
         rep = GradeReport(results, self.node.spec, self.node_name,
                           {"reachable": self.api_ok, "detail": self.api_error or "ok"},
                           {"paths": list(WATCHED_PATHS), "files": len(after), "unchanged": not changed,
                            "changed": changed},
-                          time.monotonic() - t0)
+                          time.monotonic() - t0, findings, notes, self.verdict(results))
         if changed:
             raise_with = ReadOnlyViolation(f"grading changed files on the node: {', '.join(changed)[:300]}")
             raise_with.report = rep  # type: ignore[attr-defined]
             raise raise_with
         return rep
+
+    def verdict(self, results: list[CheckResult]) -> str:
+        """fail: something in the cluster is broken, with evidence (also when the API server is down
+        because its container crashes). could-not-grade: the API server does not answer the grader
+        although nothing on the node is down (the grader's own path to it is the problem)."""
+        if not any(r.failed for r in results):
+            return "pass"
+        node_side = [r for r in results if r.failed and r.source == "node"]
+        if not self.api_ok and not node_side:
+            return "could-not-grade"
+        return "fail"
 
     def _timed(self, component: str, kind: str, fn) -> CheckResult:
         t = time.monotonic()
@@ -526,36 +517,61 @@ class Grader:
             self.reporter.timing(f"check {r.id}", r.seconds)
         return r
 
-    def attribute(self, results: list[CheckResult]) -> None:
-        """Name the likely fault of every failed check (one match per component, from all of its
-        evidence); checks that fail because another component is down name that one."""
-        by_comp: dict[str, list[CheckResult]] = {}
+    def diagnose(self, results: list[CheckResult]) -> tuple[list[Finding], list[str]]:
+        """Root causes first: each with the changed line (node files against their baseline), the
+        proof (its own error line, how its container ended, the kubelet's reason) and, as a bonus,
+        the catalog fault whose edits give exactly that change. The rest is "blocked by"."""
+        failing = {r.part for r in results if r.failed}
+        if not failing:
+            return [], []
+        base, notes = read_baselines(self.node)
+        changed: dict[str, list] = {}
+        for path, (text, source) in base.items():
+            now = self.node.read_bytes(path).decode("utf-8", "replace") if self.node.exists(path) else ""
+            found = changes(path, now, text, source)
+            if found:
+                changed.setdefault(part_of(path), []).extend(found)
+        if not base:
+            notes.append("no baseline on the node (no backup from `breakfix break`, no `breakfix snapshot`): "
+                         "changed lines cannot be shown")
+        findings = root_causes(failing, changed)
+        journal = self.node.journal("kubelet", lines=400)
+        by_part = {r.part: r for r in results if r.failed}
+        texts = {p: t for p, (t, _) in base.items()}
+        for f in findings:
+            if f.role == "root-cause":
+                f.proof = self.proof(f.component, journal, by_part.get(f.component))
+                f.catalog = catalog_match(f.component, f.changed, texts, self.catalog)
+        # Each failed check names the catalog fault of its root cause (compatibility: likely_fault).
+        cause = {f.component: f for f in findings if f.role == "root-cause"}
         for r in results:
-            by_comp.setdefault(r.component, []).append(r)
-        unit_states = {"kubelet": getattr(self, "_kubelet_state", "")}
-        for comp, rs in by_comp.items():
-            if comp not in STATIC_COMPONENTS and comp != "kubelet" or not any(r.failed for r in rs):
+            if not r.failed:
                 continue
-            rs = [r for r in rs if not r.evidence.startswith("API server not reachable")]
-            if not any(r.failed for r in rs):
-                continue
-            text = "\n".join(r.match_text or r.evidence for r in rs)
-            lf = match_fault(comp, text, self.catalog, self.manifests.get(comp), unit_states)
-            for r in rs:
-                if r.failed:
-                    r.likely_fault = lf
-        for r in results:
-            api_blocked = r.source == "api" and r.evidence.startswith("API server not reachable")
-            if not r.failed or (r.kind not in BLOCKED_BY and not api_blocked) or " not found" in r.evidence:
-                continue
-            for comp in (("kube-apiserver", "etcd") if api_blocked else BLOCKED_BY[r.kind]):
-                down = [x for x in by_comp.get(comp, []) if x.failed]
-                if down:
-                    r.evidence += f"\nblocked by: {comp} ({down[0].name} failed)"
-                    if down[0].likely_fault:
-                        lf = down[0].likely_fault
-                        r.likely_fault = LikelyFault(lf.id, lf.title, lf.remediation, lf.matched, lf.score, via=comp)
-                    break
+            f = cause.get(r.part) or cause.get(next((x.blocked_by for x in findings if x.component == r.part), ""))
+            if f is not None and f.catalog is not None:
+                r.likely_fault = LikelyFault(f.catalog.id, f.catalog.title, f.catalog.remediation,
+                                             ["its edits, applied to the baseline, give the changed line"],
+                                             via=None if f.component == r.part else f.component)
+        return findings, notes
+
+    def proof(self, part: str, journal: str, check: CheckResult | None) -> list[str]:
+        if part in STATIC_COMPONENTS:
+            lines = node_component(self.node, self.node_name, part, journal).proof()
+            if self.api_ok:
+                try:
+                    v = container_view(self.kube.pod(f"{part}-{self.node_name}"))
+                    if v.waiting_reason and v.waiting_reason != "CrashLoopBackOff":
+                        lines.append(f"kubelet: {v.waiting_reason}" + (f": {v.waiting_message.strip()[:300]}"
+                                                                      if v.waiting_message else ""))
+                except Exception:  # noqa: BLE001 - the node's view above stands on its own
+                    pass
+            return lines
+        if part == "kubelet":
+            obs = self._kubelet_seen()
+            since = journal.split("Started kubelet", 1)[-1] if "Started kubelet" in journal else journal
+            err = error_line(since)
+            return [obs.text()] + ([err] if err else [])
+        return [_first(check.evidence)] if check else []
 
     # --- static pods ---------------------------------------------------------------------------
     def check_manifest(self, comp: str) -> CheckResult:
@@ -825,13 +841,19 @@ class Grader:
 
     # --- for `breakfix break`: is the component visibly down? ----------------------------------
     def component_down(self, comp: str) -> Observation:
-        """Observation(ok=True when COMPONENT's health checks fail, evidence)."""
-        if comp == "kubelet":
+        """Observation(ok=True once COMPONENT's health checks fail and the node shows why: an ended
+        container, its error line or the kubelet's reason; for the kubelet, its unit or the node)."""
+        if comp == "kubelet":   # the kubelet itself, the node it reports, or the static pods it runs
             rs = [self.check_kubelet()]
             if rs[0].passed and self.api_ok:
                 rs.append(self.check_nodes())
-        else:
-            rs = [self.check_pod(comp)]
-        down = [r for r in rs if r.failed]
-        return Observation(bool(down), "\n".join((r.match_text or r.evidence) if r.failed else r.evidence for r in rs))
-
+            if not any(r.failed for r in rs):
+                rs += [self.check_pod(c) for c in STATIC_COMPONENTS]
+            down = [r for r in rs if r.failed]
+            return Observation(bool(down), "\n".join(r.evidence for r in down or rs))
+        r = self.check_pod(comp)
+        if r.passed:
+            return Observation(False, r.evidence)
+        v = node_component(self.node, self.node_name, comp)
+        shown = bool(v.error or v.kubelet_lines or (v.state and not v.running))
+        return Observation(shown, "\n".join(v.proof() or [r.evidence]))

@@ -1,7 +1,11 @@
 """Access to a node through testinfra (`docker://name`, `ssh://user@host`, `local://`).
 Every remote command is bounded twice: by coreutils `timeout` on the node, and by a deadline on
 the local transport process (`docker exec`, `ssh`), so a node that stops answering gives one line
-naming it instead of a hang. Error text names what was done, never the data it carried."""
+naming it instead of a hang. Error text names what was done, never the data it carried.
+
+SSH options are testinfra's own host-spec query parameters, e.g.
+`ssh://grader@127.0.0.1:2222?ssh_identity_file=/keys/id_ed25519&ssh_config=/keys/ssh_config`
+(`ssh_config` replaces ~/.ssh/config: UserKnownHostsFile, StrictHostKeyChecking, ...)."""
 from __future__ import annotations
 
 import base64
@@ -74,6 +78,35 @@ def _bounded_run_local(backend, deadline: float):
     return run_local
 
 
+SSH_SCHEMES = ("ssh", "safe-ssh")
+SSH_FILE_PARAMS = ("ssh_identity_file", "ssh_config")
+
+
+def _check_ssh_files(spec: str) -> None:
+    """An ssh:// spec naming a key or config file that is not there fails now, in one line (ssh
+    itself would only warn and go on to a misleading "Permission denied")."""
+    from testinfra.backend import parse_hostspec
+
+    _, kw = parse_hostspec(spec)
+    if kw.get("connection") not in SSH_SCHEMES:
+        return
+    for key in SSH_FILE_PARAMS:
+        path = kw.get(key)
+        if path is not None and not os.path.isfile(path):
+            raise NodeUnreachable(f"node {spec}: {key} {path}: no such file")
+
+
+def _ssh_failure(exc: RuntimeError) -> str | None:
+    """testinfra's ssh backend raises RuntimeError(result) when ssh exits 255 (ssh's own failure:
+    refused, host key, authentication). Its last stderr line says why; None for anything else."""
+    res = exc.args[0] if exc.args else None
+    if getattr(res, "exit_status", None) != 255:
+        return None
+    raw = getattr(res, "stderr_bytes", b"") or b""   # bytes: decoding text may ask the node its locale
+    lines = [ln.strip() for ln in raw.decode("utf-8", "replace").splitlines() if ln.strip()]
+    return f"ssh exited 255: {describe(lines[-1], 200) if lines else 'no message'}"
+
+
 def tmp_path(path: str) -> str:
     """Where write_atomic stages PATH: a dot-file beside it (never loaded by the kubelet)."""
     p = PurePosixPath(path)
@@ -86,6 +119,7 @@ class Node:
 
         self.spec = spec
         self.default_timeout = default_timeout
+        _check_ssh_files(spec)
         try:
             self.host = testinfra.get_host(spec, sudo=sudo)
         except Exception as exc:  # noqa: BLE001
@@ -104,6 +138,11 @@ class Node:
             out = self.host.run(wrapped)
         except TransportTimeout as exc:
             raise NodeUnreachable(f"node {self.spec}: stopped answering: {exc} ({describe(cmd, 60)})") from None
+        except RuntimeError as exc:
+            why = _ssh_failure(exc)
+            if why is None:
+                raise NodeUnreachable(f"node {self.spec}: {type(exc).__name__}: {describe(str(exc), 200)}") from None
+            raise NodeUnreachable(f"node {self.spec}: not reachable: {why}") from None
         except Exception as exc:  # noqa: BLE001 - transport errors (docker gone, ssh refused)
             raise NodeUnreachable(f"node {self.spec}: {type(exc).__name__}: {describe(str(exc), 200)}") from None
         if out.rc == 124:
@@ -177,6 +216,11 @@ class Node:
         out = self.check(f"test -d {d} || exit 0; find {d} -mindepth 1 -maxdepth 1 -type f -name {shlex.quote(pattern)}",
                          what=f"listing {directory}")
         return sorted(out.split())
+
+    def list_files_under(self, directory: str) -> list[str]:
+        """Every regular file below DIRECTORY (none when it does not exist)."""
+        d = shlex.quote(directory)
+        return sorted(self.check(f"test -d {d} || exit 0; find {d} -type f", what=f"listing {directory}").split())
 
     def delete_matching(self, directories: list[str], pattern: str, depth: int = 3) -> list[str]:
         """Delete regular files named PATTERN under DIRECTORIES (to DEPTH); returns their paths."""

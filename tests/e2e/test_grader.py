@@ -6,7 +6,8 @@ command runs as a subprocess (`python -m breakfix.cli`), like a grader would run
 
   check on the healthy cluster -> exit 0, node checksums identical before/after (read-only proof);
   check --replicas 2 / 3 against `app`;
-  for each reference fault: break -> check --json exits 1 naming component, fault and evidence
+  for each reference fault: break -> check --json exits 1 naming the root-cause component, its
+  changed line against the backup, the proof, the catalog fault and evidence
   -> restore -> check exits 0;
   a break the catalog does not know (a misspelled scheduler flag) -> check names kube-scheduler;
   bad inputs -> exit 2 with one line on stderr.
@@ -151,6 +152,11 @@ def test_break_check_restore(cluster, fault_id):
             assert c["evidence"].strip()
             assert c["likely_fault"] and c["likely_fault"]["id"] == fault_id, c
             assert c["likely_fault"]["remediation"] == fault.remediation
+        assert rep["verdict"] == "fail"
+        roots = [d for d in rep["diagnosis"] if d["role"] == "root-cause"]
+        assert [d["component"] for d in roots] == [fault.component], rep["diagnosis"]
+        assert roots[0]["changed"] and roots[0]["changed"][0]["baseline_from"] == "backup"
+        assert roots[0]["proof"] and roots[0]["catalog"]["id"] == fault_id
         assert rep["readonly"]["unchanged"]
     finally:
         r = breakfix("restore", *target(cluster))
@@ -181,7 +187,8 @@ def test_uncatalogued_break_still_names_the_component(cluster):
         assert c["component"] == "kube-scheduler"  # ... and the component that is down is still named
         r = breakfix("check", *target(cluster), "--no-probe-pod")
         assert r.returncode == 1
-        assert "not in the catalog; kube-scheduler is the component that is down" in r.stdout
+        assert "root cause: kube-scheduler" in r.stdout and "no catalog fault makes this change" in r.stdout
+        assert "unknown flag: --leader-elektt" in r.stdout     # the scheduler's own error line is the proof
     finally:
         docker("sh", "-c", f"cp -p {SCHED_BACKUP} /root/ks.restore && mv /root/ks.restore {SCHED} "
                            f"&& rm -f {SCHED_BACKUP}")
@@ -211,6 +218,6 @@ def test_bad_inputs_exit_2_with_one_line(cluster, tmp_path):
     kc["users"][0]["user"] = {"token": "not-a-valid-token"}
     bad.write_text(yaml.safe_dump(kc))
     r = breakfix("check", "--kubeconfig", str(bad), "--node", NODE, "--no-probe-pod")
-    _one_line_error(r, "bad credentials")
-    assert "PASS  kube-scheduler: pod Ready" in r.stdout    # graded from the node
+    _one_line_error(r, "bad credentials")     # bad input: could not grade, before any check
+    assert r.stdout == ""
     assert node_checksums() == before

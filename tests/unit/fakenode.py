@@ -67,6 +67,9 @@ class FakeNode:
         return sorted(p for p in self.files if posixpath.dirname(p) == directory
                       and fnmatch.fnmatch(posixpath.basename(p), pattern))
 
+    def list_files_under(self, directory):
+        return sorted(p for p in self.files if p.startswith(directory.rstrip("/") + "/"))
+
     def delete_matching(self, directories, pattern, depth=3):
         gone = [p for p in self.files if any(p.startswith(d.rstrip("/") + "/") for d in directories)
                 and fnmatch.fnmatch(posixpath.basename(p), pattern)]

@@ -12,7 +12,7 @@ from breakfix import cli
 from breakfix.catalog import load_catalog
 from breakfix.edits import apply_edits
 from breakfix.grade import (WEIGHTS, CheckResult, GradeReport, LikelyFault, compare_checksums, host_path_for,
-                            manifest_problems, match_fault, needed_paths, score)
+                            manifest_problems, needed_paths, score)
 
 KCM = """
 apiVersion: v1
@@ -129,42 +129,84 @@ def test_broken_documents_are_problems_not_crashes():
     assert any("'ghost', which is not defined" in p for p in problems(doc))
 
 
-# --- catalog matching ---------------------------------------------------------------------------
-def test_symptom_text_names_the_fault(catalog):
-    ev = ("kube-controller-manager-n: ready=False restarts=2 waiting=CrashLoopBackOff last terminated "
-          "reason=Error exit=1\nprevious log tail:\nError: unable to load client CA provider: open "
-          "/etc/kubernetes/pki/ca.crt: no such file or directory")
-    lf = match_fault("kube-controller-manager", ev, catalog)
-    assert lf.id == "controller-manager-pki-hostpath"
-    assert lf.remediation == catalog[lf.id].remediation
-    assert any("unable to load client CA provider" in m for m in lf.matched)
+# --- diagnosis without the catalog --------------------------------------------------------------
+from breakfix.diagnosis import Change, catalog_match, changes, error_line, root_causes  # noqa: E402
+
+KCM_PATH = "/etc/kubernetes/manifests/kube-controller-manager.yaml"
 
 
-def test_manifest_edit_value_names_the_fault(catalog):
-    text = yaml.safe_dump(kcm([{"op": "set_flag", "flag": "--kubeconfig",
-                                "value": "/etc/kubernetes/controller-manager-XXXX.conf"}]))
-    lf = match_fault("kube-controller-manager", "ready=False running", catalog, manifest_text=text)
-    assert lf.id == "controller-manager-kubeconfig-path"
-    assert match_fault("kube-controller-manager", "ready=False", catalog, manifest_text=KCM) is None
+def test_changed_line_is_found_by_comparing_documents(catalog):
+    broken = yaml.safe_dump(kcm([{"op": "set_flag", "flag": "--cluster-cidr", "value": "10.244.0.0/99"},
+                                 {"op": "remove_flag", "flag": "--client-ca-file"}]))
+    found = {c.key: c for c in changes(KCM_PATH, broken, KCM, "backup")}
+    assert set(found) == {"--cluster-cidr", "--client-ca-file"}
+    assert found["--cluster-cidr"].now == "10.244.0.0/99" and found["--cluster-cidr"].baseline is None
+    assert found["--client-ca-file"].now is None
+    assert found["--cluster-cidr"].line("kube-controller-manager") == \
+        "kube-controller-manager: --cluster-cidr=10.244.0.0/99 (baseline (absent), from backup)"
+    vol = yaml.safe_dump(kcm([{"op": "set_host_path", "volume": "k8s-certs", "value": "/etc/kubernetes/x"}]))
+    [c] = changes(KCM_PATH, vol, KCM, "snapshot")
+    assert (c.key, c.now, c.baseline) == ("volumes[k8s-certs].hostPath.path", "/etc/kubernetes/x", "/etc/kubernetes/pki")
+    assert changes(KCM_PATH, KCM, KCM, "backup") == []
 
 
-def test_unknown_break_names_no_fault_and_weak_signals_alone_do_not_match(catalog):
-    ev = "kube-scheduler-n: ready=False waiting=CrashLoopBackOff last terminated reason=Error exit=1\n" \
-         "Error: unknown flag: --leader-elektt"
-    assert match_fault("kube-scheduler", ev, catalog) is None
+def test_kubelet_files_compare_by_field_and_secrets_are_not_shown():
+    base = "kind: KubeletConfiguration\nstaticPodPath: /etc/kubernetes/manifests\n"
+    [c] = changes("/var/lib/kubelet/config.yaml", base.replace("manifests", "manifestz"), base, "backup")
+    assert c.line("kubelet") == "kubelet: staticPodPath=/etc/kubernetes/manifestz " \
+                                "(baseline /etc/kubernetes/manifests, from backup)"
+    kc = "users:\n- name: u\n  user:\n    client-key-data: AAAA\n"
+    [c] = changes("/etc/kubernetes/kubelet.conf", kc.replace("AAAA", "BBBB"), kc, "backup")
+    assert c.to_dict()["now"] == "<redacted>" and "BBBB" not in c.line("kubelet")
+    env = 'KUBELET_KUBEADM_ARGS="--node-ip=172.18.0.2 --pod-infra-container-image=x"\n'
+    [c] = changes("/var/lib/kubelet/kubeadm-flags.env", env.replace("172.18.0.2", "10.0.0.9"), env, "snapshot")
+    assert (c.key, c.now) == ("--node-ip", "10.0.0.9")
 
 
-def test_matching_is_per_component_and_uses_unit_states(catalog):
-    ev = 'exec: "kube-schedulerrrr": executable file not found in $PATH'
-    assert match_fault("kube-controller-manager", ev, catalog) is None
-    assert match_fault("kube-scheduler", ev, catalog).id == "scheduler-command-typo"
-    lf = match_fault("kubelet", "kubelet is inactive (dead)", catalog, unit_states={"kubelet": "inactive"})
-    assert lf.id == "kubelet-stopped"
-    lf = match_fault("kubelet", "dial tcp 172.18.0.3:6553: connect: connection refused", catalog,
-                     unit_states={"kubelet": "active"})
-    assert lf.id == "kubelet-apiserver-port"
-    lf = match_fault("kube-scheduler", "ready=False waiting=ImagePullBackOff", catalog)
-    assert lf.id == "scheduler-image-missing"
+def test_catalog_fault_is_named_only_when_its_own_edits_give_the_change(catalog):
+    f = catalog["controller-manager-kubeconfig-path"]
+    broken = yaml.safe_dump(apply_edits(yaml.safe_load(KCM), list(f.edits)))
+    observed = changes(KCM_PATH, broken, KCM, "backup")
+    assert catalog_match("kube-controller-manager", observed, {KCM_PATH: KCM}, catalog).id == f.id
+    other = changes(KCM_PATH, yaml.safe_dump(kcm([{"op": "set_flag", "flag": "--kubeconfig",
+                                                   "value": "/etc/kubernetes/elsewhere.conf"}])), KCM, "backup")
+    assert catalog_match("kube-controller-manager", other, {KCM_PATH: KCM}, catalog) is None
+    assert catalog_match("kube-controller-manager", [], {KCM_PATH: KCM}, catalog) is None
+
+
+@pytest.mark.parametrize("log,want", [
+    ('Error: invalid argument "maybe" for "--leader-elect" flag: strconv.ParseBool: parsing "maybe": invalid syntax\n'
+     "Usage:\n  kube-scheduler [flags]\n      --leader-elect   Start a leader election client (default true)\n"
+     "error: nothing", 'Error: invalid argument "maybe" for "--leader-elect" flag'),
+    ("I1126 10:00:00.000000       1 server.go:1] starting\nE1126 10:00:01.000000       1 run.go:72] "
+     '"command failed" err="service-cluster-ip-ranges: invalid CIDR"\n', '"command failed" err="service-cluster'),
+    ("starting\nopen /etc/kubernetes/pki/missing.key: no such file or directory\nbye\n", "no such file"),
+    ("all good\n", None),
+])
+def test_error_line_is_the_components_own(log, want):
+    got = error_line(log)
+    assert (got is None) if want is None else (want in got)
+
+
+def test_root_cause_first_and_nothing_else_blamed():
+    ch = {"kube-apiserver": [Change("f", "--x", "1", "2", "backup")]}
+    got = root_causes({"kube-apiserver", "kube-scheduler", "nodes", "scheduling"}, ch)
+    assert [(f.component, f.role, f.blocked_by) for f in got] == [
+        ("kube-apiserver", "root-cause", None), ("kube-scheduler", "blocked", "kube-apiserver"),
+        ("nodes", "blocked", "kube-apiserver"), ("scheduling", "blocked", "kube-apiserver")]
+    # the kubelet's config changed: every static pod is gone, the kubelet itself runs
+    kch = {"kubelet": [Change("/var/lib/kubelet/config.yaml", "staticPodPath", "a", "b", "backup")]}
+    got = root_causes({"etcd", "kube-apiserver", "nodes"}, kch)
+    assert [f.component for f in got if f.role == "root-cause"] == ["kubelet"]
+    assert all(f.blocked_by == "kubelet" for f in got if f.role == "blocked")
+    # no baseline at all: the failing part with nothing failing below it
+    assert [f.component for f in root_causes({"kube-scheduler", "scheduling"}, {}) if f.role == "root-cause"] \
+        == ["kube-scheduler"]
+    # two faults at once
+    two = root_causes({"kube-scheduler", "kube-controller-manager", "app"},
+                      {"kube-scheduler": [Change("f", "--a", "1", "2", "b")],
+                       "kube-controller-manager": [Change("g", "--b", "1", "2", "b")]})
+    assert sorted(f.component for f in two if f.role == "root-cause") == ["kube-controller-manager", "kube-scheduler"]
 
 
 # --- score and outputs ----------------------------------------------------------------------------
@@ -223,18 +265,32 @@ def test_junit_shape():
     failure = cases[1].find("failure")
     assert "scheduler-command-typo" in failure.get("message")
     assert "more evidence" in failure.text and "remediation:\nFix the command." in failure.text
+    assert props_of(suite)["verdict"] == "pass"
     assert cases[2].find("skipped") is not None
     props = {p.get("name"): p.get("value") for p in suite.find("properties")}
     assert props["score_percent"] == "40.0"
 
 
-def test_text_names_component_evidence_and_remediation():
-    text = _report(CheckResult("etcd", "manifest", "pass", "fine"), _fail()).to_text()
+def props_of(suite):
+    return {p.get("name"): p.get("value") for p in suite.find("properties")}
+
+
+def test_text_puts_the_diagnosis_after_the_checks():
+    from breakfix.diagnosis import Finding
+    rep = _report(CheckResult("etcd", "manifest", "pass", "fine"), _fail())
+    rep.verdict = "fail"
+    rep.diagnosis = [Finding("kube-scheduler", changed=[Change(
+        "/etc/kubernetes/manifests/kube-scheduler.yaml", "--leader-elect", "maybe", "true", "backup")],
+        proof=['Error: invalid argument "maybe" for "--leader-elect" flag']),
+        Finding("scheduling", role="blocked", blocked_by="kube-scheduler")]
+    text = rep.to_text()
     assert "FAIL  kube-scheduler: pod Ready" in text
-    assert "likely fault: scheduler-command-typo" in text and "Fix the command." in text
-    assert "score: 40% (2/5)" in text
-    unknown = CheckResult("kube-scheduler", "pod_ready", "fail", "Error: unknown flag: --leader-elektt")
-    assert "not in the catalog; kube-scheduler is the component that is down" in _report(unknown).to_text()
+    assert "root cause: kube-scheduler" in text
+    assert "changed: kube-scheduler: --leader-elect=maybe (baseline true, from backup)" in text
+    assert 'proof:   Error: invalid argument "maybe"' in text
+    assert "blocked by kube-scheduler: scheduling" in text
+    assert "verdict: FAIL (exit 1); score: 40% (2/5)" in text
+    assert "likely fault" not in text
 
 
 # --- command line errors: one line, exit 2, no cluster touched ------------------------------------

@@ -1,0 +1,233 @@
+"""Diagnosis without the catalog: what changed (a node file against its baseline), what proves the
+component is down (its own error line), and which failure is the root cause (dependencies are
+known: the kubelet runs every static pod, etcd serves the API server, the API server serves every
+other component). Pure functions over parsed data: unit-tested without a cluster.
+
+A changed line is found by comparing two documents key by key, never by looking for a value the
+catalog uses. A catalog fault is named (a bonus, for its remediation text) only when applying its
+own edits to the baseline gives exactly the change that is observed: each edit op is its own
+signature, so nothing here knows an op or a fault by name."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import yaml
+
+# Who needs whom. A failing check whose dependency is also failing is "blocked by" it.
+DEPENDS: dict[str, tuple[str, ...]] = {
+    "kubelet": (),
+    "etcd": ("kubelet",),
+    "kube-apiserver": ("etcd", "kubelet"),
+    "kube-controller-manager": ("kube-apiserver", "kubelet"),
+    "kube-scheduler": ("kube-apiserver", "kubelet"),
+    "nodes": ("kube-apiserver", "kubelet"),
+    "scheduling": ("kube-scheduler", "kube-apiserver", "kubelet"),
+    "app": ("kube-controller-manager", "kube-scheduler", "kube-apiserver", "kubelet"),
+}
+ORDER = list(DEPENDS)          # dependencies before what depends on them
+SECRET_KEY = re.compile(r"(?i)(-data|token|password|secret)$")
+
+
+@dataclass(frozen=True)
+class Change:
+    file: str
+    key: str                    # --flag, command, image, volumes[k8s-certs].hostPath.path, staticPodPath...
+    now: Any                    # None: the key is gone
+    baseline: Any               # None: the key is new
+    baseline_from: str          # backup | kubeadm | snapshot
+
+    def line(self, component: str) -> str:
+        now = "(removed)" if self.now is None else _show(self.key, self.now)
+        was = "(absent)" if self.baseline is None else _show(self.key, self.baseline)
+        return f"{component}: {self.key}={now} (baseline {was}, from {self.baseline_from})"
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "key": self.key, "now": _shown_value(self.key, self.now),
+                "baseline": _shown_value(self.key, self.baseline), "baseline_from": self.baseline_from}
+
+
+def _shown_value(key: str, v: Any) -> Any:
+    return "<redacted>" if v is not None and SECRET_KEY.search(key) else v
+
+
+def _show(key: str, v: Any) -> str:
+    v = _shown_value(key, v)
+    return v if isinstance(v, str) else yaml.safe_dump(v, default_flow_style=True).strip()
+
+
+# --- flattening documents to comparable keys ----------------------------------------------------
+def _argv_keys(argv: list) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if argv and isinstance(argv[0], str) and not argv[0].startswith("-"):
+        out["command"] = argv[0]
+        argv = argv[1:]
+    for a in argv:
+        if isinstance(a, str) and a.startswith("-"):
+            flag, eq, value = a.partition("=")
+            out[flag] = value if eq else ""
+        else:
+            out.setdefault("args", []).append(a)
+    return out
+
+
+def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(v, f"{prefix}.{k}" if prefix else str(k), out)
+    elif isinstance(value, list) and value and all(isinstance(i, dict) and "name" in i for i in value):
+        for item in value:     # named list items keep their identity when the list is reordered
+            _flatten({k: v for k, v in item.items() if k != "name"}, f"{prefix}[{item['name']}]", out)
+    else:
+        out[prefix] = value
+
+
+def manifest_keys(doc: Any) -> dict[str, Any]:
+    """A static pod manifest as comparable keys: its command line as flags, the rest of the first
+    container and the pod spec as dotted paths (named list items by name)."""
+    if not isinstance(doc, dict):
+        return {"(document)": doc}
+    spec = dict(doc.get("spec") or {})
+    containers = spec.pop("containers", None) or [{}]
+    c = dict(containers[0]) if isinstance(containers[0], dict) else {}
+    out = _argv_keys(list(c.pop("command", None) or []) + list(c.pop("args", None) or []))
+    c.pop("name", None)
+    _flatten(c, "", out)
+    _flatten(spec, "", out)
+    _flatten({k: v for k, v in doc.items() if k in ("kind", "apiVersion")}, "", out)
+    return out
+
+
+def env_keys(text: str) -> dict[str, Any]:
+    """kubeadm-flags.env: KUBELET_KUBEADM_ARGS="--flag=v ..." as flags."""
+    out: dict[str, Any] = {}
+    for line in text.splitlines():
+        name, eq, value = line.partition("=")
+        if eq and name.strip() and not name.startswith("#"):
+            out.update(_argv_keys(value.strip().strip('"').split()))
+    return out
+
+
+def document_keys(path: str, text: str) -> dict[str, Any]:
+    if path.endswith(".env"):
+        return env_keys(text)
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        return {"(document)": f"not valid YAML: {getattr(exc, 'problem', exc)}"}
+    if path.startswith("/etc/kubernetes/manifests/"):
+        return manifest_keys(doc)
+    out: dict[str, Any] = {}
+    _flatten(doc, "", out)
+    return out
+
+
+def changes(path: str, now_text: str, baseline_text: str, baseline_from: str) -> list[Change]:
+    """Every key whose value differs between the file now and its baseline."""
+    now, base = document_keys(path, now_text), document_keys(path, baseline_text)
+    out = []
+    for key in list(base) + [k for k in now if k not in base]:
+        if now.get(key) != base.get(key):
+            out.append(Change(path, key, now.get(key), base.get(key), baseline_from))
+    return out
+
+
+def catalog_match(component: str, observed: list[Change], baselines: dict[str, str], catalog: dict) -> Any:
+    """The catalog fault whose edits, applied to the baseline, give exactly the observed changes
+    of its target file; None when none does."""
+    from .edits import EditError, apply_edits
+    from .node import MANIFEST_DIR
+    want = {(c.file, c.key, _norm(c.now)) for c in observed}
+    if not want:
+        return None
+    for f in sorted(catalog.values(), key=lambda x: x.id):
+        if f.component != component or not f.edits or f.target.kind not in ("manifest", "file"):
+            continue
+        path = f"{MANIFEST_DIR}/{f.target.path}" if f.target.kind == "manifest" else f.target.path
+        if path not in baselines:
+            continue
+        try:
+            edited = apply_edits(yaml.safe_load(baselines[path]), list(f.edits))
+        except (EditError, Exception):  # noqa: BLE001 - this fault does not apply to this file
+            continue
+        mine = changes(path, yaml.safe_dump(edited, sort_keys=False), baselines[path], "catalog")
+        if mine and {(c.file, c.key, _norm(c.now)) for c in mine} == {w for w in want if w[0] == path}:
+            return f
+    return None
+
+
+def _norm(v: Any) -> Any:
+    return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
+
+# --- the proving line ---------------------------------------------------------------------------
+_COBRA = re.compile(r"^\s*(?:Error|error): \S")
+_KLOG = re.compile(r"^[EF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+\] ")
+_WORDS = re.compile(r"\b(error|failed|fatal|invalid|unable|cannot|no such file|refused|denied|not found)\b", re.I)
+
+
+def error_line(log: str) -> str | None:
+    """The component's own error line in its log: the first cobra `Error: ...` line (a bad flag,
+    printed before pages of --help), else the last klog error/fatal line, else the last line that
+    says it failed. None for a log without one."""
+    lines = [ln.rstrip() for ln in (log or "").splitlines() if ln.strip()]
+    for ln in lines:
+        if _COBRA.match(ln):
+            return ln.strip()[:400]
+    klog = [ln for ln in lines if _KLOG.match(ln)]
+    if klog:
+        return klog[-1][:400]
+    hits = [ln for ln in lines if _WORDS.search(ln)]
+    return hits[-1].strip()[:400] if hits else None
+
+
+# --- root causes --------------------------------------------------------------------------------
+@dataclass
+class Finding:
+    component: str
+    role: str = "root-cause"                  # root-cause | blocked
+    blocked_by: str | None = None
+    changed: list[Change] = field(default_factory=list)
+    proof: list[str] = field(default_factory=list)
+    catalog: Any = None                       # a catalog Fault, or None
+
+    def to_dict(self) -> dict:
+        return {"component": self.component, "role": self.role, "blocked_by": self.blocked_by,
+                "changed": [c.to_dict() for c in self.changed], "proof": list(self.proof),
+                "catalog": ({"id": self.catalog.id, "title": self.catalog.title,
+                             "remediation": self.catalog.remediation} if self.catalog else None)}
+
+
+def _closure(name: str) -> list[str]:
+    seen: list[str] = []
+    todo = list(DEPENDS.get(name, ()))
+    while todo:
+        d = todo.pop(0)
+        if d not in seen:
+            seen.append(d)
+            todo.extend(DEPENDS.get(d, ()))
+    return seen
+
+
+def root_causes(failing: Iterable[str], changed: dict[str, list[Change]]) -> list[Finding]:
+    """Order the failures: a failing part whose file changed, or none of whose dependencies is
+    failing or changed, is a root cause; a changed part that something failing depends on is a
+    root cause even when it runs; every other failing part is blocked by the nearest root cause
+    it depends on. Root causes first, each list in dependency order."""
+    failing = set(failing)
+    suspects = failing | {c for c, ch in changed.items() if ch}
+    roots: list[str] = []
+    for name in ORDER:
+        deps = _closure(name)
+        if name in failing and (changed.get(name) or not any(d in suspects for d in deps)):
+            roots.append(name)
+        elif name not in failing and changed.get(name) and any(name in _closure(f) for f in failing):
+            roots.append(name)
+    out = [Finding(r, changed=list(changed.get(r, []))) for r in roots]
+    for name in ORDER:
+        if name in failing and name not in roots:
+            by = next((d for d in _closure(name) if d in roots), None)
+            out.append(Finding(name, role="blocked", blocked_by=by or next(
+                (d for d in _closure(name) if d in failing), None)))
+    return out

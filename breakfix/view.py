@@ -1,0 +1,99 @@
+"""The node's own view of a static pod component, as structured data (crictl + the kubelet's
+journal): what the kubelet runs for it, how its newest container ended, its own error line, and
+what the kubelet says when it cannot run it at all. Read-only. Used by the grader for its proof,
+with or without the API server."""
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from .diagnosis import error_line
+from .node import Node
+
+_KLOG_ERR = re.compile(r"\b[EF]\d{4} \d\d:\d\d:\d\d")
+
+
+@dataclass
+class NodeComponent:
+    component: str
+    pod: str
+    listed: bool = False                  # crictl answered (nothing below is evidence otherwise)
+    sandbox_uid: str | None = None        # newest sandbox: its uid is the manifest's hash
+    sandbox_state: str | None = None
+    state: str | None = None              # newest container of that sandbox: CONTAINER_RUNNING/EXITED/...
+    container_id: str | None = None
+    exit_code: int | None = None
+    reason: str | None = None
+    attempts: int = 0                     # containers the kubelet created for that sandbox
+    error: str | None = None              # the component's own error line (its log)
+    kubelet_lines: list[str] = field(default_factory=list)   # the kubelet's errors about this pod
+    problem: str | None = None            # why the view is incomplete (crictl failed)
+
+    @property
+    def running(self) -> bool:
+        return self.state == "CONTAINER_RUNNING"
+
+    def proof(self) -> list[str]:
+        """The lines that prove what is wrong, the component's own words first."""
+        out = []
+        if self.error:
+            out.append(self.error)
+        if self.state and not self.running:
+            out.append(f"container {self.state.removeprefix('CONTAINER_').lower()}"
+                       + (f", exit code {self.exit_code}" if self.exit_code is not None else "")
+                       + (f" ({self.reason})" if self.reason and self.reason not in ("Error", "Completed") else "")
+                       + f", {self.attempts} attempt(s) of this pod")
+        elif self.listed and not self.state:
+            out.append(f"no {self.component} container for pod {self.pod}"
+                       + (f" (sandbox {self.sandbox_state})" if self.sandbox_state else " (no sandbox)"))
+        out.extend(self.kubelet_lines[-2:])
+        if self.problem:
+            out.append(self.problem)
+        return out
+
+
+def _json(r) -> dict:
+    try:
+        return json.loads(r.stdout) if r.ok and r.stdout.strip() else {}
+    except json.JSONDecodeError:
+        return {}
+
+
+def node_component(node: Node, node_name: str, component: str, journal: str | None = None) -> NodeComponent:
+    pod = f"{component}-{node_name}"
+    v = NodeComponent(component, pod)
+    r = node.crictl(f"pods --name {shlex.quote('^' + pod + '$')} -o json")
+    c = node.crictl(f"ps -a --name {shlex.quote('^' + component + '$')} -o json")
+    if not (r.ok and c.ok):
+        v.problem = f"crictl failed: {(r.stderr if not r.ok else c.stderr).strip()[:200]}"
+        return v
+    v.listed = True
+    sandboxes = _json(r).get("items") or []
+    newest = max(sandboxes, key=lambda s: int(s.get("createdAt", 0)), default=None)
+    if newest:
+        v.sandbox_uid, v.sandbox_state = newest["metadata"].get("uid"), newest.get("state")
+    mine = [x for x in _json(c).get("containers") or []
+            if (x.get("labels") or {}).get("io.kubernetes.pod.name") == pod
+            and (not v.sandbox_uid or (x.get("labels") or {}).get("io.kubernetes.pod.uid") == v.sandbox_uid)]
+    mine.sort(key=lambda x: int(x.get("createdAt", 0)))
+    v.attempts = len(mine)
+    if mine:
+        last = mine[-1]
+        v.state, v.container_id = last.get("state"), last.get("id")
+        ins = _json(node.crictl(f"inspect {shlex.quote(last['id'])}")).get("status") or {}
+        v.exit_code, v.reason = ins.get("exitCode"), ins.get("reason")
+        # The error line of the newest container that ended (a running one may still be fine).
+        ended = [x for x in mine if x.get("state") == "CONTAINER_EXITED"]
+        if ended:
+            log = node.crictl(f"logs --tail 300 {shlex.quote(ended[-1]['id'])}")
+            v.error = error_line(log.stdout + "\n" + log.stderr)
+    if not v.running:
+        text = journal if journal is not None else node.journal("kubelet", lines=400)
+        v.kubelet_lines = [_short(ln) for ln in text.splitlines() if pod in ln and _KLOG_ERR.search(ln)][-4:]
+    return v
+
+
+def _short(line: str) -> str:
+    return " ".join(line.split())[:400]
