@@ -10,9 +10,11 @@ PACKAGES=(
   containerd runc containernetworking-plugins
   conntrack iptables nftables iproute2 ethtool util-linux mount kmod libseccomp2
   bash ca-certificates jq procps less
+  openssh-server sudo
 )
 OUT="$BUILD_DIR/rootfs.tar"
-KEY=$(printf '%s\n' "$DEBIAN_SUITE" "${PACKAGES[@]}" | sha256sum | cut -c1-16)
+# The key covers this script too: what it does after debootstrap (the host keys it removes) is an input.
+KEY=$( { printf '%s\n' "$DEBIAN_SUITE" "${PACKAGES[@]}"; cat "${BASH_SOURCE[0]}"; } | sha256sum | cut -c1-16)
 if [[ -f $OUT && -f $OUT.key && $(cat "$OUT.key") == "$KEY" ]]; then
   log "rootfs $OUT is up to date"; exit 0
 fi
@@ -30,6 +32,9 @@ include=$(IFS=,; echo "${PACKAGES[*]}")
 step debootstrap debootstrap --variant=minbase --include="$include" "$DEBIAN_SUITE" "$dir" "$mirror" \
   > "$BUILD_DIR/debootstrap.log" 2>&1 || die "debootstrap failed, see $BUILD_DIR/debootstrap.log"
 rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+# openssh-server's postinst made host keys in the chroot: no image ships them, each node makes its
+# own when sshd first starts (node/etc/systemd/system/ssh.service.d/).
+rm -f "$dir"/etc/ssh/ssh_host_*
 step rootfs-tar tar -C "$dir" --numeric-owner -cf "$OUT.tmp" .
 mv "$OUT.tmp" "$OUT"; echo "$KEY" > "$OUT.key"
 rm -rf "$dir"

@@ -172,7 +172,8 @@ RUN set -e; \
       sys-kernel-debug.mount sys-kernel-tracing.mount sys-kernel-config.mount \
       systemd-remount-fs.service systemd-resolved.service systemd-timesyncd.service \
       apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer fstrim.timer >/dev/null 2>&1; \
-    systemctl enable containerd.service kubelet.service >/dev/null 2>&1; \
+    systemctl enable containerd.service kubelet.service ssh.service >/dev/null 2>&1; \
+    for k in /etc/ssh/ssh_host_*; do if test -e "\$k"; then echo "host key \$k in the image" >&2; exit 1; fi; done; \
     kubelet --version; kubeadm version -o short; containerd --version
 ENV container=docker
 STOPSIGNAL SIGRTMIN+3
