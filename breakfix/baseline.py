@@ -1,8 +1,13 @@
 """What the node's files should be, to find the changed line: in this order, the backup a
-`breakfix break` (or an interrupted run) left, and a snapshot `breakfix snapshot` took on the
-healthy cluster. Read-only, except `take_snapshot`, which writes only under SNAPSHOT_DIR (outside
-/etc/kubernetes: the kubelet never sees it)."""
+`breakfix break` (or an interrupted run) left; what kubeadm itself renders for this cluster from its
+own configuration (the static pod manifests: `kubeadm init phase control-plane all` and `etcd local`
+with --dry-run, into a temporary directory outside /etc/kubernetes); and a snapshot `breakfix
+snapshot` took on the healthy cluster. Read-only, except `take_snapshot`, which writes only under
+SNAPSHOT_DIR (outside /etc/kubernetes: the kubelet never sees it)."""
 from __future__ import annotations
+
+import base64
+import re
 
 from .journal import Journal, JournalError
 from .kube import STATIC_COMPONENTS
@@ -11,6 +16,11 @@ from .node import MANIFEST_DIR, Node
 KUBELET_FILES = ("/var/lib/kubelet/config.yaml", "/etc/kubernetes/kubelet.conf", "/var/lib/kubelet/kubeadm-flags.env")
 DIAGNOSED_FILES = tuple(f"{MANIFEST_DIR}/{c}.yaml" for c in STATIC_COMPONENTS) + KUBELET_FILES
 SNAPSHOT_DIR = "/var/lib/kube-breakfix/snapshot"
+# The cluster's own kubeadm configuration on the node (kind writes it at cluster creation).
+KUBEADM_CONFIGS = ("/kind/kubeadm.conf", "/etc/kubernetes/kubeadm-config.yaml")
+# kubeadm writes dry-run output under /etc/kubernetes/tmp unless KUBEADM_INIT_DRYRUN_DIR says
+# otherwise: only a kubeadm that honours it (checked here: 1.30 and later) is asked.
+MIN_KUBEADM_MINOR = 30
 
 
 def part_of(path: str) -> str:
@@ -35,11 +45,42 @@ def read_baselines(node: Node) -> tuple[dict[str, tuple[str, str]], list[str]]:
                 out[e.path] = (node.read_bytes(e.backup).decode("utf-8", "replace"), "backup")
     except JournalError as exc:
         notes.append(f"backups not used: {exc}")
+    if any(p not in out for p in DIAGNOSED_FILES[:len(STATIC_COMPONENTS)]):
+        for path, text in kubeadm_render(node, notes).items():
+            out.setdefault(path, (text, "kubeadm"))
     have = set(node.list_files_under(SNAPSHOT_DIR))
     for path in DIAGNOSED_FILES:
         if path not in out and snapshot_path(path) in have:
             out[path] = (node.read_bytes(snapshot_path(path)).decode("utf-8", "replace"), "snapshot")
     return out, notes
+
+
+def kubeadm_render(node: Node, notes: list[str]) -> dict[str, str]:
+    """The static pod manifests kubeadm renders from the cluster's own configuration, or {} (with a
+    note) when there is no configuration or no suitable kubeadm on the node."""
+    cfg = next((c for c in KUBEADM_CONFIGS if node.exists(c)), None)
+    if cfg is None:
+        return {}
+    version = node.run("kubeadm version -o short").stdout.strip()
+    m = re.match(r"v1\.(\d+)\.", version)
+    if not m or int(m.group(1)) < MIN_KUBEADM_MINOR:
+        notes.append(f"kubeadm {version or 'not found'} on the node: its dry-run is not asked (needs v1.{MIN_KUBEADM_MINOR}+)")
+        return {}
+    out = node.run(
+        "d=$(mktemp -d /tmp/breakfix-kubeadm.XXXXXX) && export KUBEADM_INIT_DRYRUN_DIR=$d && "
+        f"kubeadm init phase control-plane all --config {cfg} --dry-run >/dev/null 2>&1 && "
+        f"kubeadm init phase etcd local --config {cfg} --dry-run >/dev/null 2>&1; "
+        "for f in $d/*.yaml; do test -f \"$f\" && echo \"$(basename \"$f\") $(base64 -w0 \"$f\")\"; done; rm -rf \"$d\"",
+        timeout=90)
+    rendered = {}
+    for line in out.stdout.splitlines():
+        name, _, b64 = line.partition(" ")
+        path = f"{MANIFEST_DIR}/{name}"
+        if path in DIAGNOSED_FILES and b64:
+            rendered[path] = base64.b64decode(b64).decode("utf-8", "replace")
+    if not rendered:
+        notes.append(f"kubeadm rendered nothing from {cfg} (exit {out.rc})")
+    return rendered
 
 
 def take_snapshot(node: Node) -> list[str]:

@@ -524,6 +524,18 @@ class Grader:
         failing = {r.part for r in results if r.failed}
         if not failing:
             return [], []
+        journal = self.node.journal("kubelet", lines=400)
+        views = {c: node_component(self.node, self.node_name, c, journal) for c in STATIC_COMPONENTS
+                 if c in failing}
+        # A static pod the kubelet no longer even tries to run (no ready sandbox, no container, and
+        # not one journal line about it since the kubelet last started): the kubelet is where it
+        # breaks, not the component.
+        start = journal.rfind("systemd[1]: Started kubelet")
+        since = journal[start:] if start >= 0 else journal
+        orphans = [c for c, v in views.items() if v.listed and not v.running
+                   and v.sandbox_state != "SANDBOX_READY" and v.pod not in since]
+        if orphans:
+            failing.add("kubelet")
         base, notes = read_baselines(self.node)
         changed: dict[str, list] = {}
         for path, (text, source) in base.items():
@@ -535,12 +547,14 @@ class Grader:
             notes.append("no baseline on the node (no backup from `breakfix break`, no `breakfix snapshot`): "
                          "changed lines cannot be shown")
         findings = root_causes(failing, changed)
-        journal = self.node.journal("kubelet", lines=400)
         by_part = {r.part: r for r in results if r.failed}
         texts = {p: t for p, (t, _) in base.items()}
         for f in findings:
             if f.role == "root-cause":
-                f.proof = self.proof(f.component, journal, by_part.get(f.component))
+                f.proof = self.proof(f.component, journal, by_part.get(f.component), views.get(f.component))
+                if f.component == "kubelet" and orphans:
+                    f.proof.append(f"since it started, the kubelet has not run or even mentioned the pods of "
+                                   f"{', '.join(orphans)}, whose manifests are in {MANIFEST_DIR}")
                 f.catalog = catalog_match(f.component, f.changed, texts, self.catalog)
         # Each failed check names the catalog fault of its root cause (compatibility: likely_fault).
         cause = {f.component: f for f in findings if f.role == "root-cause"}
@@ -554,9 +568,9 @@ class Grader:
                                              via=None if f.component == r.part else f.component)
         return findings, notes
 
-    def proof(self, part: str, journal: str, check: CheckResult | None) -> list[str]:
+    def proof(self, part: str, journal: str, check: CheckResult | None, view=None) -> list[str]:
         if part in STATIC_COMPONENTS:
-            lines = node_component(self.node, self.node_name, part, journal).proof()
+            lines = (view or node_component(self.node, self.node_name, part, journal)).proof()
             if self.api_ok:
                 try:
                     v = container_view(self.kube.pod(f"{part}-{self.node_name}"))

@@ -89,7 +89,7 @@ def node_component(node: Node, node_name: str, component: str, journal: str | No
         if ended:
             log = node.crictl(f"logs --tail 300 {shlex.quote(ended[-1]['id'])}")
             v.error = error_line(log.stdout + "\n" + log.stderr)
-    if not v.running:
+    if not mine:   # no container at all: only the kubelet can say why (image, volume, sandbox)
         text = journal if journal is not None else node.journal("kubelet", lines=400)
         v.kubelet_lines = [_short(ln) for ln in text.splitlines() if pod in ln and _KLOG_ERR.search(ln)][-4:]
     return v
