@@ -80,12 +80,15 @@ e2e: venv tools-test tools-report node-image
 stress: venv node-image
 	$(VPY) -m pytest tests/e2e/test_kill9.py -v
 
-# The project's own tests: unit tests, the end-to-end tests of the toolchain, then the whole
-# conformance suite on a real cluster.
+# The project's own tests: lint, unit tests, the end-to-end tests (toolchain, report, grader, kill -9,
+# bad input), then the conformance suite on a real cluster with a representative subset of the
+# catalog: one fault of each target kind (manifest, node file, service) and an API-down one, plus
+# the reference lab replay, grading and the byte-identity check. `make conformance` runs every fault.
+TEST_FAULTS ?= scheduler-command-typo apiserver-unknown-flag kubelet-apiserver-port kubelet-stopped
 test: venv lint tools-report node-image
 	$(VPY) -m pytest tests/unit -q
 	$(VPY) -m pytest tests/e2e -v -m "not stress"
-	$(MAKE) conformance
+	$(MAKE) conformance PYTEST_ARGS="$(foreach f,$(TEST_FAULTS),--fault=$(f)) $(PYTEST_ARGS)"
 
 clean-cluster:
 	-$(KIND_CMD) delete cluster --name $(CLUSTER)
