@@ -228,7 +228,7 @@ def cmd_list(args) -> int:
 
 def cmd_break(args) -> int:
     from .catalog import select
-    from .grade import Grader, node_name_of
+    from .grading import Grader, node_name_of
     from .lab import Lab, require_static_pod_manifest
     from .node import MANIFEST_DIR
     from .report import TextReporter
@@ -322,7 +322,7 @@ def _undo_failed_break(undo, exc: BaseException, spec: str, args) -> int:
 
 
 def cmd_restore(args) -> int:
-    from .grade import node_name_of
+    from .grading import node_name_of
     from .journal import JournalError
     from .lab import Lab
     from .report import TextReporter
@@ -371,7 +371,7 @@ def cmd_restore(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .grade import Grader, ReadOnlyViolation, node_name_of
+    from .grading import Grader, ReadOnlyViolation, node_name_of
 
     if args.replicas is not None and args.replicas < 0:
         raise UsageError("--replicas must be 0 or more")
@@ -416,8 +416,8 @@ def cmd_check(args) -> int:
 
 
 def cmd_snapshot(args) -> int:
-    from .baseline import SNAPSHOT_DIR, take_snapshot
-    from .grade import Grader, node_name_of
+    from .grading.baseline import SNAPSHOT_DIR, take_snapshot
+    from .grading import Grader, node_name_of
 
     target = Target(args)
     try:

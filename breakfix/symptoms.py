@@ -3,8 +3,6 @@ as text, or raises SymptomNotObserved / WaitTimeout with what it saw last. The p
 kind are declared in symptoms_spec.py."""
 from __future__ import annotations
 
-import json
-import shlex
 from typing import Callable
 
 from .errors import SymptomNotObserved, WaitTimeout
@@ -146,35 +144,27 @@ def _api_unreachable(lab, inj, spec) -> str:
 
 
 def _node_container_exited(lab, inj, spec) -> str:
+    """On the node (the grader's view of the component): the newest container of the edited pod
+    (not the one that ran before) exited, with the exit code and log text asked for."""
+    from .grading.view import node_component
     name = spec.get("container") or inj.fault.component
     code, text = spec.get("exit_code"), spec.get("log_contains")
 
     def probe() -> Observation:
-        r = lab.node.crictl(f"ps -a --name {shlex.quote('^' + name + '$')} -o json")
-        if not r.ok:
-            return Observation(False, f"crictl ps failed (exit {r.rc}): {r.stderr.strip()[:200]}")
-        items = json.loads(r.stdout).get("containers") or []
-        items = [c for c in items if c.get("labels", {}).get("io.kubernetes.pod.uid") != inj.before_uid]
-        if not items:
-            return Observation(False, f"no new {name} container yet ({r.stderr.strip()[:200]})")
-        items.sort(key=lambda c: int(c.get("createdAt", 0)))
-        exited = [c for c in items if c.get("state") == "CONTAINER_EXITED"]
+        v = node_component(lab.node, lab.node_name, name, exclude_uid=inj.before_uid)
+        if not v.listed:
+            return Observation(False, v.problem or "crictl failed")
+        if not v.state:
+            return Observation(False, f"no new {name} container yet ({v.line()})")
+        exited = v.state == "CONTAINER_EXITED" or "CONTAINER_EXITED" in v.before
         if spec.get("exited", True) and not exited:
-            return Observation(False, f"{name}: containers {[c.get('state') for c in items]}, none exited yet")
-        c = exited[-1] if spec.get("exited", True) else items[-1]
-        ins = lab.node.crictl(f"inspect {shlex.quote(c['id'])}")
-        if not ins.ok:
-            return Observation(False, f"crictl inspect {c['id'][:13]} failed (exit {ins.rc}): {ins.stderr.strip()[:200]}")
-        info = json.loads(ins.stdout).get("status", {})
-        seen = (f"crictl: {name} container {c['id'][:13]} {c.get('state')} exitCode={info.get('exitCode')} "
-                f"reason={info.get('reason')} attempts={len(items)}")
-        ok = code is None or info.get("exitCode") == code
+            return Observation(False, f"{v.line()}: none exited yet")
+        ok = code is None or v.exit_code == code
+        seen = v.line()
         if ok and text:
-            log = lab.node.crictl(f"logs --tail 100 {shlex.quote(c['id'])}")
-            out = log.stdout + log.stderr
-            hits = [ln for ln in out.splitlines() if text in ln]
+            hits = [ln for ln in v.log.splitlines() if text in ln]
             ok = bool(hits)
-            seen += "\n" + ("\n".join(hits[:5]) if hits else f"log tail: {out.strip()[-300:]!r}")
+            seen += "\n" + ("\n".join(hits[:5]) if hits else f"log tail: {v.log[-300:]!r}")
         return Observation(ok, seen)
 
     return _wait(probe, f"{name} container exited on the node", lab.t("symptom"), interval=2)

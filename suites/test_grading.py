@@ -4,7 +4,7 @@ On an existing cluster (--kubeconfig + --node) this is what grades a learner's f
 import allure
 import pytest
 
-from breakfix.grade import Grader
+from breakfix.grading import Grader
 
 
 @pytest.mark.e2e

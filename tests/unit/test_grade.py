@@ -11,7 +11,7 @@ import yaml
 from breakfix import cli
 from breakfix.catalog import load_catalog
 from breakfix.edits import apply_edits
-from breakfix.grade import (WEIGHTS, CheckResult, GradeReport, LikelyFault, compare_checksums, host_path_for,
+from breakfix.grading import (WEIGHTS, CheckResult, GradeReport, LikelyFault, compare_checksums, host_path_for,
                             manifest_problems, needed_paths, score)
 
 KCM = """
@@ -130,7 +130,7 @@ def test_broken_documents_are_problems_not_crashes():
 
 
 # --- diagnosis without the catalog --------------------------------------------------------------
-from breakfix.diagnosis import Change, catalog_match, changes, error_line, root_causes  # noqa: E402
+from breakfix.grading.diagnosis import Change, catalog_match, changes, error_line, root_causes  # noqa: E402
 
 KCM_PATH = "/etc/kubernetes/manifests/kube-controller-manager.yaml"
 
@@ -276,7 +276,7 @@ def props_of(suite):
 
 
 def test_text_puts_the_diagnosis_after_the_checks():
-    from breakfix.diagnosis import Finding
+    from breakfix.grading.diagnosis import Finding
     rep = _report(CheckResult("etcd", "manifest", "pass", "fine"), _fail())
     rep.verdict = "fail"
     rep.diagnosis = [Finding("kube-scheduler", changed=[Change(

@@ -136,8 +136,8 @@ def changes(path: str, now_text: str, baseline_text: str, baseline_from: str) ->
 def catalog_match(component: str, observed: list[Change], baselines: dict[str, str], catalog: dict) -> Any:
     """The catalog fault whose edits, applied to the baseline, give exactly the observed changes
     of its target file; None when none does."""
-    from .edits import EditError, apply_edits
-    from .node import MANIFEST_DIR
+    from ..edits import EditError, apply_edits
+    from ..node import MANIFEST_DIR
     want = {(c.file, c.key, _norm(c.now)) for c in observed}
     if not want:
         return None

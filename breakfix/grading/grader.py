@@ -1,410 +1,33 @@
-"""Grading a live cluster: read-only checks, each with its evidence, the likely fault from the
-catalog and its remediation, and a weighted score.
-
-The checks read the node (manifests, crictl, systemctl, journalctl) and the API server. The one
-write grading does is a short-lived probe pod, through the API (skip it with probe=False). The
-files under /etc/kubernetes and the kubelet's config are checksummed before and after the run; a
-difference fails the run loudly (ReadOnlyViolation).
-
-Every failure is then diagnosed without the catalog (breakfix/diagnosis.py): the changed line, the
-proof, and the root cause first. The parts that decide things are pure functions
-(manifest_problems, host_path_for, diagnosis.*, score, to_junit): unit-tested without a cluster."""
+"""The grader on a live cluster: runs every check (node and API), then diagnoses the failures
+(diagnosis.py over the node's view, view.py, and the baselines, baseline.py). Read-only: the files
+under /etc/kubernetes and the kubelet's config are checksummed before and after; a difference
+fails the run loudly (ReadOnlyViolation). The one write is a short-lived probe pod, through the API
+(skip it with probe=False)."""
 from __future__ import annotations
 
 import json
-import posixpath
 import re
 import shlex
 import time
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
 
 import yaml
 
+from ..catalog import Fault
+from ..errors import BreakfixError
+from ..kube import STATIC_COMPONENTS, container_view
+from ..lab import WATCHED_PATHS
+from ..node import MANIFEST_DIR, Node
+from ..waits import Observation, timeout, wait_until
 from .baseline import part_of, read_baselines
-from .catalog import Fault
 from .diagnosis import Finding, catalog_match, changes, error_line, root_causes
-from .errors import BreakfixError
-from .kube import STATIC_COMPONENTS, container_view
-from .lab import WATCHED_PATHS
-from .node import MANIFEST_DIR, Node
-from .report import redact
+from .manifests import _container0, manifest_problems, needed_paths
+from .render import _first
+from .results import MIN_UPTIME_S, CheckResult, GradeReport, LikelyFault
 from .view import node_component
-from .waits import Observation, timeout, wait_until
-
-# What each kind of check is worth in the score.
-WEIGHTS: dict[str, int] = {
-    "manifest": 2,        # <component>: manifest valid
-    "pod_ready": 3,       # <component>: pod Ready
-    "kubelet_active": 3,  # kubelet: service active
-    "nodes_ready": 3,     # kubelet: nodes Ready
-    "probe_pod": 2,       # scheduling: a test pod schedules and runs
-    "app_replicas": 3,    # app: N ready replicas (only with --replicas N)
-}
-TITLES = {
-    "manifest": "manifest valid",
-    "pod_ready": "pod Ready",
-    "kubelet_active": "service active",
-    "nodes_ready": "nodes Ready",
-    "probe_pod": "a test pod schedules and runs",
-    "app_replicas": "replicas Ready",
-}
-CREATE_TYPES = {"DirectoryOrCreate", "FileOrCreate"}   # the kubelet creates these: no need to exist
-MIN_UPTIME_S = 10          # a container (or the kubelet) must be up this long to count as running
-EVIDENCE_LINES = 10        # lines of evidence printed per failed check (JSON/JUnit get all of it)
-# The part of the cluster (diagnosis.DEPENDS) each check is about; by default its component.
-PARTS = {"nodes_ready": "nodes", "probe_pod": "scheduling", "app_replicas": "app"}
-VERDICT_EXIT = {"pass": 0, "fail": 1, "could-not-grade": 2}
 
 
 class ReadOnlyViolation(BreakfixError):
     """Grading changed a file on the node. This must never happen."""
-
-
-# --- results ---------------------------------------------------------------------------------
-@dataclass
-class LikelyFault:
-    """A catalog fault whose own edits, applied to the baseline, give the observed change."""
-    id: str
-    title: str
-    remediation: str
-    matched: list[str]
-    score: int = 0
-    via: str | None = None      # set when the fault was found on another component (blocked-by)
-
-    def to_dict(self) -> dict:
-        return {"id": self.id, "title": self.title, "remediation": self.remediation,
-                "matched": list(self.matched), "via": self.via}
-
-
-@dataclass
-class CheckResult:
-    component: str
-    kind: str
-    status: str                        # pass | fail | skip
-    evidence: str = ""
-    source: str = "node"               # api | node
-    likely_fault: LikelyFault | None = None
-    seconds: float = 0.0
-    match_text: str = field(default="", repr=False)   # everything seen, for catalog matching
-
-    @property
-    def name(self) -> str:
-        return f"{self.component}: {TITLES.get(self.kind, self.kind)}"
-
-    @property
-    def id(self) -> str:
-        return f"{self.component}/{self.kind}"
-
-    @property
-    def part(self) -> str:
-        return PARTS.get(self.kind, self.component)
-
-    @property
-    def weight(self) -> int:
-        return WEIGHTS.get(self.kind, 1)
-
-    @property
-    def passed(self) -> bool:
-        return self.status == "pass"
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "fail"
-
-    def to_dict(self) -> dict:
-        return {"id": self.id, "name": self.name, "component": self.component, "kind": self.kind,
-                "status": self.status, "passed": self.passed, "weight": self.weight, "source": self.source,
-                "evidence": redact(self.evidence),
-                "likely_fault": self.likely_fault.to_dict() if self.likely_fault else None,
-                "seconds": round(self.seconds, 2)}
-
-
-def score(results: Iterable[CheckResult]) -> tuple[int, int, float]:
-    """(passed weight, total weight, percent) over the checks that ran (skipped ones don't count)."""
-    ran = [r for r in results if r.status != "skip"]
-    total = sum(r.weight for r in ran)
-    got = sum(r.weight for r in ran if r.passed)
-    return got, total, round(100.0 * got / total, 1) if total else 0.0
-
-
-@dataclass
-class GradeReport:
-    checks: list[CheckResult]
-    node_spec: str
-    node_name: str
-    api: dict                 # {"reachable": bool, "detail": str}
-    readonly: dict            # {"paths": [...], "files": n, "unchanged": bool, "changed": [...]}
-    seconds: float = 0.0
-    diagnosis: list = field(default_factory=list)    # diagnosis.Finding, root causes first
-    notes: list = field(default_factory=list)
-    verdict: str = "pass"     # pass | fail | could-not-grade
-
-    @property
-    def passed(self) -> bool:
-        return all(not r.failed for r in self.checks) and self.readonly.get("unchanged", False)
-
-    @property
-    def exit_code(self) -> int:
-        return VERDICT_EXIT[self.verdict]
-
-    @property
-    def failed_checks(self) -> list[CheckResult]:
-        return [r for r in self.checks if r.failed]
-
-    def to_dict(self) -> dict:
-        got, total, pct = score(self.checks)
-        return {"node": {"spec": self.node_spec, "name": self.node_name}, "api": self.api,
-                "verdict": self.verdict, "passed": self.passed,
-                "diagnosis": [f.to_dict() for f in self.diagnosis], "notes": list(self.notes),
-                "score": {"passed_weight": got, "total_weight": total, "percent": pct},
-                "failed": [r.name for r in self.failed_checks],
-                "checks": [r.to_dict() for r in self.checks],
-                "readonly": self.readonly, "seconds": round(self.seconds, 2)}
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
-
-    def to_text(self) -> str:
-        return to_text(self)
-
-    def to_junit(self) -> str:
-        return to_junit(self)
-
-
-# --- pure parts: manifests -------------------------------------------------------------------
-def _container0(doc: Any) -> dict | None:
-    if not isinstance(doc, dict):
-        return None
-    spec = doc.get("spec")
-    cs = spec.get("containers") if isinstance(spec, dict) else None
-    return cs[0] if isinstance(cs, list) and cs and isinstance(cs[0], dict) else None
-
-
-def _volumes(doc: Any) -> dict[str, dict]:
-    spec = doc.get("spec") if isinstance(doc, dict) else None
-    vols = spec.get("volumes") if isinstance(spec, dict) else None
-    return {v["name"]: v for v in vols or [] if isinstance(v, dict) and isinstance(v.get("name"), str)}
-
-
-def _mounts(c: dict) -> list[dict]:
-    return [m for m in c.get("volumeMounts") or [] if isinstance(m, dict) and isinstance(m.get("mountPath"), str)]
-
-
-@dataclass(frozen=True)
-class HostPath:
-    host: str | None          # the path on the node; None when the volume is not a hostPath
-    volume: str | None        # the volume the path goes through; None when no mount covers it
-    mount_path: str | None
-
-
-def host_path_for(container_path: str, mounts: list[dict], volumes: dict[str, dict]) -> HostPath:
-    """Where CONTAINER_PATH lives on the node, through the container's volumeMounts (the longest
-    mountPath that contains it) and that volume's hostPath (plus subPath)."""
-    best: dict | None = None
-    p = posixpath.normpath(container_path)
-    for m in mounts:
-        mp = posixpath.normpath(m["mountPath"])
-        if p == mp or p.startswith(mp.rstrip("/") + "/"):
-            if best is None or len(mp) > len(posixpath.normpath(best["mountPath"])):
-                best = m
-    if best is None:
-        return HostPath(None, None, None)
-    mp = posixpath.normpath(best["mountPath"])
-    vol = volumes.get(best.get("name", ""))
-    hp = (vol or {}).get("hostPath")
-    if not isinstance(hp, dict) or not isinstance(hp.get("path"), str):
-        return HostPath(None, best.get("name"), mp)
-    base = hp["path"].rstrip("/") or "/"
-    if best.get("subPath"):
-        base = posixpath.join(base, best["subPath"])
-    rel = p[len(mp):].lstrip("/")
-    return HostPath(posixpath.join(base, rel) if rel else base, best.get("name"), mp)
-
-
-def _flag_paths(argv: list) -> list[tuple[str, str]]:
-    """(--flag, path) for every flag value that is an absolute path under /etc/kubernetes."""
-    out = []
-    for a in argv:
-        if not isinstance(a, str) or not a.startswith("--") or "=" not in a:
-            continue
-        flag, _, value = a.partition("=")
-        for piece in value.split(","):
-            piece = piece.strip()
-            if piece == "/etc/kubernetes" or piece.startswith("/etc/kubernetes/"):
-                out.append((flag, piece))
-    return out
-
-
-def manifest_problems(doc: Any, component: str, exists: Callable[[str], bool],
-                      image_present: Callable[[str], bool]) -> list[str]:
-    """Everything wrong with a static pod manifest, as one line each; [] when it is valid."""
-    if not isinstance(doc, dict):
-        return ["not a YAML mapping (a Pod object)"]
-    problems = []
-    if doc.get("kind") != "Pod":
-        problems.append(f"kind is {doc.get('kind')!r}, not 'Pod'")
-    c = _container0(doc)
-    if c is None:
-        return problems + ["no spec.containers[0]"]
-    image = c.get("image")
-    if not isinstance(image, str) or not image.strip():
-        problems.append("spec.containers[0].image is missing")
-    elif not image_present(image):
-        problems.append(f"image {image} is not present on the node")
-    argv = c.get("command")
-    if not isinstance(argv, list) or not argv:
-        problems.append("spec.containers[0].command is missing")
-        argv = []
-    elif not isinstance(argv[0], str) or posixpath.basename(argv[0]) != component:
-        problems.append(f"command[0] is {argv[0]!r}, expected {component!r}")
-    args = c.get("args") if isinstance(c.get("args"), list) else []
-    volumes, mounts = _volumes(doc), _mounts(c)
-    for m in mounts:
-        if m.get("name") not in volumes:
-            problems.append(f"volumeMount {m['mountPath']} names volume {m.get('name')!r}, which is not defined")
-    for flag, path in _flag_paths(list(argv[1:]) + list(args)):
-        hp = host_path_for(path, mounts, volumes)
-        if hp.volume is None:
-            problems.append(f"{flag}={path}: no volumeMount makes {path} visible in the container")
-        elif hp.host is not None and not exists(hp.host):
-            problems.append(f"{flag}={path}: {hp.host} does not exist on the node "
-                            f"(volume {hp.volume!r} mounts it at {hp.mount_path})")
-    for name, v in volumes.items():
-        hp = v.get("hostPath")
-        if not isinstance(hp, dict):
-            continue
-        path, typ = hp.get("path"), hp.get("type") or ""
-        if not isinstance(path, str) or not path.startswith("/"):
-            problems.append(f"volume {name!r}: hostPath.path {path!r} is not an absolute path")
-        elif typ not in CREATE_TYPES and not exists(path):
-            problems.append(f"volume {name!r}: hostPath {path} (type {typ or 'unset'}) does not exist on the node")
-    return problems
-
-
-def needed_paths(doc: Any, component: str) -> list[str]:
-    """The node paths manifest_problems will ask about (so they can be tested in one round trip)."""
-    seen: list[str] = []
-
-    def record(p: str) -> bool:
-        if p not in seen:
-            seen.append(p)
-        return True
-
-    manifest_problems(doc, component, record, lambda _img: True)
-    return seen
-
-
-# --- pure parts: output ----------------------------------------------------------------------
-def _indent(text: str, prefix: str, limit: int | None = EVIDENCE_LINES) -> str:
-    lines = [ln for ln in redact(text).strip().splitlines() if ln.strip()]
-    if limit and len(lines) > limit:
-        lines = lines[:limit] + [f"... ({len(lines) - limit} more lines in --json / --junit)"]
-    return "\n".join(prefix + ln[:400] for ln in lines)
-
-
-def to_text(rep: GradeReport) -> str:
-    out = [f"breakfix check: node {rep.node_name} ({rep.node_spec}); API server: "
-           f"{'reachable' if rep.api.get('reachable') else 'NOT reachable'}"
-           + (f" ({rep.api.get('detail')})" if not rep.api.get("reachable") else "")]
-    w = max(len(r.name) for r in rep.checks) if rep.checks else 0
-    for r in rep.checks:
-        mark = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}[r.status]
-        out.append(f"{mark}  {r.name:<{w}}  [{r.weight}]" + (f"  {_first(r.evidence)}" if r.status != "fail" else ""))
-        if r.failed:
-            out.append("      evidence:")
-            out.append(_indent(r.evidence, "        "))
-    if rep.diagnosis:
-        out.append("diagnosis (root causes first):")
-    shown: set[str] = set()
-    for f in rep.diagnosis:
-        if f.role != "root-cause":
-            continue
-        out.append(f"  root cause: {f.component}")
-        for c in f.changed:
-            out.append(f"    changed: {c.line(f.component)}")
-        if not f.changed:
-            out.append("    changed: nothing found against the baseline" if not rep.notes else
-                       f"    changed: unknown ({rep.notes[-1]})")
-        for i, line in enumerate(f.proof or ["(nothing on the node explains it yet)"]):
-            out.append(f"    {'proof:  ' if i == 0 else '        '} {redact(line)[:400]}")
-        if f.catalog is not None:
-            out.append(f"    catalog: {f.catalog.id}: {f.catalog.title}")
-            if f.catalog.id not in shown:
-                shown.add(f.catalog.id)
-                out.append(_indent(f.catalog.remediation, "      ", None))
-        else:
-            out.append("    catalog: no catalog fault makes this change (the lines above are the diagnosis)")
-    blocked: dict[str, list[str]] = {}
-    for f in rep.diagnosis:
-        if f.role == "blocked":
-            blocked.setdefault(f.blocked_by or "?", []).append(f.component)
-    for by, parts in blocked.items():
-        out.append(f"  blocked by {by}: {', '.join(parts)}")
-    got, total, pct = score(rep.checks)
-    nfail = len(rep.failed_checks)
-    out.append(f"verdict: {rep.verdict.upper()} (exit {rep.exit_code}); score: {pct:.0f}% ({got}/{total})  "
-               + ("all checks passed" if nfail == 0 else f"{nfail} of {sum(r.status != 'skip' for r in rep.checks)} "
-                                                         f"checks failed: {', '.join(r.name for r in rep.failed_checks)}"))
-    ro = rep.readonly
-    if ro.get("unchanged"):
-        out.append(f"read-only: {ro.get('files')} files under {', '.join(ro.get('paths', []))} have the same "
-                   f"sha256 before and after")
-    else:
-        out.append(f"READ-ONLY VIOLATION: changed during grading: {', '.join(ro.get('changed', []))}")
-    return "\n".join(out)
-
-
-def _first(text: str) -> str:
-    lines = redact(text).strip().splitlines()
-    return lines[0][:160] if lines else ""
-
-
-def to_junit(rep: GradeReport) -> str:
-    got, total, pct = score(rep.checks)
-    cases = list(rep.checks)
-    nfail = len(rep.failed_checks) + (0 if rep.readonly.get("unchanged") else 1)
-    nskip = sum(r.status == "skip" for r in cases)
-    suites = ET.Element("testsuites", name="breakfix check", tests=str(len(cases) + 1), failures=str(nfail),
-                        time=f"{rep.seconds:.2f}")
-    suite = ET.SubElement(suites, "testsuite", name=f"breakfix check {rep.node_name}", tests=str(len(cases) + 1),
-                          failures=str(nfail), errors="0", skipped=str(nskip), time=f"{rep.seconds:.2f}")
-    props = ET.SubElement(suite, "properties")
-    for k, v in (("verdict", rep.verdict), ("score_percent", f"{pct}"), ("passed_weight", str(got)),
-                 ("total_weight", str(total)),
-                 ("node", rep.node_spec), ("api_reachable", str(bool(rep.api.get("reachable"))).lower())):
-        ET.SubElement(props, "property", name=k, value=v)
-    for r in cases:
-        tc = ET.SubElement(suite, "testcase", classname=f"breakfix.{r.component}", name=r.name,
-                           time=f"{r.seconds:.2f}")
-        if r.failed:
-            body = redact(r.evidence).strip()
-            f = next((x for x in rep.diagnosis if x.component == r.part), None)
-            if f is not None and f.role == "blocked":
-                body += f"\n\nblocked by: {f.blocked_by}"
-            elif f is not None:
-                body += "\n\nroot cause: " + f.component + "".join(
-                    f"\nchanged: {c.line(f.component)}" for c in f.changed) + "".join(
-                    f"\nproof: {redact(p)}" for p in f.proof)
-            lf = r.likely_fault
-            if lf:
-                body += (f"\n\ncatalog fault: {lf.id}{f' (via {lf.via})' if lf.via else ''}: {lf.title}"
-                         f"\n\nremediation:\n{lf.remediation}")
-            fl = ET.SubElement(tc, "failure", message=f"{r.name}: {_first(r.evidence)}"
-                               + (f" (likely fault: {lf.id})" if lf else ""), type=r.component)
-            fl.text = body
-        elif r.status == "skip":
-            ET.SubElement(tc, "skipped", message=_first(r.evidence))
-        else:
-            ET.SubElement(tc, "system-out").text = redact(r.evidence)
-    tc = ET.SubElement(suite, "testcase", classname="breakfix.readonly", name="read-only: node files unchanged",
-                       time="0")
-    if not rep.readonly.get("unchanged"):
-        ET.SubElement(tc, "failure", message="grading changed node files",
-                      type="readonly").text = "\n".join(rep.readonly.get("changed", []))
-    ET.indent(suites)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
 
 def compare_checksums(before: dict[str, str], after: dict[str, str]) -> list[str]:
@@ -419,7 +42,6 @@ def _tail(text: str, n: int) -> str:
 _KLOG_ERR = re.compile(r"\b[EF]\d{4} \d\d:\d\d:\d\d|\berror\b|\bfailed\b", re.I)
 
 
-# --- the checks on a live cluster --------------------------------------------------------------
 def node_name_of(node: Node) -> str:
     """The Kubernetes node name of the graded node, from its static pods (name <component>-<node>);
     the hostname when there are none."""
@@ -673,58 +295,25 @@ class Grader:
         return CheckResult(comp, "pod_ready", "fail", "\n".join(lines), source="api", match_text=full)
 
     def _pod_node(self, comp: str) -> CheckResult:
-        pod_name = f"{comp}-{self.node_name}"
-        r = self.node.crictl(f"pods --name {shlex.quote('^' + pod_name + '$')} -o json")
-        sandboxes = json.loads(r.stdout or "{}").get("items") or [] if r.ok else []
-        newest = max(sandboxes, key=lambda s: int(s.get("createdAt", 0)), default=None)
-        r = self.node.crictl(f"ps -a --name {shlex.quote('^' + comp + '$')} -o json")
-        if not r.ok:
-            ev = f"crictl ps failed: {(r.stderr or r.stdout).strip()[:200]}"
-            return CheckResult(comp, "pod_ready", "fail", ev, match_text=ev)
-        containers = json.loads(r.stdout or "{}").get("containers") or []
-        containers = [c for c in containers if (c.get("labels") or {}).get("io.kubernetes.pod.name") == pod_name]
-        uid = (newest or {}).get("metadata", {}).get("uid")
-        current = [c for c in containers if (c.get("labels") or {}).get("io.kubernetes.pod.uid") == uid] if uid \
-            else containers
-        current.sort(key=lambda c: int(c.get("createdAt", 0)))
-        running = [c for c in current if c.get("state") == "CONTAINER_RUNNING"]
-        now_ns = int(self.node.check("date +%s%N").strip())
-        sb = f"pod {pod_name} sandbox {uid[:12] if uid else 'none'} {(newest or {}).get('state', '')}".strip()
-        if running:
-            c = running[-1]
-            up = (now_ns - int(c.get("createdAt", now_ns))) / 1e9
+        v = node_component(self.node, self.node_name, comp)
+        if not v.listed:
+            return CheckResult(comp, "pod_ready", "fail", v.problem or "crictl failed", match_text=v.problem or "")
+        if v.running:
+            up = (int(self.node.check("date +%s%N").strip()) - v.created_ns) / 1e9
             # Without the API there is no Ready flag: the kubelet logs every failing probe, so a
             # container that runs yet fails its probes in the last 30 s is not Ready.
             failing = self.node.run(
-                f"journalctl -u kubelet --no-pager -o cat --since -30s | grep -F {shlex.quote(pod_name)} "
+                f"journalctl -u kubelet --no-pager -o cat --since -30s | grep -F {shlex.quote(v.pod)} "
                 f"| grep -F 'Probe failed' | tail -3").stdout.strip()
             if up >= MIN_UPTIME_S and not failing:
-                return CheckResult(comp, "pod_ready", "pass",
-                                   f"crictl: {comp} container {c['id'][:13]} running for {up:.0f}s, no failing "
-                                   f"probes in the kubelet's journal ({sb})")
-            ev = (f"crictl: {comp} container {c['id'][:13]} running for {up:.0f}s ({sb}; attempts={len(current)})"
-                  + (f"\nkubelet: its probes fail:\n{failing}" if failing else " (too short to count as up)"))
-            log = self.node.crictl(f"logs --tail 200 {shlex.quote(c['id'])}")
-            out = (log.stdout + log.stderr).strip()
-            return CheckResult(comp, "pod_ready", "fail", ev + (f"\nlog tail:\n{_tail(out, 6)}" if out else ""),
-                               match_text=ev + "\n" + out)
-        if not current:
-            j = self.node.journal("kubelet", lines=400)
-            hits = [ln for ln in j.splitlines() if comp in ln and _KLOG_ERR.search(ln)]
-            ev = f"crictl: no {comp} container for the current pod ({sb})"
-            if hits:
-                ev += "\nkubelet journal:\n" + _tail("\n".join(hits), 4)
-            return CheckResult(comp, "pod_ready", "fail", ev, match_text=ev + "\n" + "\n".join(hits))
-        c = current[-1]
-        info = json.loads(self.node.crictl(f"inspect {shlex.quote(c['id'])}").stdout or "{}").get("status", {})
-        ev = (f"crictl: {comp} container {c['id'][:13]} {c.get('state')} exitCode={info.get('exitCode')} "
-              f"reason={info.get('reason')} attempts={len(current)} ({sb})")
-        if info.get("message"):
-            ev += f"\nmessage: {str(info['message']).strip()[:400]}"
-        log = self.node.crictl(f"logs --tail 200 {shlex.quote(c['id'])}")
-        out = (log.stdout + log.stderr).strip()
-        return CheckResult(comp, "pod_ready", "fail", ev + (f"\nlog tail:\n{_tail(out, 6)}" if out else ""),
-                           match_text=ev + f" exit={info.get('exitCode')}\n" + out)
+                return CheckResult(comp, "pod_ready", "pass", f"{v.line()} running for {up:.0f}s, no failing probes "
+                                                              f"in the kubelet's journal")
+            ev = f"{v.line()} running for {up:.0f}s" + (f"\nkubelet: its probes fail:\n{failing}" if failing
+                                                        else " (too short to count as up)")
+            return CheckResult(comp, "pod_ready", "fail", ev, match_text=ev)
+        ev = "\n".join([v.line()] + (["kubelet journal:\n" + "\n".join(v.kubelet_lines)] if v.kubelet_lines else [])
+                       + ([f"log tail:\n{_tail(v.log, 6)}"] if v.log else []))
+        return CheckResult(comp, "pod_ready", "fail", ev, match_text=ev + "\n" + v.log)
 
     # --- kubelet and nodes ---------------------------------------------------------------------
     def _kubelet_seen(self) -> Observation:

@@ -10,7 +10,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from .diagnosis import error_line
-from .node import Node
+from ..node import Node
 
 _KLOG_ERR = re.compile(r"\b[EF]\d{4} \d\d:\d\d:\d\d")
 
@@ -24,9 +24,12 @@ class NodeComponent:
     sandbox_state: str | None = None
     state: str | None = None              # newest container of that sandbox: CONTAINER_RUNNING/EXITED/...
     container_id: str | None = None
-    exit_code: int | None = None
+    exit_code: int | None = None          # of the newest container that ended
     reason: str | None = None
     attempts: int = 0                     # containers the kubelet created for that sandbox
+    created_ns: int = 0                   # of the newest container (node clock, ns)
+    before: list[str] = field(default_factory=list)   # states of older attempts, oldest first
+    log: str = ""                         # of the newest container that ended (stdout + stderr)
     error: str | None = None              # the component's own error line (its log)
     kubelet_lines: list[str] = field(default_factory=list)   # the kubelet's errors about this pod
     problem: str | None = None            # why the view is incomplete (crictl failed)
@@ -34,6 +37,13 @@ class NodeComponent:
     @property
     def running(self) -> bool:
         return self.state == "CONTAINER_RUNNING"
+
+    def line(self) -> str:
+        sb = f"pod {self.pod} sandbox {(self.sandbox_uid or 'none')[:12]} {self.sandbox_state or ''}".strip()
+        if not self.state:
+            return f"crictl: no {self.component} container for the current pod ({sb})"
+        return (f"crictl: {self.component} container {(self.container_id or '')[:13]} {self.state} "
+                f"exitCode={self.exit_code} reason={self.reason} attempts={self.attempts} ({sb})")
 
     def proof(self) -> list[str]:
         """The lines that prove what is wrong, the component's own words first."""
@@ -61,7 +71,10 @@ def _json(r) -> dict:
         return {}
 
 
-def node_component(node: Node, node_name: str, component: str, journal: str | None = None) -> NodeComponent:
+def node_component(node: Node, node_name: str, component: str, journal: str | None = None,
+                   exclude_uid: str | None = None) -> NodeComponent:
+    """The view of COMPONENT's static pod on the node. EXCLUDE_UID: leave out that sandbox (the pod
+    that ran before a change) when looking for the newest."""
     pod = f"{component}-{node_name}"
     v = NodeComponent(component, pod)
     r = node.crictl(f"pods --name {shlex.quote('^' + pod + '$')} -o json")
@@ -70,7 +83,7 @@ def node_component(node: Node, node_name: str, component: str, journal: str | No
         v.problem = f"crictl failed: {(r.stderr if not r.ok else c.stderr).strip()[:200]}"
         return v
     v.listed = True
-    sandboxes = _json(r).get("items") or []
+    sandboxes = [x for x in _json(r).get("items") or [] if x["metadata"].get("uid") != exclude_uid]
     newest = max(sandboxes, key=lambda s: int(s.get("createdAt", 0)), default=None)
     if newest:
         v.sandbox_uid, v.sandbox_state = newest["metadata"].get("uid"), newest.get("state")
@@ -82,13 +95,16 @@ def node_component(node: Node, node_name: str, component: str, journal: str | No
     if mine:
         last = mine[-1]
         v.state, v.container_id = last.get("state"), last.get("id")
-        ins = _json(node.crictl(f"inspect {shlex.quote(last['id'])}")).get("status") or {}
-        v.exit_code, v.reason = ins.get("exitCode"), ins.get("reason")
-        # The error line of the newest container that ended (a running one may still be fine).
+        v.created_ns = int(last.get("createdAt", 0))
+        v.before = [x.get("state") for x in mine[:-1]]
+        # How the newest container that ended ended, and its error line (a running one may be fine).
         ended = [x for x in mine if x.get("state") == "CONTAINER_EXITED"]
         if ended:
+            ins = _json(node.crictl(f"inspect {shlex.quote(ended[-1]['id'])}")).get("status") or {}
+            v.exit_code, v.reason = ins.get("exitCode"), ins.get("reason")
             log = node.crictl(f"logs --tail 300 {shlex.quote(ended[-1]['id'])}")
-            v.error = error_line(log.stdout + "\n" + log.stderr)
+            v.log = (log.stdout + "\n" + log.stderr).strip()
+            v.error = error_line(v.log)
     if not mine:   # no container at all: only the kubelet can say why (image, volume, sandbox)
         text = journal if journal is not None else node.journal("kubelet", lines=400)
         v.kubelet_lines = [_short(ln) for ln in text.splitlines() if pod in ln and _KLOG_ERR.search(ln)][-4:]

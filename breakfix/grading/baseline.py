@@ -9,9 +9,9 @@ from __future__ import annotations
 import base64
 import re
 
-from .journal import Journal, JournalError
-from .kube import STATIC_COMPONENTS
-from .node import MANIFEST_DIR, Node
+from ..journal import Journal, JournalError
+from ..kube import STATIC_COMPONENTS
+from ..node import MANIFEST_DIR, Node
 
 KUBELET_FILES = ("/var/lib/kubelet/config.yaml", "/etc/kubernetes/kubelet.conf", "/var/lib/kubelet/kubeadm-flags.env")
 DIAGNOSED_FILES = tuple(f"{MANIFEST_DIR}/{c}.yaml" for c in STATIC_COMPONENTS) + KUBELET_FILES
