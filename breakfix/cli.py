@@ -14,6 +14,7 @@ import json
 import math
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -291,14 +292,16 @@ def cmd_break(args) -> int:
 
 
 def _target_args(args) -> str:
+    """The target options again, quoted for a shell (an ssh:// spec holds `?` and `&`)."""
+    q = shlex.quote
     if args.cluster and not (args.kubeconfig or args.node):
-        return f"--cluster {args.cluster}"
+        return f"--cluster {q(args.cluster)}"
     parts = []
     if args.kubeconfig:
-        parts.append(f"--kubeconfig {args.kubeconfig}")
-    parts.append(f"--node {args.node or f'docker://{args.cluster}-control-plane'}")
+        parts.append(f"--kubeconfig {q(args.kubeconfig)}")
+    parts.append(f"--node {q(args.node or f'docker://{args.cluster}-control-plane')}")
     if args.cluster and not args.kubeconfig:
-        parts.append(f"--cluster {args.cluster}")
+        parts.append(f"--cluster {q(args.cluster)}")
     return " ".join(parts + (["--sudo"] if args.sudo else []))
 
 
