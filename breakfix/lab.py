@@ -16,6 +16,7 @@ import yaml
 from . import edits, waits
 from .catalog import COMPONENTS, Fault
 from .errors import InfrastructureError, NotRecovered, WaitTimeout
+from .grading.view import sandboxes
 from .journal import Entry, Journal, JournalError
 from .killpoints import killpoint
 from .kube import STATIC_COMPONENTS, Kube, container_view
@@ -23,8 +24,6 @@ from .node import MANIFEST_DIR, Node
 from .report import Reporter
 from .waits import Observation, timeout, wait_until
 
-# Node files that faults may change and that must be byte-identical after a run.
-WATCHED_PATHS = ["/etc/kubernetes", "/var/lib/kubelet/config.yaml", "/var/lib/kubelet/kubeadm-flags.env"]
 
 
 @dataclass
@@ -144,14 +143,12 @@ class Lab:
             return waits.wait_stable(probe, what, self.t("settle"), self.t("stable"), interval=2)
 
     def sandbox_uid(self, component: str) -> str | None:
-        """The uid of the component's ready pod sandbox on the node: for a static pod this is
-        the hash of its manifest, so it changes exactly when the kubelet runs the edited pod."""
-        r = self.node.crictl(f"pods --name {shlex.quote(f'{component}-{self.node_name}')} --state ready -o json")
-        if not r.ok:
-            return None
-        items = json.loads(r.stdout or "{}").get("items") or []
-        items.sort(key=lambda i: int(i.get("createdAt", 0)))
-        return items[-1]["metadata"]["uid"] if items else None
+        """The uid of the component's newest ready pod sandbox on the node (the node's view,
+        grading/view.py): for a static pod the hash of its manifest, so it changes exactly when
+        the kubelet runs the edited pod. None when there is none or crictl failed."""
+        sbs = sandboxes(self.node, self.node_name, component) or {}
+        ready = [uid for uid, state in sbs.items() if state == "SANDBOX_READY"]
+        return ready[-1] if ready else None
 
     def invocation_id(self, unit: str) -> str:
         return self.node.check(f"systemctl show -p InvocationID --value {shlex.quote(unit)}").strip()
@@ -239,11 +236,9 @@ class Lab:
         f = inj.fault
         if f.target.kind == "manifest":
             def changed() -> Observation:
-                r = self.node.crictl(f"pods --name {shlex.quote(f'{f.component}-{self.node_name}')} -o json")
-                if not r.ok:
-                    return Observation(False, f"crictl pods failed (exit {r.rc}): {r.stderr.strip()[:200]}")
-                items = json.loads(r.stdout).get("items") or []
-                states = {i["metadata"]["uid"]: i.get("state") for i in items}
+                states = sandboxes(self.node, self.node_name, f.component)
+                if states is None:
+                    return Observation(False, "crictl pods failed: the node's view is unknown")
                 ready = {u for u, st in states.items() if st == "SANDBOX_READY"}
                 # A new pod (uid = hash of the edited manifest) runs, or the old sandbox is still
                 # listed but no longer ready (an edited pod may never get a sandbox, e.g. when its

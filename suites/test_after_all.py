@@ -3,7 +3,7 @@ under /etc/kubernetes and the kubelet's config) and the whole control plane is R
 import allure
 import pytest
 
-from breakfix.lab import WATCHED_PATHS
+from breakfix.node import WATCHED_PATHS
 
 
 @pytest.mark.e2e

@@ -15,8 +15,7 @@ import yaml
 from ..catalog import Fault
 from ..errors import BreakfixError
 from ..kube import STATIC_COMPONENTS, container_view
-from ..lab import WATCHED_PATHS
-from ..node import MANIFEST_DIR, Node
+from ..node import MANIFEST_DIR, WATCHED_PATHS, Node
 from ..waits import Observation, timeout, wait_until
 from .baseline import part_of, read_baselines
 from .diagnosis import Finding, catalog_match, changes, error_line, root_causes

@@ -71,22 +71,31 @@ def _json(r) -> dict:
         return {}
 
 
+def sandboxes(node: Node, node_name: str, component: str) -> dict[str, str] | None:
+    """{uid: state} of the component's static pod sandboxes, oldest first; None when crictl failed
+    (a failed listing is not an empty one). A static pod's uid is the hash of its manifest."""
+    r = node.crictl(f"pods --name {shlex.quote('^' + component + '-' + node_name + '$')} -o json")
+    if not r.ok:
+        return None
+    items = sorted(_json(r).get("items") or [], key=lambda s: int(s.get("createdAt", 0)))
+    return {i["metadata"]["uid"]: i.get("state") for i in items}
+
+
 def node_component(node: Node, node_name: str, component: str, journal: str | None = None,
                    exclude_uid: str | None = None) -> NodeComponent:
     """The view of COMPONENT's static pod on the node. EXCLUDE_UID: leave out that sandbox (the pod
     that ran before a change) when looking for the newest."""
     pod = f"{component}-{node_name}"
     v = NodeComponent(component, pod)
-    r = node.crictl(f"pods --name {shlex.quote('^' + pod + '$')} -o json")
+    sbs = sandboxes(node, node_name, component)
     c = node.crictl(f"ps -a --name {shlex.quote('^' + component + '$')} -o json")
-    if not (r.ok and c.ok):
-        v.problem = f"crictl failed: {(r.stderr if not r.ok else c.stderr).strip()[:200]}"
+    if sbs is None or not c.ok:
+        v.problem = f"crictl failed: {c.stderr.strip()[:200] if not c.ok else 'pods'}"
         return v
     v.listed = True
-    sandboxes = [x for x in _json(r).get("items") or [] if x["metadata"].get("uid") != exclude_uid]
-    newest = max(sandboxes, key=lambda s: int(s.get("createdAt", 0)), default=None)
-    if newest:
-        v.sandbox_uid, v.sandbox_state = newest["metadata"].get("uid"), newest.get("state")
+    others = [(uid, st) for uid, st in sbs.items() if uid != exclude_uid]
+    if others:
+        v.sandbox_uid, v.sandbox_state = others[-1]
     mine = [x for x in _json(c).get("containers") or []
             if (x.get("labels") or {}).get("io.kubernetes.pod.name") == pod
             and (not v.sandbox_uid or (x.get("labels") or {}).get("io.kubernetes.pod.uid") == v.sandbox_uid)]

@@ -8,22 +8,15 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = ROOT / "airgap" / ".build" / "bin"
-IMAGE_REF = ROOT / "airgap" / ".build" / "node-image.ref"
+from .support import BIN, IMAGE_REF, ROOT, kind
+
 NAME = "breakfix-byhand"
 OUR_KUBECONFIG = ROOT / ".pytest-kind" / NAME / "kubeconfig"
 
 pytestmark = pytest.mark.e2e
-
-
-def kind(*args):
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
-    return subprocess.run([str(BIN / "kind"), *args], capture_output=True, text=True, timeout=600, env=env)
 
 
 @pytest.fixture

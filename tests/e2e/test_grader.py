@@ -17,21 +17,18 @@ No sleeps: every wait is breakfix.waits.wait_until with a deadline.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from breakfix.waits import Observation, wait_until
 
+from .support import BIN, IMAGE_REF, breakfix, env, node_exec
+
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = ROOT / "airgap" / ".build" / "bin"
-IMAGE_REF = ROOT / "airgap" / ".build" / "node-image.ref"
 NAME = "breakfix-grader"
 NODE = f"docker://{NAME}-control-plane"
 CONTAINER = f"{NAME}-control-plane"
@@ -40,16 +37,8 @@ SCHED = "/etc/kubernetes/manifests/kube-scheduler.yaml"
 SCHED_BACKUP = "/root/kube-scheduler.yaml.grader-test"   # outside the manifests dir
 
 
-def env() -> dict:
-    e = dict(os.environ)
-    e["PATH"] = f"{BIN}:{e.get('PATH', '')}"
-    return e
-
-
 def docker(*args: str, timeout: float = 120) -> str:
-    r = subprocess.run(["docker", "exec", CONTAINER, *args], capture_output=True, text=True, timeout=timeout)
-    assert r.returncode == 0, f"docker exec {args}: {r.stderr}"
-    return r.stdout
+    return node_exec(CONTAINER, *args, timeout=timeout)
 
 
 def node_checksums() -> str:
@@ -80,11 +69,6 @@ def cluster(tmp_path_factory):
         yield kubeconfig
     finally:
         subprocess.run([str(kind), "delete", "cluster", "--name", NAME], capture_output=True, env=env(), timeout=300)
-
-
-def breakfix(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "breakfix.cli", *args], capture_output=True, text=True,
-                          cwd=ROOT, env=env(), timeout=timeout)
 
 
 def target(kubeconfig) -> list[str]:

@@ -22,11 +22,9 @@ No sleeps: every wait is breakfix.waits.wait_until with a deadline.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,26 +32,17 @@ import pytest
 
 from breakfix.waits import Observation, wait_until
 
+from .support import BIN, IMAGE_REF, breakfix, env, node_exec
+
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = ROOT / "airgap" / ".build" / "bin"
-IMAGE_REF = ROOT / "airgap" / ".build" / "node-image.ref"
 NAME = "breakfix-ssh"
 CONTAINER = f"{NAME}-control-plane"
 FAULT = "scheduler-command-typo"
 
 
-def env() -> dict:
-    e = dict(os.environ)
-    e["PATH"] = f"{BIN}:{e.get('PATH', '')}"
-    return e
-
-
 def docker(*args: str, timeout: float = 120) -> str:
-    r = subprocess.run(["docker", "exec", CONTAINER, *args], capture_output=True, text=True, timeout=timeout)
-    assert r.returncode == 0, f"docker exec {args}: {r.stderr}"
-    return r.stdout
+    return node_exec(CONTAINER, *args, timeout=timeout)
 
 
 def free_port() -> int:
@@ -159,11 +148,6 @@ def ssh_node(tmp_path_factory):
         yield SshNode(kubeconfig, port, key, config)
     finally:
         subprocess.run([str(kind), "delete", "cluster", "--name", NAME], capture_output=True, env=env(), timeout=300)
-
-
-def breakfix(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "breakfix.cli", *args], capture_output=True, text=True,
-                          cwd=ROOT, env=env(), timeout=timeout)
 
 
 def sshd_log() -> str:

@@ -5,14 +5,13 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from breakfix.waits import Observation, wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = ROOT / "airgap" / ".build" / "bin"
+from .support import BIN, ROOT, kind
+
 NAME = "breakfix-interrupt"
 NODE = f"{NAME}-control-plane"
 FAULT = "controller-manager-kubeconfig-path"
@@ -24,11 +23,6 @@ pytestmark = pytest.mark.e2e
 
 def node_sh(cmd: str) -> subprocess.CompletedProcess:
     return subprocess.run(["docker", "exec", NODE, "sh", "-c", cmd], capture_output=True, text=True, timeout=60)
-
-
-def kind(*args):
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
-    return subprocess.run([str(BIN / "kind"), *args], capture_output=True, text=True, timeout=600, env=env)
 
 
 @pytest.fixture

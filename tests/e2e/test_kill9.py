@@ -8,7 +8,6 @@ to before (sha256), no backup, journal or dot-file behind, and the control plane
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,15 +16,13 @@ from pathlib import Path
 import pytest
 
 from breakfix.killpoints import POINTS
-from breakfix.lab import WATCHED_PATHS
-from breakfix.node import BACKUP_DIR, TMP_SUFFIX
+from breakfix.node import BACKUP_DIR, TMP_SUFFIX, WATCHED_PATHS
 from breakfix.waits import Observation, wait_until
+
+from .support import BIN, IMAGE_REF, ROOT, env, kind
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = ROOT / "airgap" / ".build" / "bin"
-IMAGE_REF = ROOT / "airgap" / ".build" / "node-image.ref"
 NAME = "breakfix-kill9"
 CONTAINER = f"{NAME}-control-plane"
 KUBECONFIG = ROOT / ".pytest-kind" / NAME / "kubeconfig"   # where the suite's kind fixture looks
@@ -38,20 +35,14 @@ SUBSET = {("manifest", "during-write", "pytest"), ("file", "during-unit-restart"
 
 def cases():
     out = []
-    for kind in FAULTS:
+    for target in FAULTS:
         for point in POINTS:
-            if (kind, point) in NOT_APPLICABLE:
+            if (target, point) in NOT_APPLICABLE:
                 continue
-            for recover in ("cli", "pytest") if (kind, point) == ("manifest", "during-write") else ("cli",):
-                marks = [] if (kind, point, recover) in SUBSET else [pytest.mark.stress]
-                out.append(pytest.param(kind, point, recover, marks=marks, id=f"{kind}-{point}-{recover}"))
+            for recover in ("cli", "pytest") if (target, point) == ("manifest", "during-write") else ("cli",):
+                marks = [] if (target, point, recover) in SUBSET else [pytest.mark.stress]
+                out.append(pytest.param(target, point, recover, marks=marks, id=f"{target}-{point}-{recover}"))
     return out
-
-
-def env(**extra) -> dict:
-    e = {k: v for k, v in os.environ.items() if k != "BREAKFIX_KILL_AT"}
-    e["PATH"] = f"{BIN}:{e.get('PATH', '')}"
-    return {**e, **extra}
 
 
 def node_sh(cmd: str, timeout: float = 120) -> str:
@@ -63,10 +54,6 @@ def node_sh(cmd: str, timeout: float = 120) -> str:
 
 def watched_sums() -> str:
     return node_sh(f"find {' '.join(WATCHED_PATHS)} -type f | LC_ALL=C sort | xargs sha256sum")
-
-
-def kind(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "kind"), *args], capture_output=True, text=True, env=env(), timeout=600)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,37 @@
+"""What every end-to-end test needs: where the offline build put kind, kubectl and the node image,
+and how to call kind, `docker exec` on a node and the breakfix command line as a user would."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = ROOT / "airgap" / ".build" / "bin"
+IMAGE_REF = ROOT / "airgap" / ".build" / "node-image.ref"
+
+
+def env(**extra: str) -> dict:
+    """The environment of a command under test: the offline kind/kubectl first on PATH, and no
+    test-only crash point inherited."""
+    e = {k: v for k, v in os.environ.items() if k != "BREAKFIX_KILL_AT"}
+    e["PATH"] = f"{BIN}:{e.get('PATH', '')}"
+    return {**e, **extra}
+
+
+def kind(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "kind"), *args], capture_output=True, text=True, env=env(), timeout=timeout)
+
+
+def node_exec(container: str, *args: str, timeout: float = 120) -> str:
+    """Run ARGS in the node container; its stdout (the test fails on a non-zero exit)."""
+    r = subprocess.run(["docker", "exec", container, *args], capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, f"docker exec {container} {args}: {r.stderr}"
+    return r.stdout
+
+
+def breakfix(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """The breakfix command line, as a grader runs it."""
+    return subprocess.run([sys.executable, "-m", "breakfix.cli", *args], capture_output=True, text=True,
+                          cwd=ROOT, env=env(), timeout=timeout)
