@@ -268,7 +268,8 @@ def cmd_break(args) -> int:
         shown = "the component stays Ready by design (the fault is in what it does)"
         if not any(s["kind"] == "component_ready" for s in fault.symptoms):
             grader = Grader(node, kube, node_name, catalog, probe=False)
-            visible = lambda: grader.component_down(fault.component)  # noqa: E731 - down, and the node shows why
+            def visible():   # down, and the node shows why: the edited pod's own evidence, not an older pod's
+                return grader.component_down(fault.component, exclude_uid=inj.before_uid, since_ns=inj.since_ns)
             deadline = timeout("node_not_ready" if fault.component == "kubelet" else "symptom")
             try:
                 with lab.reporter.step(f"wait: {fault.component} shows the fault"):

@@ -39,6 +39,7 @@ class Injection:
     before_uid: str | None = None     # static pod sandbox uid (== config hash) before the edit
     before_invocation: str | None = None
     since: str | None = None          # node time of the edit (journal window)
+    since_ns: int | None = None       # the same, in ns (containers created after the edit)
     started: float = field(default_factory=time.monotonic)
     restored: bool = False
     context: dict = field(default_factory=dict)  # what symptoms set up (scale targets, probe pods)
@@ -211,6 +212,7 @@ class Lab:
                 start_unit=tgt.unit if tgt.kind == "service" else None))
             inj.backup_path = inj.entry.backup
             inj.since = self.node.now()
+            inj.since_ns = int(self.node.check("date +%s%N").strip())
             def undo(wait: bool = True) -> None:
                 self.restore(inj, wait=wait)
             undo.injection = inj

@@ -151,7 +151,7 @@ def _node_container_exited(lab, inj, spec) -> str:
     code, text = spec.get("exit_code"), spec.get("log_contains")
 
     def probe() -> Observation:
-        v = node_component(lab.node, lab.node_name, name, exclude_uid=inj.before_uid)
+        v = node_component(lab.node, lab.node_name, name, exclude_uid=inj.before_uid, since_ns=inj.since_ns)
         if not v.listed:
             return Observation(False, v.problem or "crictl failed")
         if not v.state:

@@ -23,7 +23,8 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "kube-controller-manager": ("kube-apiserver", "kubelet"),
     "kube-scheduler": ("kube-apiserver", "kubelet"),
     "nodes": ("kube-apiserver", "kubelet"),
-    "scheduling": ("kube-scheduler", "kube-apiserver", "kubelet"),
+    # the node lifecycle controller (controller manager) lifts the node's not-ready taint
+    "scheduling": ("kube-scheduler", "kube-controller-manager", "kube-apiserver", "kubelet"),
     "app": ("kube-controller-manager", "kube-scheduler", "kube-apiserver", "kubelet"),
 }
 ORDER = list(DEPENDS)          # dependencies before what depends on them

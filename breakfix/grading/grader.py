@@ -80,6 +80,7 @@ class Grader:
         self.app_timeout = app_timeout or timeout("scale")
         self.api_error = api_error if kube is not None else (api_error or "no kubeconfig")
         self.manifests: dict[str, str] = {}
+        self._no_container_before: dict[str, bool] = {}
         self.reporter = reporter
 
     @property
@@ -442,7 +443,7 @@ class Grader:
         return CheckResult("app", "app_replicas", "fail", ev, source="api", match_text=ev)
 
     # --- for `breakfix break`: is the component visibly down? ----------------------------------
-    def component_down(self, comp: str) -> Observation:
+    def component_down(self, comp: str, exclude_uid: str | None = None, since_ns: int | None = None) -> Observation:
         """Observation(ok=True once COMPONENT's health checks fail and the node shows why: an ended
         container, its error line or the kubelet's reason; for the kubelet, its unit or the node)."""
         if comp == "kubelet":   # the kubelet itself, the node it reports, or the static pods it runs
@@ -456,6 +457,11 @@ class Grader:
         r = self.check_pod(comp)
         if r.passed:
             return Observation(False, r.evidence)
-        v = node_component(self.node, self.node_name, comp)
-        shown = bool(v.error or v.kubelet_lines or (v.state and not v.running))
+        v = node_component(self.node, self.node_name, comp, exclude_uid=exclude_uid, since_ns=since_ns)
+        # Its own error line shows it at once. Without a container at all (an image or a volume the
+        # kubelet cannot provide) the kubelet's complaint must still be there on the next look: the
+        # moment before a first container starts looks the same.
+        no_container = not v.state and bool(v.kubelet_lines)
+        shown = bool(v.error) or (no_container and self._no_container_before.get(comp, False))
+        self._no_container_before[comp] = no_container
         return Observation(shown, "\n".join(v.proof() or [r.evidence]))

@@ -53,8 +53,7 @@ class NodeComponent:
         if self.state and not self.running:
             out.append(f"container {self.state.removeprefix('CONTAINER_').lower()}"
                        + (f", exit code {self.exit_code}" if self.exit_code is not None else "")
-                       + (f" ({self.reason})" if self.reason and self.reason not in ("Error", "Completed") else "")
-                       + f", {self.attempts} attempt(s) of this pod")
+                       + (f" ({self.reason})" if self.reason and self.reason not in ("Error", "Completed") else ""))
         elif self.listed and not self.state:
             out.append(f"no {self.component} container for pod {self.pod}"
                        + (f" (sandbox {self.sandbox_state})" if self.sandbox_state else " (no sandbox)"))
@@ -82,9 +81,10 @@ def sandboxes(node: Node, node_name: str, component: str) -> dict[str, str] | No
 
 
 def node_component(node: Node, node_name: str, component: str, journal: str | None = None,
-                   exclude_uid: str | None = None) -> NodeComponent:
+                   exclude_uid: str | None = None, since_ns: int | None = None) -> NodeComponent:
     """The view of COMPONENT's static pod on the node. EXCLUDE_UID: leave out that sandbox (the pod
-    that ran before a change) when looking for the newest."""
+    that ran before a change) when looking for the newest; SINCE_NS: count only containers created
+    after that node time (evidence left by an earlier run of the same manifest is not evidence)."""
     pod = f"{component}-{node_name}"
     v = NodeComponent(component, pod)
     sbs = sandboxes(node, node_name, component)
@@ -98,7 +98,8 @@ def node_component(node: Node, node_name: str, component: str, journal: str | No
         v.sandbox_uid, v.sandbox_state = others[-1]
     mine = [x for x in _json(c).get("containers") or []
             if (x.get("labels") or {}).get("io.kubernetes.pod.name") == pod
-            and (not v.sandbox_uid or (x.get("labels") or {}).get("io.kubernetes.pod.uid") == v.sandbox_uid)]
+            and (not v.sandbox_uid or (x.get("labels") or {}).get("io.kubernetes.pod.uid") == v.sandbox_uid)
+            and int(x.get("createdAt", 0)) >= (since_ns or 0)]
     mine.sort(key=lambda x: int(x.get("createdAt", 0)))
     v.attempts = len(mine)
     if mine:
