@@ -458,10 +458,13 @@ class Grader:
         if r.passed:
             return Observation(False, r.evidence)
         v = node_component(self.node, self.node_name, comp, exclude_uid=exclude_uid, since_ns=since_ns)
-        # Its own error line shows it at once. Without a container at all (an image or a volume the
-        # kubelet cannot provide) the kubelet's complaint must still be there on the next look: the
-        # moment before a first container starts looks the same.
-        no_container = not v.state and bool(v.kubelet_lines)
-        shown = bool(v.error) or (no_container and self._no_container_before.get(comp, False))
+        # Its own error line, or a container of the edited pod that ended, shows it at once. A new
+        # sandbox without any container (an image the kubelet cannot provide) shows it when the
+        # kubelet's complaint is still there on the next look: the moment before a first container
+        # starts looks the same. No new sandbox yet is not evidence (the kubelet may still be
+        # stopping the old pod).
+        ended = v.state is not None and not v.running and v.exit_code is not None
+        no_container = v.sandbox_uid is not None and not v.state and bool(v.kubelet_lines)
+        shown = bool(v.error) or ended or (no_container and self._no_container_before.get(comp, False))
         self._no_container_before[comp] = no_container
         return Observation(shown, "\n".join(v.proof() or [r.evidence]))

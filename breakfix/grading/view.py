@@ -114,7 +114,8 @@ def node_component(node: Node, node_name: str, component: str, journal: str | No
             v.exit_code, v.reason = ins.get("exitCode"), ins.get("reason")
             log = node.crictl(f"logs --tail 300 {shlex.quote(ended[-1]['id'])}")
             v.log = (log.stdout + "\n" + log.stderr).strip()
-            v.error = error_line(v.log)
+            # A container that never started (exec failed) has no log: the runtime's message is its word.
+            v.error = error_line(v.log) or (str(ins.get("message")).strip()[:400] if ins.get("message") else None)
     if not mine:   # no container at all: only the kubelet can say why (image, volume, sandbox)
         text = journal if journal is not None else node.journal("kubelet", lines=400)
         v.kubelet_lines = [_short(ln) for ln in text.splitlines() if pod in ln and _KLOG_ERR.search(ln)][-4:]
