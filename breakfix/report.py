@@ -91,7 +91,12 @@ class AllureReporter(Reporter):
     def attach(self, name: str, body: str, kind: str = "text") -> None:
         t = self.allure.attachment_type
         atype = {"json": t.JSON, "yaml": t.YAML, "diff": t.TEXT, "text": t.TEXT}.get(kind, t.TEXT)
-        self.allure.attach(redact(body), name=name, attachment_type=atype)
+        try:
+            self.allure.attach(redact(body), name=name, attachment_type=atype)
+        except KeyError:
+            # No test is open any more: after Ctrl-C pytest runs the restores at session end, where
+            # allure-pytest has nothing to attach to. The restore and its wait must go on regardless.
+            print(f"kube-breakfix: [{name}] {redact(body).strip()[:200]}", file=sys.stderr)
 
     def timing(self, name: str, seconds: float, **labels) -> None:
         super().timing(name, seconds, **labels)
