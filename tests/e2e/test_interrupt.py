@@ -33,7 +33,10 @@ def interrupted_run(tmp_path):
         [sys.executable, "-m", "pytest", "suites/test_faults.py", "--fault", FAULT, f"--cluster-name={NAME}",
          "--keep-cluster", "-p", "no:cacheprovider", f"--alluredir={tmp_path / 'allure'}",
          f"--timings-file={tmp_path / 'timings.json'}"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        # A suite started from a background job (CI, `make ... &`) inherits SIGINT ignored, and Python
+        # then never turns Ctrl-C into KeyboardInterrupt: give it the terminal's default, as a user has.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         yield proc, tmp_path / "suite.log"
     finally:
