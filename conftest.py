@@ -8,4 +8,5 @@ pytest_plugins = [
     "fixtures.lab",
     "fixtures.diagnostics",
     "fixtures.reporting",
+    "fixtures.shard",
 ]
