@@ -191,6 +191,8 @@ _CONCRETE = re.compile(r"dial (?:tcp|udp|unix) \S+: .*|connect: connection refus
                        re.I)
 
 
+# journalctl's short format puts "Nov 26 09:49:30.352084 host kubelet[9086]: " before the line itself.
+_JOURNALD = re.compile(r"^[A-Z][a-z]{2} +\d+ [\d:.]+ \S+ [\w.@-]+\[\d+\]: ")
 _ERRORISH = re.compile(r"\b[EFW]\d{4} \d\d:\d\d:\d\d|\"level\":\"(?:error|fatal|warn)|" + _WORDS.pattern, re.I)
 
 
@@ -209,8 +211,9 @@ def mention_line(log: str, changed: list[Change]) -> str | None:
             pats.append(re.compile(r"(?<![\w./-])" + re.escape(v) + r"(?![\w./-])"))
     if not pats:
         return None
-    hits = [ln.strip() for ln in (log or "").splitlines() if _ERRORISH.search(ln) and any(p.search(ln) for p in pats)]
-    return hits[-1][:400] if hits else None
+    hits = [_JOURNALD.sub("", ln.strip()) for ln in (log or "").splitlines()
+            if _ERRORISH.search(ln) and any(p.search(ln) for p in pats)]
+    return hits[-1][:600] if hits else None
 
 
 def cause_line(log: str, error: str | None) -> str | None:

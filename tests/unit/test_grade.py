@@ -221,7 +221,7 @@ def test_the_line_naming_the_changed_value_is_found():
     ch = [Change("/var/lib/kubelet/config.yaml", "staticPodPath", "/etc/kubernetes/manifest",
                  "/etc/kubernetes/manifests", "backup")]
     got = mention_line(KUBELET_JOURNAL, ch)
-    assert got and "Unable to read config path" in got       # an error line, not the info line; and
+    assert got and got.startswith("E1126") and "Unable to read config path" in got   # the error line itself;
     assert mention_line(KUBELET_JOURNAL.replace("/manifest\"", "/other\""), ch) is None   # not .../manifests
     assert mention_line(KUBELET_JOURNAL, [Change("f", "--token", "/etc/kubernetes/manifest", None, "backup")]) is None
     assert mention_line(KUBELET_JOURNAL, [Change("f", "--v", "2", "3", "backup")]) is None   # too short to name
