@@ -391,7 +391,7 @@ class Grader:
                                    f"pod {self.namespace}/{name} ({image}): phase={p.status.phase} "
                                    f"node={p.spec.node_name or '<none>'} PodScheduled={conds.get('PodScheduled', '<unset>')}")
             try:
-                obs = wait_until(probe, f"probe pod {name} Running", deadline, interval=1)
+                obs = wait_until(probe, f"probe pod {name} Running", deadline, interval=0.5)
                 return CheckResult("scheduling", "probe_pod", "pass",
                                    f"{obs.text()} after {time.monotonic() - t0:.1f}s", source="api")
             except Exception as exc:  # noqa: BLE001
@@ -438,7 +438,7 @@ class Grader:
         if (d.spec.replicas or 0) == want:   # asked for the right count: give the rollout a moment
             try:
                 obs = wait_until(seen, f"{self.app_name} at {want} Ready replicas",
-                                 min(self.app_timeout, 10.0) if cp_down else self.app_timeout, interval=2)
+                                 min(self.app_timeout, 10.0) if cp_down else self.app_timeout, interval=0.5)
                 return CheckResult("app", "app_replicas", "pass", obs.text(), source="api")
             except Exception as exc:  # noqa: BLE001
                 obs = Observation(False, getattr(exc, "last_seen", str(exc)))
