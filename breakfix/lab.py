@@ -405,7 +405,8 @@ class Lab:
                     self.reporter.attach(f"evidence: {spec['kind']}", ev)
                     evidence[spec["kind"]] = ev
             self.reporter.timing("inject->symptoms", time.monotonic() - inj.started, fault=inj.fault.id)
-            self._attach_views(inj)
+            if self.dwell:   # the benchmark's floor collects nothing beyond the symptoms
+                self._attach_views(inj)
         return evidence
 
     def _attach_views(self, inj: Injection) -> None:
