@@ -36,8 +36,10 @@ venv: $(VPY)
 docker-up:
 	bash airgap/docker-up.sh
 
+# The node image, and the load balancer image kind runs for more than one control plane.
 node-image: docker-up
 	bash airgap/node-image.sh
+	bash airgap/haproxy-image.sh
 
 # What a build would install and build on this machine; changes nothing.
 plan:

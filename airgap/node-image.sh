@@ -23,8 +23,10 @@ T0=$SECONDS
 # Every tool, before the first step: installed now, or one line saying what is missing.
 ensure_build_tools
 
+# The load balancer's image (haproxy-image.sh, haproxy/) is built and cached on its own: not an input.
 input_hash() {
-  (cd "$AIRGAP_DIR" && find . -path ./.build -prune -o -type f -print | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-12
+  (cd "$AIRGAP_DIR" && find . \( -path ./.build -o -path ./haproxy \) -prune -o -type f ! -name haproxy-image.sh -print |
+    LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-12
 }
 KEY=$(input_hash)
 IMAGE="${BREAKFIX_NODE_IMAGE_REPO:-$NODE_IMAGE_REPO}:$K8S_VERSION-$KEY"
