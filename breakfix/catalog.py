@@ -12,6 +12,7 @@ import yaml
 from .edits import EDIT_OPS
 from .errors import FaultFileError, UnknownFault
 from .params import Param
+from .shapes import DEFAULT_FAULT_SHAPES, DEFAULT_NODE, check_selector, shape_names
 from .symptoms_spec import SYMPTOM_KINDS
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "faults"
@@ -54,6 +55,8 @@ class Fault:
     verify_scale: int = 1
     source: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    shapes: tuple[str, ...] = DEFAULT_FAULT_SHAPES   # cluster shapes it applies to (clusters/*.yaml)
+    node: str = DEFAULT_NODE                         # the node it targets (breakfix/shapes.py)
 
     @property
     def marker_name(self) -> str:
@@ -117,7 +120,7 @@ def parse_fault(data: Any, path: Path) -> Fault:
         raise FaultFileError(path, "(document)", f"must be a mapping of fault fields (id, component, ...), "
                                                  f"got {got}")
     _check_keys(data, {"id", "component", "title", "severity", "target", "edits", "symptoms", "fix",
-                       "remediation", "api_down", "reference_lab", "verify", "tags"}, path, "")
+                       "remediation", "api_down", "reference_lab", "verify", "tags", "shapes", "node"}, path, "")
     fid = _req(data, "id", str, path)
     if not _ID.match(fid):
         raise FaultFileError(path, "id", "must be lowercase letters, digits and dashes (3-63)")
@@ -208,9 +211,21 @@ def parse_fault(data: Any, path: Path) -> Fault:
     tags = data.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(x, str) for x in tags):
         raise FaultFileError(path, "tags", "must be a list of strings")
+    shapes = data.get("shapes", list(DEFAULT_FAULT_SHAPES))
+    known_shapes = shape_names()
+    if not isinstance(shapes, list) or not shapes or not all(isinstance(x, str) for x in shapes):
+        raise FaultFileError(path, "shapes", "must be a non-empty list of cluster shapes")
+    for x in shapes:
+        if x not in known_shapes:
+            raise FaultFileError(path, "shapes", f"unknown shape {x!r} (known: {', '.join(known_shapes)})")
+    node = data.get("node", DEFAULT_NODE)
+    why = check_selector(node)
+    if why:
+        raise FaultFileError(path, "node", why)
     return Fault(id=fid, component=component, title=title, severity=severity, target=target,
                  edits=tuple(edits), symptoms=tuple(symptoms), fix=fix.strip(), remediation=remediation.strip(),
-                 api_down=api_down, reference_lab=lab, verify_scale=scale, source=str(path), tags=tuple(tags))
+                 api_down=api_down, reference_lab=lab, verify_scale=scale, source=str(path), tags=tuple(tags),
+                 shapes=tuple(shapes), node=node)
 
 
 def load_file(path: Path) -> Fault:

@@ -33,6 +33,12 @@ def pytest_addoption(parser):
     g.addoption("--app-image", default=None,
                 help="image of the `app` deployment (default: kube-breakfix/app:v1 on the offline node image, "
                      "registry.k8s.io/pause:3.10.1 otherwise)")
+    g.addoption("--cluster-shape", default="single",
+                help="cluster shape to create: a kind configuration in clusters/ (single, workers, ha); "
+                     "faults run only on the shapes their file lists")
+    g.addoption("--k8s-version", default=None,
+                help="Kubernetes version of the offline node image (airgap/versions.env K8S_VERSIONS; "
+                     "default: the first); --kind-image overrides it")
     g.addoption("--timings-file", default="reports/timings.json", help="where phase timings are written")
 
 
