@@ -56,7 +56,12 @@ class Fault:
     source: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
     shapes: tuple[str, ...] = DEFAULT_FAULT_SHAPES   # cluster shapes it applies to (clusters/*.yaml)
-    node: str = DEFAULT_NODE                         # the node it targets (breakfix/shapes.py)
+    nodes: tuple[str, ...] = (DEFAULT_NODE,)         # the node(s) it targets (breakfix/shapes.py)
+
+    @property
+    def node(self) -> str:
+        """The first node it targets (where its evidence is read when it targets several)."""
+        return self.nodes[0]
 
     @property
     def marker_name(self) -> str:
@@ -219,13 +224,19 @@ def parse_fault(data: Any, path: Path) -> Fault:
         if x not in known_shapes:
             raise FaultFileError(path, "shapes", f"unknown shape {x!r} (known: {', '.join(known_shapes)})")
     node = data.get("node", DEFAULT_NODE)
-    why = check_selector(node)
-    if why:
-        raise FaultFileError(path, "node", why)
+    nodes = node if isinstance(node, list) else [node]
+    if not nodes:
+        raise FaultFileError(path, "node", "must name a node or list at least one")
+    for n in nodes:
+        why = check_selector(n)
+        if why:
+            raise FaultFileError(path, "node", why)
+    if len(set(nodes)) != len(nodes):
+        raise FaultFileError(path, "node", "lists a node twice")
     return Fault(id=fid, component=component, title=title, severity=severity, target=target,
                  edits=tuple(edits), symptoms=tuple(symptoms), fix=fix.strip(), remediation=remediation.strip(),
                  api_down=api_down, reference_lab=lab, verify_scale=scale, source=str(path), tags=tuple(tags),
-                 shapes=tuple(shapes), node=node)
+                 shapes=tuple(shapes), nodes=tuple(nodes))
 
 
 def load_file(path: Path) -> Fault:

@@ -225,22 +225,60 @@ def _fresh_probe(kubeconfig, write: bool, seq: int) -> Observation:
         api.close()
 
 
+class _Monitor:
+    """Probes from just before the change until `hold` seconds after it, in a thread of its own:
+    what happens while the kubelet is still stopping the old container (up to its grace period)
+    is part of the window too."""
+
+    def __init__(self, kubeconfig, write: bool, hold: float, lifetime: float):
+        import threading
+        self.kubeconfig, self.write, self.hold = kubeconfig, write, hold
+        self.end = time.monotonic() + lifetime     # a fault that fails before its check stops it too
+        self.rows: list[tuple[float, Observation]] = []      # (monotonic time, observation)
+        self.changed_at: float | None = None
+        self.thread = threading.Thread(target=self._run, name="api-monitor", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        seq = 0
+        while (self.changed_at is None or time.monotonic() - self.changed_at < self.hold) \
+                and time.monotonic() < self.end:
+            seq += 1
+            start = time.monotonic()
+            self.rows.append((start, _fresh_probe(self.kubeconfig, self.write, seq)))
+            time.sleep(max(0.0, 0.5 - (time.monotonic() - start)))   # paced probes, not a fixed wait
+
+
+def _start_api_monitor(lab, inj, spec) -> None:
+    hold = spec.get("hold") or 30
+    inj.context[f"monitor:{spec['kind']}"] = _Monitor(lab.kube.kubeconfig, spec.get("write", False), hold,
+                                                     hold + lab.t("took_effect") + lab.t("symptom"))
+
+
+def start_monitors(lab, inj) -> None:
+    """Called by Lab.inject right before the change: start what a symptom kind measures from there."""
+    for spec in inj.fault.symptoms:
+        starter = MONITORS.get(spec["kind"])
+        if starter:
+            starter(lab, inj, spec)
+
+
 def _api_available(lab, inj, spec) -> str:
-    """Probe for `hold` seconds; the error window runs from the first failed probe to the first
-    good one after the last failure. Fails when the window is longer than max_error_window or the
-    API does not answer at the end."""
-    window = spec.get("hold") or 30
+    """The probes of the monitor started before the change, until `hold` seconds after it; the
+    error window runs from the first failed probe to the first good one after the last failure.
+    Fails when the window is longer than max_error_window or the API does not answer at the end."""
     limit = spec.get("max_error_window", 20)
     write = spec.get("write", False)
-    t0 = time.monotonic()
-    began = t0 - inj.started
-    rows: list[tuple[float, Observation]] = []
-    seq = 0
-    while time.monotonic() - t0 < window:
-        seq += 1
-        start = time.monotonic()
-        rows.append((start - inj.started, _fresh_probe(lab.kube.kubeconfig, write, seq)))
-        time.sleep(max(0.0, 0.5 - (time.monotonic() - start)))   # paced probes, not a fixed wait
+    mon = inj.context.get(f"monitor:{spec['kind']}")
+    if mon is None:       # not started by Lab.inject (e.g. an older engine): probe from now on
+        mon = _Monitor(lab.kube.kubeconfig, write, spec.get("hold") or 30, (spec.get("hold") or 30) + 1)
+    if mon.changed_at is None:
+        mon.changed_at = inj.started
+    mon.thread.join(timeout=mon.hold + lab.t("symptom"))
+    if mon.thread.is_alive():
+        raise SymptomNotObserved("API available", f"the probe thread did not finish within {mon.hold:g}s + "
+                                                  f"{lab.t('symptom'):.0f}s; {len(mon.rows)} probes so far")
+    rows = [(t - inj.started, o) for t, o in list(mon.rows)]
     fails = [t for t, o in rows if not o.ok]
     if fails:
         after = [t for t, o in rows if o.ok and t > fails[-1]]
@@ -250,9 +288,9 @@ def _api_available(lab, inj, spec) -> str:
     what = "writes" if write else "requests"
     lab.reporter.timing(f"api error window ({what} through the endpoint)", err_window, fault=inj.fault.id,
                         probes=len(rows), failed=len(fails))
-    summary = (f"{len(rows)} probes over {window:g}s from {began:.1f}s after the change, {len(fails)} failed; "
-               f"error window {err_window:.1f}s (limit {limit:g}s)")
-    detail = "\n".join(f"+{t:6.1f}s {'ok ' if o.ok else 'ERR'} {o.text()}" for t, o in rows
+    summary = (f"{len(rows)} probes from {rows[0][0]:.1f}s to {rows[-1][0]:.1f}s around the change "
+               f"(negative: before it), {len(fails)} failed; error window {err_window:.1f}s (limit {limit:g}s)")
+    detail = "\n".join(f"{t:+7.1f}s {'ok ' if o.ok else 'ERR'} {o.text()}" for t, o in rows
                         if not o.ok or t in (rows[0][0], rows[-1][0]))
     if not rows[-1][1].ok:
         raise SymptomNotObserved(f"API available ({what})", f"{summary}; the last probe failed: {rows[-1][1].text()}")
@@ -305,6 +343,10 @@ CHECKS: dict[str, Callable] = {
     "journal_contains": _journal,
     "api_available": _api_available,
     "lease_moved": _lease_moved,
+}
+# Symptom kinds that measure from just before the change (started by Lab.inject).
+MONITORS: dict[str, Callable] = {
+    "api_available": _start_api_monitor,
 }
 assert set(CHECKS) == set(SYMPTOM_KINDS), "every declared symptom kind needs a check"
 
