@@ -110,3 +110,22 @@ def test_resolve_leader(monkeypatch):
     monkeypatch.setattr(shapes, "lease_holder", lambda kube, lease: (None, None))
     with pytest.raises(InfrastructureError, match="no holder"):
         resolve_node(_kube([]), "leader:kube-scheduler")
+
+
+def test_fault_on_several_nodes(tmp_path):
+    f = load_file(write(tmp_path, "shapes: [ha]\nnode: [control-plane-2, control-plane-3]\n"))
+    assert f.nodes == ("control-plane-2", "control-plane-3") and f.node == "control-plane-2"
+
+
+@pytest.mark.parametrize("extra", ["node: []\n", "node: [control-plane-2, control-plane-2]\n",
+                                   "node: [control-plane-2, primary]\n"])
+def test_bad_node_lists(tmp_path, extra):
+    with pytest.raises(FaultFileError) as e:
+        load_file(write(tmp_path, extra))
+    assert e.value.field == "node"
+
+
+def test_api_available_and_lease_moved_have_monitors_or_checks():
+    from breakfix.symptoms import CHECKS, MONITORS
+    assert {"api_available", "lease_moved"} <= set(CHECKS)
+    assert set(MONITORS) <= set(CHECKS)
