@@ -15,8 +15,10 @@ KIND_ARGS := $(if $(KIND_IMAGE),--kind-image=$(KIND_IMAGE)) $(if $(KIND_BIN),--k
 KIND_CMD := $(if $(KIND_BIN),$(KIND_BIN),airgap/.build/bin/kind)
 # A conformance run starts from a fresh cluster; REUSE=1 keeps one left by --keep-cluster.
 REUSE ?=
+# A cluster shape of clusters/ (single, workers, ha) and a Kubernetes version of airgap/versions.env.
+CLUSTER_SHAPE ?= single
 
-.PHONY: help venv docker-up node-image plan lint conformance test unit e2e stress grader-unseen report list-faults clean-cluster \
+.PHONY: help venv docker-up node-image node-images plan lint conformance test unit e2e stress grader-unseen report list-faults clean-cluster \
   tools-report tools-test
 
 help:
@@ -37,8 +39,15 @@ docker-up:
 	bash airgap/docker-up.sh
 
 # The node image, and the load balancer image kind runs for more than one control plane.
+# K8S_VERSION=v1.33.13 builds that version's image instead (one of K8S_VERSIONS in airgap/versions.env);
+# node-images builds every version's.
+K8S_VERSION ?=
 node-image: docker-up
-	bash airgap/node-image.sh
+	BREAKFIX_K8S_VERSION=$(K8S_VERSION) bash airgap/node-image.sh
+	bash airgap/haproxy-image.sh
+
+node-images: docker-up
+	set -e; source airgap/versions.env; for v in $$K8S_VERSIONS; do BREAKFIX_K8S_VERSION=$$v bash airgap/node-image.sh; done
 	bash airgap/haproxy-image.sh
 
 # What a build would install and build on this machine; changes nothing.
@@ -63,7 +72,8 @@ list-faults: venv
 conformance: venv tools-report $(IMAGE_DEP)
 	rm -rf $(REPORTS)/allure-results $(REPORTS)/html
 	$(if $(REUSE),,-$(KIND_CMD) delete cluster --name $(CLUSTER) >/dev/null 2>&1)
-	$(VPY) -m pytest suites --cluster-name=$(CLUSTER) $(KIND_ARGS) \
+	$(VPY) -m pytest suites --cluster-name=$(CLUSTER) $(KIND_ARGS) --cluster-shape=$(CLUSTER_SHAPE) \
+	  $(if $(K8S_VERSION),--k8s-version=$(K8S_VERSION)) \
 	  --alluredir=$(REPORTS)/allure-results --clean-alluredir \
 	  --junitxml=$(REPORTS)/junit.xml $(PYTEST_ARGS); rc=$$?; \
 	$(VPY) -m breakfix.report_html $(REPORTS)/allure-results $(REPORTS)/html || rc=$${rc:-1}; \

@@ -29,6 +29,11 @@ input_hash() {
     LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-12
 }
 KEY=$(input_hash)
+# The version's own reference, and node-image.ref for the first version (what the suite uses by default).
+write_ref() {
+  echo "$IMAGE" > "$BUILD_DIR/node-image-$K8S_VERSION.ref"
+  if [[ $K8S_VERSION == "$K8S_DEFAULT_VERSION" ]]; then echo "$IMAGE" > "$BUILD_DIR/node-image.ref"; fi
+}
 IMAGE="${BREAKFIX_NODE_IMAGE_REPO:-$NODE_IMAGE_REPO}:$K8S_VERSION-$KEY"
 
 # What a build would do here, from the same caches the build itself consults.
@@ -74,7 +79,7 @@ host_tools() {
 if [[ -z ${BREAKFIX_FORCE:-} ]] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
   host_tools
   log "node image $IMAGE already built from these inputs (${SECONDS}s)"
-  echo "$IMAGE" > "$BUILD_DIR/node-image.ref"
+  write_ref
   echo "$IMAGE"; exit 0
 fi
 
@@ -216,5 +221,5 @@ preload() {
 step preload-images preload
 docker rmi "$BASE_IMAGE" >/dev/null 2>&1 || true
 log "node image built in $((SECONDS - T0))s"
-echo "$IMAGE" > "$BUILD_DIR/node-image.ref"
+write_ref
 echo "$IMAGE"

@@ -105,3 +105,23 @@ def resolve_node(kube, selector: str) -> str:
         raise InfrastructureError(f"node {selector}: the cluster has {len(names)} {m.group('role')} node(s) "
                                   f"({', '.join(names) or 'none'})")
     return names[i - 1]
+
+
+VERSIONS_ENV = Path(__file__).resolve().parent.parent / "airgap" / "versions.env"
+
+
+def k8s_versions(path: Path = VERSIONS_ENV) -> list[str]:
+    """K8S_VERSIONS of airgap/versions.env: every version the offline path builds a node image for."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("K8S_VERSIONS="):
+            return line.split("=", 1)[1].strip().strip('"').split()
+    return []
+
+
+def check_k8s_version(version: str | None, path: Path = VERSIONS_ENV) -> None:
+    if version is None:
+        return
+    known = k8s_versions(path)
+    if version not in known:
+        raise BadInput(f"--k8s-version={version}: not a version the offline build knows "
+                       f"(K8S_VERSIONS in airgap/versions.env: {', '.join(known) or 'none'})")

@@ -129,3 +129,13 @@ def test_api_available_and_lease_moved_have_monitors_or_checks():
     from breakfix.symptoms import CHECKS, MONITORS
     assert {"api_available", "lease_moved"} <= set(CHECKS)
     assert set(MONITORS) <= set(CHECKS)
+
+
+def test_k8s_versions_pinned():
+    from breakfix.shapes import check_k8s_version, k8s_versions
+    vs = k8s_versions()
+    assert vs[0] == "v1.34.4" and any(v.startswith("v1.33.") for v in vs)
+    check_k8s_version(vs[1])
+    with pytest.raises(BadInput) as e:
+        check_k8s_version("v1.20.0")
+    assert "\n" not in str(e.value) and "K8S_VERSIONS" in str(e.value)
