@@ -226,7 +226,7 @@ def _fresh_probe(kubeconfig, write: bool, seq: int) -> Observation:
 
 
 class _Monitor:
-    """Probes from just before the change until `hold` seconds after it, in a thread of its own:
+    """Probes from just before the change until `hold` seconds after it took effect, in a thread of its own:
     what happens while the kubelet is still stopping the old container (up to its grace period)
     is part of the window too."""
 
@@ -264,7 +264,7 @@ def start_monitors(lab, inj) -> None:
 
 
 def _api_available(lab, inj, spec) -> str:
-    """The probes of the monitor started before the change, until `hold` seconds after it; the
+    """The probes of the monitor started before the change, until `hold` seconds after it took effect; the
     error window runs from the first failed probe to the first good one after the last failure.
     Fails when the window is longer than max_error_window or the API does not answer at the end."""
     limit = spec.get("max_error_window", 20)
@@ -273,7 +273,9 @@ def _api_available(lab, inj, spec) -> str:
     if mon is None:       # not started by Lab.inject (e.g. an older engine): probe from now on
         mon = _Monitor(lab.kube.kubeconfig, write, spec.get("hold") or 30, (spec.get("hold") or 30) + 1)
     if mon.changed_at is None:
-        mon.changed_at = inj.started
+        # `hold` more seconds from now, when the change has taken effect (the kubelet may take the
+        # old container's whole grace period, 30 s for an API server, to stop it).
+        mon.changed_at = time.monotonic()
     mon.thread.join(timeout=mon.hold + lab.t("symptom"))
     if mon.thread.is_alive():
         raise SymptomNotObserved("API available", f"the probe thread did not finish within {mon.hold:g}s + "

@@ -51,7 +51,8 @@ SYMPTOM_KINDS: dict[str, SymptomSpec] = {
     # More than one control plane (clusters/ha.yaml): measured, with the timings in the report.
     "api_available": SymptomSpec(
         "the API keeps answering through the cluster's endpoint (kind's load balancer on ha), a fresh "
-        "connection per probe for `hold` seconds (with write: a ConfigMap created and deleted each probe); "
+        "connection per probe from just before the change to `hold` seconds after it took effect (with write: a "
+        "ConfigMap created and deleted each probe); "
         "the error window (first failed probe to the next good one) is reported and at most max_error_window",
         optional={"hold": 30, "write": False, "max_error_window": 20},
         types={"hold": HOLD, "write": bool, "max_error_window": seconds(0)}),
