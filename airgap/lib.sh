@@ -10,6 +10,7 @@ BIN_DIR="$BUILD_DIR/bin"
 # builds its binaries (Kubernetes, and etcd/CoreDNS where kubeadm of that minor names other ones)
 # in k8s-<version>/bin, and every version's image reference is in node-image-<version>.ref.
 K8S_DEFAULT_VERSION=$K8S_VERSION
+ETCD_DEFAULT_VERSION=$ETCD_VERSION
 if [[ -n ${BREAKFIX_K8S_VERSION:-} && $BREAKFIX_K8S_VERSION != "$K8S_VERSION" ]]; then
   if [[ " $K8S_VERSIONS " != *" $BREAKFIX_K8S_VERSION "* ]]; then
     printf 'airgap: error: BREAKFIX_K8S_VERSION=%s is not in K8S_VERSIONS (%s) of versions.env\n' \
