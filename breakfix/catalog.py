@@ -12,7 +12,7 @@ import yaml
 from .edits import EDIT_OPS
 from .errors import FaultFileError, UnknownFault
 from .params import Param
-from .shapes import DEFAULT_FAULT_SHAPES, DEFAULT_NODE, check_selector, shape_names
+from .shapes import DEFAULT_FAULT_SHAPES, DEFAULT_NODE, check_selector, check_version_range, shape_names
 from .symptoms_spec import SYMPTOM_KINDS
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "faults"
@@ -57,6 +57,7 @@ class Fault:
     tags: tuple[str, ...] = field(default_factory=tuple)
     shapes: tuple[str, ...] = DEFAULT_FAULT_SHAPES   # cluster shapes it applies to (clusters/*.yaml)
     nodes: tuple[str, ...] = (DEFAULT_NODE,)         # the node(s) it targets (breakfix/shapes.py)
+    k8s_versions: dict | None = None                 # {min: v1.33, max: v1.34}: where a flag differs
 
     @property
     def node(self) -> str:
@@ -125,7 +126,7 @@ def parse_fault(data: Any, path: Path) -> Fault:
         raise FaultFileError(path, "(document)", f"must be a mapping of fault fields (id, component, ...), "
                                                  f"got {got}")
     _check_keys(data, {"id", "component", "title", "severity", "target", "edits", "symptoms", "fix",
-                       "remediation", "api_down", "reference_lab", "verify", "tags", "shapes", "node"}, path, "")
+                       "remediation", "api_down", "reference_lab", "verify", "tags", "shapes", "node", "k8s_versions"}, path, "")
     fid = _req(data, "id", str, path)
     if not _ID.match(fid):
         raise FaultFileError(path, "id", "must be lowercase letters, digits and dashes (3-63)")
@@ -233,10 +234,15 @@ def parse_fault(data: Any, path: Path) -> Fault:
             raise FaultFileError(path, "node", why)
     if len(set(nodes)) != len(nodes):
         raise FaultFileError(path, "node", "lists a node twice")
+    k8s_versions = data.get("k8s_versions")
+    if k8s_versions is not None:
+        why = check_version_range(k8s_versions)
+        if why:
+            raise FaultFileError(path, "k8s_versions", why)
     return Fault(id=fid, component=component, title=title, severity=severity, target=target,
                  edits=tuple(edits), symptoms=tuple(symptoms), fix=fix.strip(), remediation=remediation.strip(),
                  api_down=api_down, reference_lab=lab, verify_scale=scale, source=str(path), tags=tuple(tags),
-                 shapes=tuple(shapes), nodes=tuple(nodes))
+                 shapes=tuple(shapes), nodes=tuple(nodes), k8s_versions=k8s_versions)
 
 
 def load_file(path: Path) -> Fault:

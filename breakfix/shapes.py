@@ -125,3 +125,34 @@ def check_k8s_version(version: str | None, path: Path = VERSIONS_ENV) -> None:
     if version not in known:
         raise BadInput(f"--k8s-version={version}: not a version the offline build knows "
                        f"(K8S_VERSIONS in airgap/versions.env: {', '.join(known) or 'none'})")
+
+
+_MINOR = re.compile(r"^v1\.([0-9]{1,3})$")
+_VERSION = re.compile(r"v1\.([0-9]{1,3})(?:\.[0-9]+)?")
+
+
+def check_version_range(value) -> str | None:
+    """Why VALUE is not a fault's k8s_versions ({min: v1.MINOR, max: v1.MINOR}, either optional)."""
+    if not isinstance(value, dict) or not value or set(value) - {"min", "max"}:
+        return "must be a mapping with min and/or max, e.g. {min: v1.33, max: v1.34}"
+    for k, v in value.items():
+        if not isinstance(v, str) or not _MINOR.match(v):
+            return f"{k} must be a minor version like v1.33 (got {v!r})"
+    if "min" in value and "max" in value and minor_of(value["min"]) > minor_of(value["max"]):
+        return "min is above max"
+    return None
+
+
+def minor_of(version: str) -> int | None:
+    """33 for v1.33, v1.33.13 or kindest/node:v1.33.4; None when there is no version in it."""
+    m = _VERSION.search(version or "")
+    return int(m.group(1)) if m else None
+
+
+def version_in_range(version: str | None, rng: dict | None) -> bool:
+    """True when the fault applies to VERSION; an unknown version (an image without one) runs it."""
+    minor = minor_of(version) if version else None
+    if not rng or minor is None:
+        return True
+    return (("min" not in rng or minor >= minor_of(rng["min"]))
+            and ("max" not in rng or minor <= minor_of(rng["max"])))

@@ -139,3 +139,18 @@ def test_k8s_versions_pinned():
     with pytest.raises(BadInput) as e:
         check_k8s_version("v1.20.0")
     assert "\n" not in str(e.value) and "K8S_VERSIONS" in str(e.value)
+
+
+def test_version_ranges(tmp_path):
+    from breakfix.shapes import version_in_range
+    f = load_file(write(tmp_path, "k8s_versions: {min: v1.34}\n"))
+    assert f.k8s_versions == {"min": "v1.34"}
+    assert version_in_range("v1.34.4", f.k8s_versions) and not version_in_range("v1.33.13", f.k8s_versions)
+    assert version_in_range("kindest/node:v1.35.0", f.k8s_versions)
+    assert not version_in_range("v1.35.1", {"max": "v1.34"})
+    assert version_in_range(None, {"max": "v1.34"}) and version_in_range("my/image:latest", {"max": "v1.34"})
+    for bad in ("k8s_versions: v1.33\n", "k8s_versions: {min: 1.33}\n", "k8s_versions: {min: v1.34, max: v1.33}\n",
+                "k8s_versions: {from: v1.33}\n"):
+        with pytest.raises(FaultFileError) as e:
+            load_file(write(tmp_path, bad))
+        assert e.value.field == "k8s_versions"
