@@ -22,7 +22,10 @@ SHARD ?=
 XDIST := $(if $(filter-out 1,$(WORKERS)),-n $(WORKERS))
 CLUSTERS := $(CLUSTER) $(if $(XDIST),$(foreach i,$(shell seq 0 $$(( $(WORKERS) - 1 ))),$(CLUSTER)-gw$(i)))
 
-.PHONY: help venv docker-up node-image plan lint conformance test unit e2e stress grader-unseen bench report list-faults clean-cluster \
+# A cluster shape of clusters/ (single, workers, ha) and a Kubernetes version of airgap/versions.env.
+CLUSTER_SHAPE ?= single
+
+.PHONY: help venv docker-up node-image node-images plan lint conformance test unit e2e stress grader-unseen bench report list-faults clean-cluster \
   tools-report tools-test
 
 help:
@@ -42,8 +45,17 @@ venv: $(VPY)
 docker-up:
 	bash airgap/docker-up.sh
 
+# The node image, and the load balancer image kind runs for more than one control plane.
+# K8S_VERSION=v1.33.13 builds that version's image instead (one of K8S_VERSIONS in airgap/versions.env);
+# node-images builds every version's.
+K8S_VERSION ?=
 node-image: docker-up
-	bash airgap/node-image.sh
+	BREAKFIX_K8S_VERSION=$(K8S_VERSION) bash airgap/node-image.sh
+	bash airgap/haproxy-image.sh
+
+node-images: docker-up
+	set -e; source airgap/versions.env; for v in $$K8S_VERSIONS; do BREAKFIX_K8S_VERSION=$$v bash airgap/node-image.sh; done
+	bash airgap/haproxy-image.sh
 
 # What a build would install and build on this machine; changes nothing.
 plan:
@@ -68,6 +80,7 @@ conformance: venv tools-report $(IMAGE_DEP)
 	rm -rf $(REPORTS)/allure-results $(REPORTS)/html
 	$(if $(REUSE),,-for c in $(CLUSTERS); do $(KIND_CMD) delete cluster --name $$c; done >/dev/null 2>&1)
 	$(VPY) -m pytest suites --cluster-name=$(CLUSTER) $(KIND_ARGS) $(XDIST) $(if $(SHARD),--shard=$(SHARD)) \
+	  --cluster-shape=$(CLUSTER_SHAPE) $(if $(K8S_VERSION),--k8s-version=$(K8S_VERSION)) \
 	  --alluredir=$(REPORTS)/allure-results --clean-alluredir \
 	  --junitxml=$(REPORTS)/junit.xml $(PYTEST_ARGS); rc=$$?; \
 	$(VPY) -m breakfix.report_html $(REPORTS)/allure-results $(REPORTS)/html || rc=$${rc:-1}; \

@@ -33,7 +33,12 @@ if ! built "$BIN_DIR/etcd" "$ETCD_VERSION"; then
   etcd_mods=(go.etcd.io/etcd/api/v3 go.etcd.io/etcd/client/pkg/v3 go.etcd.io/etcd/client/v3 go.etcd.io/etcd/pkg/v3)
   reqs=(); for m in "${etcd_mods[@]}"; do reqs+=("$m@$ETCD_VERSION"); done
   step etcd wrapped etcd "$BIN_DIR/etcd" go.etcd.io/etcd/server/v3 "go.etcd.io/etcd/server/v3@$ETCD_VERSION" "${reqs[@]}"
-  step etcdctl wrapped etcdctl "$BIN_DIR/etcdctl" go.etcd.io/etcd/etcdctl/v3 "go.etcd.io/etcd/etcdctl/v3@$ETCD_VERSION" "${reqs[@]}"
+  # etcdctl of etcd 3.5 imports etcdutl, and the checksum database has no go.etcd.io/etcd/etcdutl/v3
+  # v3.5.24 (404): another version's image gets the etcdctl of the default etcd (same v3 API; only
+  # people run it, never kubeadm or the kubelet).
+  ctl_reqs=(); for m in "${etcd_mods[@]}"; do ctl_reqs+=("$m@$ETCD_DEFAULT_VERSION"); done
+  step etcdctl wrapped etcdctl "$BIN_DIR/etcdctl" go.etcd.io/etcd/etcdctl/v3 \
+    "go.etcd.io/etcd/etcdctl/v3@$ETCD_DEFAULT_VERSION" "${ctl_reqs[@]}"
   mark "$BIN_DIR/etcd" "$ETCD_VERSION"
 fi
 

@@ -7,6 +7,7 @@ source "$(dirname "$0")/lib.sh"
 ensure_build_tools
 
 MOD="$BUILD_DIR/k8s-mod"
+[[ $K8S_VERSION == "$K8S_DEFAULT_VERSION" ]] || MOD="$BUILD_DIR/k8s-$K8S_VERSION/mod"
 STAMP="$BIN_DIR/.k8s-$K8S_VERSION"
 BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet kubeadm kubectl)
 all_built() { local b; for b in "${BINARIES[@]}"; do [[ -x $BIN_DIR/$b ]] || return 1; done; }

@@ -6,6 +6,26 @@ AIRGAP_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$AIRGAP_DIR/versions.env"
 BUILD_DIR="${BREAKFIX_BUILD_DIR:-$AIRGAP_DIR/.build}"
 BIN_DIR="$BUILD_DIR/bin"
+# BREAKFIX_K8S_VERSION picks one of K8S_VERSIONS. The first keeps bin/ and node-image.ref; another
+# builds its binaries (Kubernetes, and etcd/CoreDNS where kubeadm of that minor names other ones)
+# in k8s-<version>/bin, and every version's image reference is in node-image-<version>.ref.
+K8S_DEFAULT_VERSION=$K8S_VERSION
+ETCD_DEFAULT_VERSION=$ETCD_VERSION
+if [[ -n ${BREAKFIX_K8S_VERSION:-} && $BREAKFIX_K8S_VERSION != "$K8S_VERSION" ]]; then
+  if [[ " $K8S_VERSIONS " != *" $BREAKFIX_K8S_VERSION "* ]]; then
+    printf 'airgap: error: BREAKFIX_K8S_VERSION=%s is not in K8S_VERSIONS (%s) of versions.env\n' \
+      "$BREAKFIX_K8S_VERSION" "$K8S_VERSIONS" >&2
+    exit 2
+  fi
+  K8S_VERSION=$BREAKFIX_K8S_VERSION
+  BIN_DIR="$BUILD_DIR/k8s-$K8S_VERSION/bin"
+  _minor=${K8S_VERSION#v}; _minor=${_minor%.*}; _minor=${_minor//./_}
+  for _v in ETCD_VERSION ETCD_IMAGE_TAG COREDNS_VERSION; do
+    _o="${_v}_${_minor}"
+    [[ -n ${!_o:-} ]] && printf -v "$_v" '%s' "${!_o}"
+  done
+  unset _minor _v _o
+fi
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 # BREAKFIX_PLAN=1 (`node-image.sh --plan`): say what would be installed and built, change nothing.
 PLAN=${BREAKFIX_PLAN:-}

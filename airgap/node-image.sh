@@ -23,10 +23,17 @@ T0=$SECONDS
 # Every tool, before the first step: installed now, or one line saying what is missing.
 ensure_build_tools
 
+# The load balancer's image (haproxy-image.sh, haproxy/) is built and cached on its own: not an input.
 input_hash() {
-  (cd "$AIRGAP_DIR" && find . -path ./.build -prune -o -type f -print | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-12
+  (cd "$AIRGAP_DIR" && find . \( -path ./.build -o -path ./haproxy \) -prune -o -type f ! -name haproxy-image.sh -print |
+    LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-12
 }
 KEY=$(input_hash)
+# The version's own reference, and node-image.ref for the first version (what the suite uses by default).
+write_ref() {
+  echo "$IMAGE" > "$BUILD_DIR/node-image-$K8S_VERSION.ref"
+  if [[ $K8S_VERSION == "$K8S_DEFAULT_VERSION" ]]; then echo "$IMAGE" > "$BUILD_DIR/node-image.ref"; fi
+}
 IMAGE="${BREAKFIX_NODE_IMAGE_REPO:-$NODE_IMAGE_REPO}:$K8S_VERSION-$KEY"
 
 # What a build would do here, from the same caches the build itself consults.
@@ -72,7 +79,7 @@ host_tools() {
 if [[ -z ${BREAKFIX_FORCE:-} ]] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
   host_tools
   log "node image $IMAGE already built from these inputs (${SECONDS}s)"
-  echo "$IMAGE" > "$BUILD_DIR/node-image.ref"
+  write_ref
   echo "$IMAGE"; exit 0
 fi
 
@@ -214,5 +221,5 @@ preload() {
 step preload-images preload
 docker rmi "$BASE_IMAGE" >/dev/null 2>&1 || true
 log "node image built in $((SECONDS - T0))s"
-echo "$IMAGE" > "$BUILD_DIR/node-image.ref"
+write_ref
 echo "$IMAGE"

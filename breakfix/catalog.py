@@ -12,6 +12,7 @@ import yaml
 from .edits import EDIT_OPS
 from .errors import FaultFileError, UnknownFault
 from .params import Param
+from .shapes import DEFAULT_FAULT_SHAPES, DEFAULT_NODE, check_selector, check_version_range, shape_names
 from .symptoms_spec import SYMPTOM_KINDS
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "faults"
@@ -54,6 +55,14 @@ class Fault:
     verify_scale: int = 1
     source: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    shapes: tuple[str, ...] = DEFAULT_FAULT_SHAPES   # cluster shapes it applies to (clusters/*.yaml)
+    nodes: tuple[str, ...] = (DEFAULT_NODE,)         # the node(s) it targets (breakfix/shapes.py)
+    k8s_versions: dict | None = None                 # {min: v1.33, max: v1.34}: where a flag differs
+
+    @property
+    def node(self) -> str:
+        """The first node it targets (where its evidence is read when it targets several)."""
+        return self.nodes[0]
 
     @property
     def marker_name(self) -> str:
@@ -117,7 +126,7 @@ def parse_fault(data: Any, path: Path) -> Fault:
         raise FaultFileError(path, "(document)", f"must be a mapping of fault fields (id, component, ...), "
                                                  f"got {got}")
     _check_keys(data, {"id", "component", "title", "severity", "target", "edits", "symptoms", "fix",
-                       "remediation", "api_down", "reference_lab", "verify", "tags"}, path, "")
+                       "remediation", "api_down", "reference_lab", "verify", "tags", "shapes", "node", "k8s_versions"}, path, "")
     fid = _req(data, "id", str, path)
     if not _ID.match(fid):
         raise FaultFileError(path, "id", "must be lowercase letters, digits and dashes (3-63)")
@@ -208,9 +217,32 @@ def parse_fault(data: Any, path: Path) -> Fault:
     tags = data.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(x, str) for x in tags):
         raise FaultFileError(path, "tags", "must be a list of strings")
+    shapes = data.get("shapes", list(DEFAULT_FAULT_SHAPES))
+    known_shapes = shape_names()
+    if not isinstance(shapes, list) or not shapes or not all(isinstance(x, str) for x in shapes):
+        raise FaultFileError(path, "shapes", "must be a non-empty list of cluster shapes")
+    for x in shapes:
+        if x not in known_shapes:
+            raise FaultFileError(path, "shapes", f"unknown shape {x!r} (known: {', '.join(known_shapes)})")
+    node = data.get("node", DEFAULT_NODE)
+    nodes = node if isinstance(node, list) else [node]
+    if not nodes:
+        raise FaultFileError(path, "node", "must name a node or list at least one")
+    for n in nodes:
+        why = check_selector(n)
+        if why:
+            raise FaultFileError(path, "node", why)
+    if len(set(nodes)) != len(nodes):
+        raise FaultFileError(path, "node", "lists a node twice")
+    k8s_versions = data.get("k8s_versions")
+    if k8s_versions is not None:
+        why = check_version_range(k8s_versions)
+        if why:
+            raise FaultFileError(path, "k8s_versions", why)
     return Fault(id=fid, component=component, title=title, severity=severity, target=target,
                  edits=tuple(edits), symptoms=tuple(symptoms), fix=fix.strip(), remediation=remediation.strip(),
-                 api_down=api_down, reference_lab=lab, verify_scale=scale, source=str(path), tags=tuple(tags))
+                 api_down=api_down, reference_lab=lab, verify_scale=scale, source=str(path), tags=tuple(tags),
+                 shapes=tuple(shapes), nodes=tuple(nodes), k8s_versions=k8s_versions)
 
 
 def load_file(path: Path) -> Fault:

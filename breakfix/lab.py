@@ -347,6 +347,8 @@ class Lab:
             undo.injection = inj
             register(undo)
 
+            from .symptoms import start_monitors
+            start_monitors(self, inj)      # what a symptom measures from before the change
             inj.changed = True
             if path:
                 self.reporter.attach(f"diff {path}", edits.diff_text(inj.original.decode(), new_text, path), "diff")

@@ -36,6 +36,12 @@ def pytest_addoption(parser):
     g.addoption("--shard", default=None, metavar="I/N",
                 help="run the I-th of N stable slices of the selected tests (1 <= I <= N; one CI runner each); "
                      "the whole-run checks run in every slice")
+    g.addoption("--cluster-shape", default="single",
+                help="cluster shape to create: a kind configuration in clusters/ (single, workers, ha); "
+                     "faults run only on the shapes their file lists")
+    g.addoption("--k8s-version", default=None,
+                help="Kubernetes version of the offline node image (airgap/versions.env K8S_VERSIONS; "
+                     "default: the first); --kind-image overrides it")
     g.addoption("--timings-file", default="reports/timings.json", help="where phase timings are written")
 
 

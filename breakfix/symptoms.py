@@ -3,6 +3,7 @@ as text, or raises SymptomNotObserved / WaitTimeout with what it saw last. The p
 kind are declared in symptoms_spec.py."""
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 from .errors import SymptomNotObserved, WaitTimeout
@@ -200,6 +201,130 @@ def _journal(lab, inj, spec) -> str:
     return _wait(probe, f"journal of {unit} contains {text!r}", lab.t("symptom"), max(lab.poll, 1.0))
 
 
+def _fresh_probe(kubeconfig, write: bool, seq: int) -> Observation:
+    """One request (or a write) through the kubeconfig's endpoint on a new connection: a kept-alive
+    connection would stay on one API server behind the load balancer and see nothing."""
+    from kubernetes import client, config
+    api = config.new_client_from_config(config_file=str(kubeconfig))
+    try:
+        method, url, headers, body, post = api.param_serialize("GET", "/readyz", auth_settings=["BearerToken"])
+        resp = api.call_api(method, url, headers, body, post, _request_timeout=3)
+        if resp.status != 200:
+            return Observation(False, f"/readyz {resp.status}")
+        if write:
+            core = client.CoreV1Api(api)
+            name = f"breakfix-write-probe-{seq}"
+            core.create_namespaced_config_map("default", client.V1ConfigMap(
+                metadata=client.V1ObjectMeta(name=name, labels={"kube-breakfix/probe": "write"}),
+                data={"seq": str(seq)}), _request_timeout=3)
+            core.delete_namespaced_config_map(name, "default", _request_timeout=3)
+            return Observation(True, "/readyz 200, ConfigMap written and deleted")
+        return Observation(True, "/readyz 200")
+    except Exception as exc:  # noqa: BLE001 - the failure is the observation
+        return Observation(False, f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}")
+    finally:
+        api.close()
+
+
+class _Monitor:
+    """Probes from just before the change until `hold` seconds after it took effect, in a thread of its own:
+    what happens while the kubelet is still stopping the old container (up to its grace period)
+    is part of the window too."""
+
+    def __init__(self, kubeconfig, write: bool, hold: float, lifetime: float):
+        import threading
+        self.kubeconfig, self.write, self.hold = kubeconfig, write, hold
+        self.end = time.monotonic() + lifetime     # a fault that fails before its check stops it too
+        self.rows: list[tuple[float, Observation]] = []      # (monotonic time, observation)
+        self.changed_at: float | None = None
+        self.thread = threading.Thread(target=self._run, name="api-monitor", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        seq = 0
+        while (self.changed_at is None or time.monotonic() - self.changed_at < self.hold) \
+                and time.monotonic() < self.end:
+            seq += 1
+            start = time.monotonic()
+            self.rows.append((start, _fresh_probe(self.kubeconfig, self.write, seq)))
+            time.sleep(max(0.0, 0.5 - (time.monotonic() - start)))   # paced probes, not a fixed wait
+
+
+def _start_api_monitor(lab, inj, spec) -> None:
+    hold = spec.get("hold") or 30
+    inj.context[f"monitor:{spec['kind']}"] = _Monitor(lab.kube.kubeconfig, spec.get("write", False), hold,
+                                                     hold + lab.t("took_effect") + lab.t("symptom"))
+
+
+def start_monitors(lab, inj) -> None:
+    """Called by Lab.inject right before the change: start what a symptom kind measures from there."""
+    for spec in inj.fault.symptoms:
+        starter = MONITORS.get(spec["kind"])
+        if starter:
+            starter(lab, inj, spec)
+
+
+def _api_available(lab, inj, spec) -> str:
+    """The probes of the monitor started before the change, until `hold` seconds after it took effect; the
+    error window runs from the first failed probe to the first good one after the last failure.
+    Fails when the window is longer than max_error_window or the API does not answer at the end."""
+    limit = spec.get("max_error_window", 20)
+    write = spec.get("write", False)
+    mon = inj.context.get(f"monitor:{spec['kind']}")
+    if mon is None:       # not started by Lab.inject (e.g. an older engine): probe from now on
+        mon = _Monitor(lab.kube.kubeconfig, write, spec.get("hold") or 30, (spec.get("hold") or 30) + 1)
+    if mon.changed_at is None:
+        # `hold` more seconds from now, when the change has taken effect (the kubelet may take the
+        # old container's whole grace period, 30 s for an API server, to stop it).
+        mon.changed_at = time.monotonic()
+    mon.thread.join(timeout=mon.hold + lab.t("symptom"))
+    if mon.thread.is_alive():
+        raise SymptomNotObserved("API available", f"the probe thread did not finish within {mon.hold:g}s + "
+                                                  f"{lab.t('symptom'):.0f}s; {len(mon.rows)} probes so far")
+    rows = [(t - inj.started, o) for t, o in list(mon.rows)]
+    fails = [t for t, o in rows if not o.ok]
+    if fails:
+        after = [t for t, o in rows if o.ok and t > fails[-1]]
+        err_window = (after[0] if after else rows[-1][0]) - fails[0]
+    else:
+        err_window = 0.0
+    what = "writes" if write else "requests"
+    lab.reporter.timing(f"api error window ({what} through the endpoint)", err_window, fault=inj.fault.id,
+                        probes=len(rows), failed=len(fails))
+    summary = (f"{len(rows)} probes from {rows[0][0]:.1f}s to {rows[-1][0]:.1f}s around the change "
+               f"(negative: before it), {len(fails)} failed; error window {err_window:.1f}s (limit {limit:g}s)")
+    detail = "\n".join(f"{t:+7.1f}s {'ok ' if o.ok else 'ERR'} {o.text()}" for t, o in rows
+                        if not o.ok or t in (rows[0][0], rows[-1][0]))
+    if not rows[-1][1].ok:
+        raise SymptomNotObserved(f"API available ({what})", f"{summary}; the last probe failed: {rows[-1][1].text()}")
+    if err_window > limit:
+        raise SymptomNotObserved(f"API available ({what})", f"{summary}: longer than allowed")
+    return summary + "\n" + detail
+
+
+def _lease_moved(lab, inj, spec) -> str:
+    from .shapes import lease_holder
+    lease = spec["lease"]
+    seen = {}
+
+    def probe() -> Observation:
+        holder, obj = lease_holder(lab.kube, lease)
+        seen["duration"] = obj.spec.lease_duration_seconds
+        return Observation(holder is not None and holder != lab.node_name,
+                           f"lease kube-system/{lease}: holder {obj.spec.holder_identity}, "
+                           f"duration {obj.spec.lease_duration_seconds}s, transitions {obj.spec.lease_transitions}")
+
+    text = _wait(probe, f"lease {lease} held by a node other than {lab.node_name}", lab.t("symptom"), interval=0.5)
+    handover = time.monotonic() - inj.started
+    duration = seen.get("duration") or 0
+    lab.reporter.timing(f"lease {lease} hand-over", handover, fault=inj.fault.id, lease_duration=duration)
+    line = f"{text}; hand-over {handover:.1f}s after the change (lease duration {duration}s)"
+    if duration and handover > spec.get("max_lease_durations", 4) * duration:
+        raise SymptomNotObserved(f"lease {lease} moved", f"{line}: slower than {spec.get('max_lease_durations', 4)} "
+                                                         "lease durations")
+    return line
+
+
 def _wait(probe, what: str, deadline: float, interval: float) -> str:
     try:
         return wait_until(probe, what, deadline, interval=interval).text()
@@ -219,6 +344,12 @@ CHECKS: dict[str, Callable] = {
     "node_not_ready": _node_not_ready,
     "unit_state": _unit_state,
     "journal_contains": _journal,
+    "api_available": _api_available,
+    "lease_moved": _lease_moved,
+}
+# Symptom kinds that measure from just before the change (started by Lab.inject).
+MONITORS: dict[str, Callable] = {
+    "api_available": _start_api_monitor,
 }
 assert set(CHECKS) == set(SYMPTOM_KINDS), "every declared symptom kind needs a check"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .params import HOLD
+from .params import HOLD, TEXT, seconds
 
 
 @dataclass(frozen=True)
@@ -48,4 +48,17 @@ SYMPTOM_KINDS: dict[str, SymptomSpec] = {
     "journal_contains": SymptomSpec(
         "the unit's journal since the fault contains a text",
         required=frozenset({"unit", "text"}), types={"unit": str, "text": str}),
+    # More than one control plane (clusters/ha.yaml): measured, with the timings in the report.
+    "api_available": SymptomSpec(
+        "the API keeps answering through the cluster's endpoint (kind's load balancer on ha), a fresh "
+        "connection per probe from just before the change to `hold` seconds after it took effect (with write: a "
+        "ConfigMap created and deleted each probe); "
+        "the error window (first failed probe to the next good one) is reported and at most max_error_window",
+        optional={"hold": 30, "write": False, "max_error_window": 20},
+        types={"hold": HOLD, "write": bool, "max_error_window": seconds(0)}),
+    "lease_moved": SymptomSpec(
+        "the leader lease passes from the target node to another one; the hand-over (from the change to "
+        "the new holder) is reported next to the lease's duration and is at most max_lease_durations of it",
+        required=frozenset({"lease"}), optional={"max_lease_durations": 4},
+        types={"lease": TEXT, "max_lease_durations": seconds(1)}),
 }

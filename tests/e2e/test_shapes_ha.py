@@ -1,0 +1,64 @@
+"""The ha shape end to end, offline: the suite creates a three-control-plane kind cluster from
+clusters/ha.yaml with kind's load balancer running our kindest/haproxy image (airgap/haproxy-image.sh),
+pulls nothing (Docker's own image events during the run), and one HA fault passes with its timing in
+the timings file. Cluster names start with shapes- (marker `shapes`: `pytest -m shapes tests/e2e`)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .support import BIN, IMAGE_REF, ROOT, kind
+
+NAME = "shapes-e2e-ha"
+LB_IMAGE = dict(line.split("=", 1) for line in (ROOT / "airgap" / "versions.env").read_text().splitlines()
+                if "=" in line and not line.startswith("#"))["KIND_HAPROXY_IMAGE"].strip()
+
+pytestmark = [pytest.mark.e2e, pytest.mark.shapes]
+
+
+@pytest.fixture
+def offline_ready():
+    if not (BIN / "kind").is_file() or not IMAGE_REF.is_file() or not shutil.which("docker"):
+        pytest.skip("needs airgap/.build/bin/kind, airgap/.build/node-image.ref and docker (make node-image)")
+    r = subprocess.run(["docker", "image", "inspect", LB_IMAGE], capture_output=True, text=True)
+    assert r.returncode == 0, f"{LB_IMAGE} is not built: make node-image builds it (airgap/haproxy-image.sh)"
+    kind("delete", "cluster", "--name", NAME)
+    yield
+    kind("delete", "cluster", "--name", NAME)
+
+
+def test_ha_cluster_offline_and_one_ha_fault(offline_ready, tmp_path):
+    since = str(int(time.time()))
+    timings = tmp_path / "timings.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BREAKFIX_", "PYTEST_"))}
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "suites/test_faults.py", f"--cluster-name={NAME}", "--cluster-shape=ha",
+         "--fault=ha-scheduler-leader-stopped", "--keep-cluster", f"--timings-file={timings}",
+         "-p", "no:cacheprovider", "-v"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=2400)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    assert "1 passed" in r.stdout.splitlines()[-1], out[-2000:]
+    # Nothing was pulled: Docker's image events since the start hold no pull.
+    ev = subprocess.run(["docker", "events", "--since", since, "--until", str(int(time.time()) + 1),
+                         "--filter", "type=image", "--format", "{{json .}}"],
+                        capture_output=True, text=True, timeout=60)
+    pulls = [json.loads(x) for x in ev.stdout.splitlines() if x.strip() and json.loads(x).get("Action") == "pull"]
+    assert not pulls, f"images were pulled: {pulls}"
+    # Three members and the load balancer, running the image built here.
+    ps = subprocess.run(["docker", "ps", "--filter", f"label=io.x-k8s.kind.cluster={NAME}",
+                         "--format", "{{json .}}"], capture_output=True, text=True, timeout=60)
+    rows = [json.loads(x) for x in ps.stdout.splitlines() if x.strip()]
+    names = sorted(row["Names"] for row in rows)
+    assert names == sorted([f"{NAME}-control-plane", f"{NAME}-control-plane2", f"{NAME}-control-plane3",
+                            f"{NAME}-external-load-balancer"]), names
+    lb = next(row for row in rows if row["Names"].endswith("external-load-balancer"))
+    assert lb["Image"] == LB_IMAGE
+    # The hand-over was measured and reported.
+    rows = json.loads(timings.read_text())["phases"]
+    handover = [t for t in rows if t.get("name") == "lease kube-scheduler hand-over"]
+    assert handover and handover[0]["seconds"] > 0, rows
