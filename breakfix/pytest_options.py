@@ -26,6 +26,9 @@ def pytest_addoption(parser):
     g.addoption("--faults-dir", default=None, help="fault catalog directory (default: faults/)")
     g.addoption("--fault", action="append", default=[], help="run only this fault id (repeatable)")
     g.addoption("--component", default=None, help="run only faults of this component")
+    g.addoption("--labs-dir", default=None, help="lab directory (default: labs/; with --faults-dir no lab "
+                                                              "runs unless --labs-dir or --lab is given)")
+    g.addoption("--lab", action="append", default=[], help="replay only this lab id (repeatable)")
     g.addoption("--list-faults", action="store_true", help="print the fault catalog and exit")
     g.addoption("--timeout-scale", default=None, metavar="FACTOR",
                 help="multiply every wait's timeout, a positive number (env BREAKFIX_TIMEOUT_SCALE; "
