@@ -112,3 +112,30 @@ def write_environment(results_dir: Path, props: dict[str, str]) -> None:
     results_dir.mkdir(parents=True, exist_ok=True)
     lines = [f"{k}={' '.join(str(v).split())}" for k, v in props.items()]
     (results_dir / "environment.properties").write_text("\n".join(lines) + "\n")
+
+
+def executor_info(name: str = "kube-breakfix", env: dict | None = None) -> dict:
+    """Allure's executor.json: where the run happened. Under GitHub Actions (GITHUB_* variables) the
+    workflow run's name and URL; otherwise the host."""
+    import os
+    import socket
+    env = os.environ if env is None else env
+    if env.get("GITHUB_ACTIONS") == "true" and env.get("GITHUB_RUN_ID"):
+        server = env.get("GITHUB_SERVER_URL", "https://github.com")
+        repo = env.get("GITHUB_REPOSITORY", "")
+        url = f"{server}/{repo}/actions/runs/{env['GITHUB_RUN_ID']}"
+        attempt = env.get("GITHUB_RUN_ATTEMPT")
+        return {"name": "GitHub Actions", "type": "github",
+                "buildName": f"{env.get('GITHUB_WORKFLOW', 'workflow')} #{env.get('GITHUB_RUN_NUMBER', '?')}"
+                             + (f" (attempt {attempt})" if attempt and attempt != "1" else ""),
+                "buildOrder": int(env.get("GITHUB_RUN_NUMBER", "0") or 0),
+                "buildUrl": url, "reportUrl": url, "url": f"{server}/{repo}"}
+    host = socket.gethostname()
+    return {"name": host, "type": "local", "buildName": f"{name} on {host}"}
+
+
+def write_executor(results_dir: Path, name: str = "kube-breakfix", env: dict | None = None) -> Path:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    p = results_dir / "executor.json"
+    p.write_text(json.dumps(executor_info(name, env), indent=2) + "\n")
+    return p
