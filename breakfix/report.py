@@ -35,6 +35,8 @@ class Reporter:
 
     def __init__(self) -> None:
         self.timings: list[dict] = []
+        self.events: list[dict] = []    # the same, with when each ended (monotonic): for the pictures
+        self.by_test: dict[str, list[dict]] = {}   # test title -> its phases (fixtures/reporting.py)
 
     @contextlib.contextmanager
     def step(self, title: str):
@@ -45,6 +47,12 @@ class Reporter:
 
     def timing(self, name: str, seconds: float, **labels) -> None:
         self.timings.append({"name": name, "seconds": round(seconds, 2), **labels})
+        self.events.append({"name": name, "seconds": round(seconds, 2), "end": time.monotonic()})
+
+    def phases_since(self, t0: float, first: int = 0) -> list[dict]:
+        """The timings recorded since event FIRST, each with its start in seconds after T0."""
+        return [{"name": e["name"], "seconds": e["seconds"], "start": max(e["end"] - e["seconds"] - t0, 0.0)}
+                for e in self.events[first:]]
 
     @contextlib.contextmanager
     def timed(self, name: str, **labels):
@@ -90,9 +98,9 @@ class AllureReporter(Reporter):
 
     def attach(self, name: str, body: str, kind: str = "text") -> None:
         t = self.allure.attachment_type
-        atype = {"json": t.JSON, "yaml": t.YAML, "diff": t.TEXT, "text": t.TEXT}.get(kind, t.TEXT)
+        atype = {"json": t.JSON, "yaml": t.YAML, "diff": t.TEXT, "text": t.TEXT, "svg": t.SVG}.get(kind, t.TEXT)
         try:
-            self.allure.attach(redact(body), name=name, attachment_type=atype)
+            self.allure.attach(body if kind == "svg" else redact(body), name=name, attachment_type=atype)
         except KeyError:
             # No test is open any more: after Ctrl-C pytest runs the restores at session end, where
             # allure-pytest has nothing to attach to. The restore and its wait must go on regardless.
@@ -139,3 +147,17 @@ def write_executor(results_dir: Path, name: str = "kube-breakfix", env: dict | N
     p = results_dir / "executor.json"
     p.write_text(json.dumps(executor_info(name, env), indent=2) + "\n")
     return p
+
+
+def markdown_text(text: str) -> str:
+    """Plain text (a fault's remediation, written with line breaks in YAML) as Markdown that keeps
+    them: a hard break (two spaces) at the end of each line inside a paragraph."""
+    paras = [p.strip("\n") for p in text.strip().split("\n\n")]
+    return "\n\n".join("  \n".join(ln.rstrip() for ln in p.splitlines()) for p in paras if p.strip())
+
+
+def fault_description(fault) -> str:
+    """The description of a fault's test: what it breaks, the fix and the remediation, as Markdown."""
+    return (f"**Fault:** `{fault.id}` in **{fault.component}** ({fault.target.kind}"
+            + (f" `{fault.target.path}`" if fault.target.path else f" `{fault.target.unit}`") + ")\n\n"
+            f"**Fix:** {markdown_text(fault.fix)}\n\n**Remediation:**  \n{markdown_text(fault.remediation)}")

@@ -4,6 +4,7 @@ import allure
 import pytest
 
 from breakfix.node import WATCHED_PATHS
+from fixtures.reporting import phase_overview
 
 
 @pytest.mark.e2e
@@ -11,7 +12,11 @@ from breakfix.node import WATCHED_PATHS
 @allure.epic("Control plane failures")
 @allure.feature("cluster intact")
 @allure.severity(allure.severity_level.BLOCKER)
-def test_node_files_identical_and_control_plane_ready(lab, cluster):
+def test_node_files_identical_and_control_plane_ready(lab, cluster, reporter):
+    overview = phase_overview(reporter)
+    if overview:
+        allure.attach(overview, name="phase timings of every test (overview)",
+                      attachment_type=allure.attachment_type.SVG)
     after = lab.node.checksums(WATCHED_PATHS)
     changed = sorted(p for p in set(lab.baseline) | set(after) if lab.baseline.get(p) != after.get(p))
     allure.attach("\n".join(f"{d}  {p}" for p, d in sorted(after.items())), name="sha256 after the run",

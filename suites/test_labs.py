@@ -6,11 +6,12 @@ import allure
 import pytest
 
 from breakfix.labs import step_grader
+from breakfix.report import markdown_text
 
 
 @pytest.mark.e2e
 @pytest.mark.lab_replay
-def test_lab(lab_def, catalog, writable_lab, restore_on_exit):
+def test_lab(lab_def, catalog, phase_picture, writable_lab, restore_on_exit):
     lab = writable_lab
     allure.dynamic.title(lab_def.title)
     allure.dynamic.epic("Control plane failures")
@@ -19,10 +20,11 @@ def test_lab(lab_def, catalog, writable_lab, restore_on_exit):
     allure.dynamic.story(lab_def.title)
     allure.dynamic.severity(allure.severity_level.BLOCKER)
     allure.dynamic.tag(lab_def.id)
-    allure.dynamic.parameter("lab", lab_def.id)
+    allure.dynamic.parameter("lab_def", lab_def.id)
     allure.dynamic.parameter("steps", " -> ".join(s.fault.id for s in lab_def.steps))
     allure.dynamic.description("\n\n".join(
-        [lab_def.description] + [f"**Step {s.number}: {s.title}** ({s.fault.id})  \n{s.fault.remediation}"
+        [markdown_text(lab_def.description)] + [f"**Step {s.number}: {s.title}** (`{s.fault.id}`, "
+                                                f"{s.fault.component})  \n{markdown_text(s.fault.remediation)}"
                                  for s in lab_def.steps]))
     lab.wait_settled("control plane Ready before the lab")
     lab.kube.scale(lab.app_name, lab_def.app_replicas, lab.namespace)
