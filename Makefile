@@ -16,7 +16,7 @@ KIND_CMD := $(if $(KIND_BIN),$(KIND_BIN),airgap/.build/bin/kind)
 # A conformance run starts from a fresh cluster; REUSE=1 keeps one left by --keep-cluster.
 REUSE ?=
 
-.PHONY: help venv docker-up node-image plan lint conformance test unit e2e stress grader-unseen report list-faults clean-cluster \
+.PHONY: schemas schemas-check help venv docker-up node-image plan lint conformance test unit e2e stress grader-unseen report list-faults clean-cluster \
   tools-report tools-test
 
 help:
@@ -69,6 +69,13 @@ conformance: venv tools-report $(IMAGE_DEP)
 
 report: venv tools-report
 	$(VPY) -m breakfix.report_html $(REPORTS)/allure-results $(REPORTS)/html
+
+# JSON Schemas of the fault and lab files (schemas/*.json), from the pydantic models (breakfix/models.py).
+schemas: venv
+	$(VPY) -m breakfix.models
+
+schemas-check: venv
+	$(VPY) -m breakfix.models --check
 
 unit: venv
 	$(VPY) -m pytest tests/unit -q

@@ -214,6 +214,16 @@ def parse_fault(data: Any, path: Path) -> Fault:
     tags = data.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(x, str) for x in tags):
         raise FaultFileError(path, "tags", "must be a list of strings")
+    # The declared model (models.FaultFile, published as schemas/fault.json) has the last word: what
+    # the schema refuses, the catalog refuses, in the same one line.
+    from pydantic import ValidationError
+
+    from .labs import pydantic_error
+    from .models import FaultFile
+    try:
+        FaultFile.model_validate(data)
+    except ValidationError as exc:
+        raise pydantic_error(exc, path, FaultFileError) from None
     return Fault(id=fid, component=component, title=title, severity=severity, target=target,
                  edits=tuple(edits), symptoms=tuple(symptoms), fix=fix.strip(), remediation=remediation.strip(),
                  api_down=api_down, reference_lab=lab, verify_scale=scale, source=str(path), tags=tuple(tags))

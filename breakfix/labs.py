@@ -53,6 +53,7 @@ class Fixed(_Strict):
 class Step(_Strict):
     title: str = Field(min_length=1, description="what the step is about, as the learner reads it")
     fault: str | None = Field(None, pattern=ID_PATTERN, description="id of a fault in the catalog (faults/)")
+    # in schemas/lab.json these two refer to schemas/fault.json (models.py)
     inline: dict[str, Any] | None = Field(
         None, description="a fault declared here, in the fault file format (instead of `fault`)")
     symptoms: list[dict[str, Any]] = Field(
@@ -117,15 +118,28 @@ def _loc(loc: tuple) -> str:
     return out or "(document)"
 
 
-def _pydantic_error(exc: ValidationError, path: Path) -> LabFileError:
+def pydantic_error(exc: ValidationError, path: Path, cls=None) -> FaultFileError:
+    """pydantic's first error as the one line: path, field (its location, e.g. steps[1].fixed.x),
+    reason. A discriminated union's tag (an edit op, a symptom kind) and a validator's name are
+    left out of the location."""
+    from .edits import EDIT_OPS
+    from .symptoms_spec import SYMPTOM_KINDS
     e = exc.errors(include_url=False)[0]
-    loc = tuple(p for p in e["loc"] if p not in ("function-after[_one_fault()]",))
+    loc, prev = [], None
+    for p in e["loc"]:
+        tag = isinstance(prev, int) and isinstance(p, str) and (p in EDIT_OPS or p in SYMPTOM_KINDS)
+        if not tag and not (isinstance(p, str) and p.startswith("function-")):
+            loc.append(p)
+        prev = p
     msg = e["msg"].removeprefix("Value error, ")
     if e["type"] == "extra_forbidden":
         msg = "unknown field"
     elif e["type"] == "missing":
         msg = "is required"
-    return LabFileError(path, _loc(loc), msg)
+    return (cls or LabFileError)(path, _loc(tuple(loc)), msg)
+
+
+_pydantic_error = pydantic_error
 
 
 def parse_lab(data: Any, path: Path, catalog: dict[str, Fault]) -> Lab:
