@@ -64,11 +64,11 @@ conformance: venv tools-report $(IMAGE_DEP)
 	$(VPY) -m pytest suites --cluster-name=$(CLUSTER) $(KIND_ARGS) \
 	  --alluredir=$(REPORTS)/allure-results --clean-alluredir \
 	  --junitxml=$(REPORTS)/junit.xml $(PYTEST_ARGS); rc=$$?; \
-	$(VPY) -m breakfix.report_html $(REPORTS)/allure-results $(REPORTS)/html || rc=$${rc:-1}; \
+	$(VPY) -m breakfix.report_html --history $(REPORTS)/history $(REPORTS)/allure-results $(REPORTS)/html || rc=$${rc:-1}; \
 	exit $$rc
 
 report: venv tools-report
-	$(VPY) -m breakfix.report_html $(REPORTS)/allure-results $(REPORTS)/html
+	$(VPY) -m breakfix.report_html --history $(REPORTS)/history $(REPORTS)/allure-results $(REPORTS)/html
 
 # JSON Schemas of the fault and lab files (schemas/*.json), from the pydantic models (breakfix/models.py).
 schemas: venv

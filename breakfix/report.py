@@ -161,3 +161,29 @@ def fault_description(fault) -> str:
     return (f"**Fault:** `{fault.id}` in **{fault.component}** ({fault.target.kind}"
             + (f" `{fault.target.path}`" if fault.target.path else f" `{fault.target.unit}`") + ")\n\n"
             f"**Fix:** {markdown_text(fault.fix)}\n\n**Remediation:**  \n{markdown_text(fault.remediation)}")
+
+
+class Shown:
+    """A report parameter shown as its text: Allure puts a str parameter in quotes (its repr)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def describe_fault_test(fault) -> None:
+    """What a reviewer reads on a fault's test in the report: its title, the fault id and component
+    as parameters, labels to group by, the remediation as Markdown (suites/test_faults.py)."""
+    import allure
+    allure.dynamic.title(fault.title)
+    allure.dynamic.parameter("fault", Shown(fault.id))
+    allure.dynamic.parameter("component", Shown(fault.component))
+    allure.dynamic.epic("Control plane failures")
+    allure.dynamic.feature(fault.component)
+    allure.dynamic.suite(fault.component)
+    allure.dynamic.story(fault.title)
+    allure.dynamic.severity(fault.severity)
+    allure.dynamic.tag(fault.id)
+    allure.dynamic.description(fault_description(fault))

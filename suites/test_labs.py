@@ -6,7 +6,7 @@ import allure
 import pytest
 
 from breakfix.labs import step_grader
-from breakfix.report import markdown_text
+from breakfix.report import Shown, markdown_text
 
 
 @pytest.mark.e2e
@@ -20,8 +20,8 @@ def test_lab(lab_def, catalog, phase_picture, writable_lab, restore_on_exit):
     allure.dynamic.story(lab_def.title)
     allure.dynamic.severity(allure.severity_level.BLOCKER)
     allure.dynamic.tag(lab_def.id)
-    allure.dynamic.parameter("lab_def", lab_def.id)
-    allure.dynamic.parameter("steps", " -> ".join(s.fault.id for s in lab_def.steps))
+    allure.dynamic.parameter("lab_def", Shown(lab_def.id))
+    allure.dynamic.parameter("steps", Shown(" -> ".join(s.fault.id for s in lab_def.steps)))
     allure.dynamic.description("\n\n".join(
         [markdown_text(lab_def.description)] + [f"**Step {s.number}: {s.title}** (`{s.fault.id}`, "
                                                 f"{s.fault.component})  \n{markdown_text(s.fault.remediation)}"
