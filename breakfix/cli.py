@@ -137,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "node, wait until the control plane is Ready, and with LAB scale the app "
                                       "back to where the lab starts.")
     lrs.add_argument("lab", metavar="LAB", nargs="?", help="lab id: also scale the app back to its start")
+    lrs.add_argument("--app-image", default=None,
+                     help="image of the app deployment when it has to be created (default: kube-breakfix/app:v1)")
 
     rs = sub.add_parser("restore", parents=[common], help="put back every backup found on the node",
                         description="Restore every fault `breakfix break` (or a killed run) left on the node.")
@@ -600,7 +602,11 @@ def cmd_lab_check(args) -> int:
 
 
 def cmd_lab_reset(args) -> int:
-    from .waits import Observation, timeout, wait_until
+    """`restore` (the journal's replay), then the control plane settled and, with LAB, the app where
+    the lab starts (created when missing)."""
+    from .grading import node_name_of
+    from .lab import Lab
+    from .report import TextReporter
 
     lab_def = None
     if args.lab:
@@ -608,26 +614,22 @@ def cmd_lab_reset(args) -> int:
         lab_def = select_labs(_labs(args)[1], [args.lab])[0]
     args.no_wait = False
     code = cmd_restore(args)
-    if code != EXIT_OK or lab_def is None:
+    if code != EXIT_OK:
         return code
     target = Target(args)
     try:
         kube = open_kube(target.kubeconfig)
-        want = lab_def.app_replicas
-        kube.scale(lab_def.app_name, want, "default")
-
-        def probe():
-            d = kube.deployment(lab_def.app_name, "default")
-            ready = d.status.ready_replicas or 0
-            return Observation(d.spec.replicas == want and ready == want and (d.status.replicas or 0) == want,
-                               f"deployment {lab_def.app_name}: spec={d.spec.replicas} "
-                               f"replicas={d.status.replicas or 0} ready={ready}")
+        node = open_node(target.node, args.sudo)
+        lab = Lab(kube, node, node_name_of(node), reporter=TextReporter(verbose=False),
+                  app_name=lab_def.app_name if lab_def else "app", app_image=args.app_image or "kube-breakfix/app:v1")
         try:
-            obs = wait_until(probe, f"{lab_def.app_name} at {want} Ready replicas", timeout("scale"))
+            lab.wait_settled("control plane Ready")
+            if lab_def is not None:
+                lab.ensure_app(lab_def.app_replicas)
+                print(f"lab {lab_def.id} reset: {lab.app_ready_replicas()[2]}")
         except WaitTimeout as exc:
             err(f"restored, but {exc}")
             return EXIT_FAILED
-        print(f"lab {lab_def.id} reset: {obs.text()}")
         return EXIT_OK
     finally:
         target.cleanup()

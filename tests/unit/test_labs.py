@@ -132,3 +132,10 @@ def test_duplicate_ids_and_unknown_selection(tmp_path):
         load_labs(CATALOG, tmp_path / "missing")
     with pytest.raises(UnknownFault, match="has steps 1..2, not 3"):
         load_labs(CATALOG, tmp_path)["demo-lab"].step(3)
+
+
+def test_the_catalogs_reference_lab_numbers_agree_with_the_lab_file():
+    """faults' `reference_lab: N` (informative, shown by `breakfix list`) is the step of the lab file."""
+    lab = load_labs(CATALOG)["control-plane-failure"]
+    assert {s.fault.id: s.number for s in lab.steps} == {
+        f.id: f.reference_lab for f in CATALOG.values() if f.reference_lab}
