@@ -3,7 +3,7 @@ on a real kind cluster of its own (`labs-e2e`, created here and deleted at the e
 
 For each step: `lab setup` (read-write: the app where the step starts, the step's fault, the
 learner's symptoms proven) -> `lab check` exits 1 naming what is missing (the crashed component and
-the app's replicas), also as JSON, JUnit and Allure results -> a second setup is refused (exit 2)
+the app's replicas), also as JSON, JUnit and Allure results (rendered to the single-file HTML report) -> a second setup is refused (exit 2)
 -> the learner's fix, made by hand on the node like a learner would (not our backup) -> `lab check`
 exits 0 -> `lab reset` puts the node back byte for byte and the app where the lab starts.
 No sleeps: every wait is breakfix.waits.wait_until with a deadline."""
@@ -15,9 +15,11 @@ import subprocess
 
 import pytest
 
+from breakfix.report_html import generate_html
 from breakfix.waits import Observation, wait_until
 
 from .support import BIN, IMAGE_REF, breakfix, env, node_exec
+from .test_report_html import _embedded_json, _leaves
 
 pytestmark = pytest.mark.e2e
 
@@ -84,6 +86,10 @@ def test_lab_step_not_fixed_fails_naming_what_is_missing_then_fixed_passes(clust
         assert {r_["name"] for r_ in results if r_["status"] == "failed"} >= {"kube-controller-manager: pod Ready",
                                                                              "app: replicas Ready"}
         assert (allure_dir / "executor.json").is_file()
+        # ... which a grader renders into the same single-file report as the suite's
+        index = generate_html(allure_dir, tmp_path / "html")
+        leaves = {leaf["name"]: leaf["status"] for leaf in _leaves(_embedded_json(index.read_text(), "data/suites.json"))}
+        assert leaves["kube-controller-manager: pod Ready"] == "failed" and leaves["app: replicas Ready"] == "failed"
 
         # another setup on top is refused, nothing changed
         again = breakfix("lab", "setup", LAB, "--step", "1", "--cluster", NAME)
