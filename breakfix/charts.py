@@ -7,7 +7,7 @@ from html import escape
 
 # Phase names the engine reports (breakfix/lab.py) -> what a reader calls them, and a colour.
 PHASES = {
-    "settle": ("settle before", "#9aa5b1"),
+    "settle": ("control plane settles", "#9aa5b1"),
     "inject->took effect": ("break -> took effect", "#d64545"),
     "inject->symptoms": ("break -> symptoms seen", "#f0b429"),
     "fix->recovered": ("fix -> recovered", "#3ebd93"),

@@ -12,3 +12,4 @@ def test_fault(fault, phase_picture, writable_lab, restore_on_exit):
     describe_fault_test(fault)
     evidence = lab.run_fault(fault, restore_on_exit)
     assert set(evidence) == {s["kind"] for s in fault.symptoms}
+    phase_picture.attach()

@@ -53,3 +53,4 @@ def test_lab(lab_def, catalog, phase_picture, writable_lab, restore_on_exit):
                 assert report.verdict == "pass", f"step {step.number} grades {report.verdict}: {report.to_dict()['failed']}"
     lab.kube.scale(lab.app_name, 1, lab.namespace)
     lab.wait_app(1)
+    phase_picture.attach()

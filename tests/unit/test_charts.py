@@ -25,7 +25,7 @@ def test_overview_has_a_row_per_test_and_a_legend():
     root = ET.fromstring(overview_svg({"a-fault": [{"name": "settle", "start": 0, "seconds": 3}],
                                        "b-fault": [{"name": "fix->recovered", "start": 0, "seconds": 9}]}))
     texts = [t.text for t in root.iter(f"{NS}text")]
-    assert {"a-fault", "b-fault", "settle before", "fix -> recovered"} <= set(texts)
+    assert {"a-fault", "b-fault", "control plane settles", "fix -> recovered"} <= set(texts)
 
 
 def test_reporter_phases_since_gives_starts_relative_to_the_test():
