@@ -15,8 +15,14 @@ KIND_ARGS := $(if $(KIND_IMAGE),--kind-image=$(KIND_IMAGE)) $(if $(KIND_BIN),--k
 KIND_CMD := $(if $(KIND_BIN),$(KIND_BIN),airgap/.build/bin/kind)
 # A conformance run starts from a fresh cluster; REUSE=1 keeps one left by --keep-cluster.
 REUSE ?=
+# WORKERS=N: pytest-xdist, one kind cluster per worker ($(CLUSTER)-gw0 ...), the catalog spread over
+# them. SHARD=I/N: only the I-th of N stable slices (one CI runner each: .github/workflows).
+WORKERS ?= 1
+SHARD ?=
+XDIST := $(if $(filter-out 1,$(WORKERS)),-n $(WORKERS))
+CLUSTERS := $(CLUSTER) $(if $(XDIST),$(foreach i,$(shell seq 0 $$(( $(WORKERS) - 1 ))),$(CLUSTER)-gw$(i)))
 
-.PHONY: schemas schemas-check help venv docker-up node-image plan lint conformance test unit e2e stress grader-unseen report list-faults clean-cluster \
+.PHONY: schemas schemas-check help venv docker-up node-image plan lint conformance test unit e2e stress grader-unseen bench report list-faults clean-cluster \
   tools-report tools-test
 
 help:
@@ -60,8 +66,8 @@ list-faults: venv
 # The main job: Docker engine, offline node image (cached), kind cluster, suite, reports.
 conformance: venv tools-report $(IMAGE_DEP)
 	rm -rf $(REPORTS)/allure-results $(REPORTS)/html
-	$(if $(REUSE),,-$(KIND_CMD) delete cluster --name $(CLUSTER) >/dev/null 2>&1)
-	$(VPY) -m pytest suites --cluster-name=$(CLUSTER) $(KIND_ARGS) \
+	$(if $(REUSE),,-for c in $(CLUSTERS); do $(KIND_CMD) delete cluster --name $$c; done >/dev/null 2>&1)
+	$(VPY) -m pytest suites --cluster-name=$(CLUSTER) $(KIND_ARGS) $(XDIST) $(if $(SHARD),--shard=$(SHARD)) \
 	  --alluredir=$(REPORTS)/allure-results --clean-alluredir \
 	  --junitxml=$(REPORTS)/junit.xml $(PYTEST_ARGS); rc=$$?; \
 	$(VPY) -m breakfix.report_html --history $(REPORTS)/history $(REPORTS)/allure-results $(REPORTS)/html || rc=$${rc:-1}; \
@@ -86,6 +92,15 @@ e2e: venv tools-test tools-report node-image
 # The grader on faults that are in no catalog (tests/unseen_faults, tests/e2e/test_grader_unseen.py).
 grader-unseen: venv node-image
 	$(VPY) -m pytest tests/e2e/test_grader_unseen.py -v
+
+# The floor against the suite's own cycle, per fault, on one cluster (tests/bench, breakfix/bench.py):
+# reports/bench.json, reports/bench.svg and an Allure report in reports/bench-html.
+bench: venv tools-report $(IMAGE_DEP)
+	-$(KIND_CMD) delete cluster --name $(CLUSTER)-bench >/dev/null 2>&1
+	$(VPY) -m pytest tests/bench -v -s --cluster-name=$(CLUSTER)-bench $(KIND_ARGS) \
+	  --alluredir=$(REPORTS)/bench-results --clean-alluredir $(PYTEST_ARGS); rc=$$?; \
+	$(VPY) -m breakfix.report_html $(REPORTS)/bench-results $(REPORTS)/bench-html || rc=$${rc:-1}; \
+	exit $$rc
 
 # kill -9 at every point of a fault x every target kind, each replayed (tests/e2e/test_kill9.py).
 stress: venv node-image

@@ -9,4 +9,5 @@ pytest_plugins = [
     "fixtures.lab",
     "fixtures.diagnostics",
     "fixtures.reporting",
+    "fixtures.shard",
 ]

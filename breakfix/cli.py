@@ -315,7 +315,7 @@ def cmd_break(args) -> int:
             deadline = timeout("node_not_ready" if fault.component == "kubelet" else "symptom")
             try:
                 with lab.reporter.step(f"wait: {fault.component} shows the fault"):
-                    shown = wait_until(visible, f"{fault.component} shows the fault", deadline, interval=2).text()
+                    shown = wait_until(visible, f"{fault.component} shows the fault", deadline, interval=1).text()
             except WaitTimeout as exc:
                 warn(f"{fault.id} is in place but not visible yet: {exc.last_seen[:200]}")
                 shown = f"(not visible yet) {exc.last_seen}"

@@ -22,8 +22,12 @@ from .killpoints import killpoint
 from .kube import STATIC_COMPONENTS, Kube, container_view
 from .node import MANIFEST_DIR, Node
 from .report import Reporter
-from .waits import Observation, timeout, wait_until
+from .waits import MIN_SECONDS, Observation, explicit_timeout, timeout, wait_until
 
+# A "nothing happens" hold lasts this many times the healthy control loop's measured reaction
+# (scale -> pod created -> bound to a node), never less than MIN_SECONDS["hold"] nor more than the
+# hold timeout (calibrate()).
+HOLD_FACTOR = 10.0
 
 
 @dataclass
@@ -72,8 +76,14 @@ class Lab:
     def __init__(self, kube: Kube, node: Node, node_name: str, reporter: Reporter | None = None,
                  app_name: str = "app", app_image: str = "kube-breakfix/app:v1",
                  probe_image: str | None = None, namespace: str = "default",
-                 timeout_scale: float | None = None):
+                 timeout_scale: float | None = None, poll: float = 0.5, dwell: bool = True):
         self.kube, self.node, self.node_name = kube, node, node_name
+        self.poll = poll          # seconds between two observations of an awaited reaction
+        self.dwell = dwell        # False: no hold, no stability window (the benchmark's floor)
+        self.calibration: dict | None = None
+        self._settled: tuple | None = None   # kube-system's fingerprint when last seen settled
+        self._fingerprint: tuple | None = None
+        self._unconfirmed: tuple | None = None  # Ready once after a fix, window not yet confirmed
         self.reporter = reporter or Reporter()
         self.app_name, self.app_image = app_name, app_image
         self.probe_image = probe_image or app_image
@@ -83,6 +93,55 @@ class Lab:
 
     def t(self, name: str) -> float:
         return timeout(name, self.scale_factor)
+
+    def hold_for(self, spec: dict, half: bool = False) -> float:
+        """How long a "nothing happens" symptom must hold: the fault file's `hold`, else the
+        BREAKFIX_TIMEOUT_HOLD override, else the calibrated hold (HOLD_FACTOR x the healthy
+        reaction, within [MIN_SECONDS hold, hold timeout]); 0 (one observation) without dwell."""
+        if not self.dwell:
+            return 0.0
+        if spec.get("hold"):
+            return float(spec["hold"])
+        base = explicit_timeout("hold")
+        if base is None:
+            base = self.calibration["hold_seconds"] if self.calibration else self.t("hold")
+        return max(base / 2 if half else base, MIN_SECONDS["hold"])
+
+    def calibrate(self) -> dict:
+        """Measure how fast the healthy control loop reacts, in this run: scale `app` by one and
+        time the new pod's creation (the controller manager) and its binding to a node (the
+        scheduler), then scale back. A hold of HOLD_FACTOR times that reaction means something;
+        the result goes to the report."""
+        base = self.ensure_app()
+        selector = f"app={self.app_name}"
+        before = {p.metadata.uid for p in self.kube.pods(self.namespace, selector)}
+        seen: dict[str, float] = {}
+        t0 = time.monotonic()
+        self.kube.scale(self.app_name, base + 1, self.namespace)
+
+        def probe() -> Observation:
+            new = [p for p in self.kube.pods(self.namespace, selector) if p.metadata.uid not in before]
+            now = time.monotonic() - t0
+            if new:
+                seen.setdefault("created", now)
+                if new[0].spec.node_name:
+                    seen.setdefault("bound", now)
+            return Observation("bound" in seen, f"new app pods: {[p.metadata.name for p in new]} {seen}")
+
+        try:
+            wait_until(probe, "a scaled app pod created and bound", self.t("scale"), interval=0.05)
+        finally:
+            self.kube.scale(self.app_name, base, self.namespace)
+        self.wait_app(base)
+        reaction = seen["bound"]
+        hold = min(max(HOLD_FACTOR * reaction, MIN_SECONDS["hold"]), max(self.t("hold"), MIN_SECONDS["hold"]))
+        self.calibration = {"pod_created_seconds": round(seen["created"], 3),
+                            "pod_bound_seconds": round(reaction, 3), "factor": HOLD_FACTOR,
+                            "hold_seconds": round(hold, 2), "hold_floor": MIN_SECONDS["hold"],
+                            "hold_ceiling": self.t("hold")}
+        self.reporter.attach("calibration: healthy reaction and holds", json.dumps(self.calibration, indent=2),
+                             "json")
+        return self.calibration
 
     # --- state views -------------------------------------------------------------------------
     def mirror_pod_name(self, component: str) -> str:
@@ -109,7 +168,14 @@ class Lab:
             v = self.component_view(c)
             ok &= v.ready and v.running
             lines.append(v.line())
-        for p in self.kube.pods("kube-system"):
+        pods = self.kube.pods("kube-system")
+        fingerprint = [(self.node_name, ready)]
+        for p in pods:
+            cs = p.status.container_statuses or []
+            fingerprint.append((p.metadata.name, p.metadata.uid, tuple((c.name, c.restart_count, bool(c.ready))
+                                                                       for c in cs)))
+        self._fingerprint = tuple(sorted(fingerprint, key=repr)) if ok else None
+        for p in pods:
             if p.metadata.name.startswith(tuple(f"{c}-" for c in STATIC_COMPONENTS)):
                 continue
             cs = p.status.container_statuses or []
@@ -117,15 +183,34 @@ class Lab:
             ok &= bool(pready)
             if not pready:
                 lines.append(f"{p.metadata.name}: phase={p.status.phase} not ready")
+        if not ok:
+            self._fingerprint = None
         return Observation(ok, "; ".join(lines))
 
-    def wait_settled(self, what: str = "control plane Ready", clear_backoff: bool = True) -> Observation:
-        """Node Ready, every static pod and every kube-system pod Ready, and staying so.
+    def wait_settled(self, what: str = "control plane Ready", clear_backoff: bool = True,
+                     window: bool = True) -> Observation:
+        """Node Ready, every static pod and every kube-system pod Ready, and staying so for the
+        `stable` window. When the cluster was seen settled before and nothing changed since (every
+        kube-system pod the same uid, restart counts and readiness: a crash in between would show),
+        it has been stable all that time: no new window is needed.
         clear_backoff: after a fix, a control-plane container still in CrashLoopBackOff is serving
         the kubelet's back-off from crashes during the fault (e.g. the scheduler losing its lease
-        while the API server was down). The restored pod has its original uid, so that back-off
-        (up to 5 minutes) applies to it; restarting the kubelet clears it. Done at most once a
-        minute, and said in the report."""
+        while the API server was down). The kubelet keys that back-off on the pod uid, container
+        name and spec hash, and the restored pod has its original uid, so the back-off (up to 5
+        minutes) applies to it; only a kubelet restart clears it. Done as soon as it is seen (the
+        API answering), at most once a minute, and said in the report.
+        window=False: Ready once; the caller confirms the window later (confirm_stable)."""
+        if self.dwell and self._settled is not None:
+            try:
+                obs = self.control_plane_ready()
+            except Exception:  # noqa: BLE001 - unknown is not settled: wait below
+                obs = Observation(False, "")
+            if obs.ok and self._fingerprint == self._settled[0]:
+                self.reporter.attach(f"{what}: unchanged since last settled",
+                                     f"settled {time.monotonic() - self._settled[1]:.1f} s ago; the same pods, "
+                                     f"restart counts and readiness now:\n" + obs.text().replace("; ", "\n"))
+                self._settled = (self._fingerprint, self._settled[1])
+                return obs
         last_clear = {"t": -1e9}
 
         def probe() -> Observation:
@@ -141,7 +226,40 @@ class Lab:
             return obs
 
         with self.reporter.timed("settle"):
-            return waits.wait_stable(probe, what, self.t("settle"), self.t("stable"), interval=2)
+            stable = self.t("stable") if self.dwell and window else 0.0
+            obs = waits.wait_stable(probe, what, self.t("settle"), stable, interval=max(self.poll, 1.0))
+        if self._fingerprint is not None:
+            if window:
+                self._settled = (self._fingerprint, time.monotonic())
+            else:
+                self._unconfirmed = (self._fingerprint, time.monotonic())
+        return obs
+
+    def confirm_stable(self) -> None:
+        """The stability window after a fix, overlapped with the verification that follows it: the
+        control plane must stay exactly as it was when it came back (the same kube-system pods,
+        restart counts and readiness) until `stable` seconds have passed since then. If anything
+        changed meanwhile, a full settle (window included) follows."""
+        pending, self._unconfirmed = self._unconfirmed, None
+        if pending is None or not self.dwell:
+            return
+        fp, since = pending
+
+        def same() -> Observation:
+            obs = self.control_plane_ready()
+            return Observation(obs.ok and self._fingerprint == fp, obs.text())
+
+        left = self.t("stable") - (time.monotonic() - since)
+        try:
+            obs = waits.hold(same, "control plane unchanged since it came back", max(left, 0.0), interval=self.poll)
+        except Exception as exc:  # noqa: BLE001 - changed or unreadable: settle again, window included
+            self.reporter.attach("the control plane changed while verifying", str(exc))
+            self.wait_settled("control plane Ready after the fix (changed while verifying)")
+            return
+        self._settled = (fp, since)
+        self.reporter.attach("control plane stayed as it came back",
+                             f"{time.monotonic() - since:.1f} s since it came back (window {self.t('stable'):g} s):\n"
+                             + obs.text().replace("; ", "\n"))
 
     def sandbox_uid(self, component: str) -> str | None:
         """The uid of the component's newest ready pod sandbox on the node (the node's view,
@@ -153,6 +271,17 @@ class Lab:
 
     def invocation_id(self, unit: str) -> str:
         return self.node.check(f"systemctl show -p InvocationID --value {shlex.quote(unit)}").strip()
+
+    def intact(self, baseline: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        """(problems, sha256 now): every watched node file against BASELINE (sha256 by path, taken
+        at the start of the run) and nothing but manifests in the manifests directory."""
+        from .node import WATCHED_PATHS
+        after = self.node.checksums(WATCHED_PATHS)
+        problems = [f"differs from before the run: {p}" for p in sorted(set(baseline) | set(after))
+                    if baseline.get(p) != after.get(p)]
+        stray = self.node.run(f"ls -A {MANIFEST_DIR} | grep -v '\\.yaml$'").stdout.split()
+        problems += [f"stray file in {MANIFEST_DIR}: {n}" for n in stray]
+        return problems, after
 
     # --- backups ---------------------------------------------------------------------------
     def leftovers(self) -> list[Entry]:
@@ -248,18 +377,18 @@ class Lab:
                 ok = bool(ready - {inj.before_uid}) or states.get(inj.before_uid) == "SANDBOX_NOTREADY"
                 return Observation(ok, f"sandboxes of {f.component}: {states or 'none listed'} "
                                        f"(before: {inj.before_uid} ready)")
-            wait_until(changed, f"kubelet runs the edited {f.target.path}", self.t("took_effect"))
+            wait_until(changed, f"kubelet runs the edited {f.target.path}", self.t("took_effect"), interval=self.poll)
         elif f.target.kind == "file":
             def restarted() -> Observation:
                 now = self.invocation_id(f.target.unit)
                 return Observation(bool(now) and now != inj.before_invocation,
                                    f"{f.target.unit} invocation {now or '(none)'} (before {inj.before_invocation})")
-            wait_until(restarted, f"{f.target.unit} restarted", self.t("took_effect"))
+            wait_until(restarted, f"{f.target.unit} restarted", self.t("took_effect"), interval=self.poll)
         elif f.target.kind == "service":
             def stopped() -> Observation:
                 state = self.node.unit_state(f.target.unit)
                 return Observation(state in ("inactive", "failed"), f"{f.target.unit} is {state}")
-            wait_until(stopped, f"{f.target.unit} {f.target.action}ped", self.t("took_effect"))
+            wait_until(stopped, f"{f.target.unit} {f.target.action}ped", self.t("took_effect"), interval=self.poll)
         else:
             raise InfrastructureError(f"no proof that a {f.target.kind} target took effect")
 
@@ -276,7 +405,8 @@ class Lab:
                     self.reporter.attach(f"evidence: {spec['kind']}", ev)
                     evidence[spec["kind"]] = ev
             self.reporter.timing("inject->symptoms", time.monotonic() - inj.started, fault=inj.fault.id)
-            self._attach_views(inj)
+            if self.dwell:   # the benchmark's floor collects nothing beyond the symptoms
+                self._attach_views(inj)
         return evidence
 
     def _attach_views(self, inj: Injection) -> None:
@@ -298,7 +428,7 @@ class Lab:
                                      self.node.journal("kubelet", since=inj.since, lines=60))
 
     # --- fix ---------------------------------------------------------------------------------
-    def restore(self, inj: Injection, wait: bool = True) -> None:
+    def restore(self, inj: Injection, wait: bool = True, window: bool = True) -> None:
         """Put the node back exactly as it was (the journal's replay: the same code that repairs a
         killed run), then wait until the component is Ready again. Idempotent; runs on pass,
         fail, error and Ctrl-C (registered before the change)."""
@@ -316,19 +446,23 @@ class Lab:
                 with contextlib.suppress(Exception):
                     self.kube.delete_pod(name, self.namespace)
         if wait:
-            self.wait_recovered(inj)
+            self.wait_recovered(inj, window)
             self.reporter.timing("fix->recovered", time.monotonic() - t0, fault=f.id)
 
-    def wait_recovered(self, inj: Injection) -> None:
+    def wait_recovered(self, inj: Injection, window: bool = True) -> None:
+        """The restored component Ready, then the whole control plane; with window=False Ready
+        once, its stability window confirmed by confirm_stable() after the verification."""
         f = inj.fault
         with self.reporter.step(f"verify: {f.component} Ready again"):
             try:
                 if f.target.kind == "manifest" and inj.before_uid:
                     wait_until(lambda: Observation(self.sandbox_uid(f.component) == inj.before_uid,
                                                    f"ready sandbox {self.sandbox_uid(f.component)}, want {inj.before_uid}"),
-                               f"kubelet runs the restored {f.target.path}", self.t("recover"))
-                wait_until(lambda: self.component_ready(f.component), f"{f.component} Ready", self.t("recover"))
-                obs = self.wait_settled("control plane Ready after the fix", clear_backoff=True)
+                               f"kubelet runs the restored {f.target.path}", self.t("recover"),
+                               interval=self.poll)
+                wait_until(lambda: self.component_ready(f.component), f"{f.component} Ready", self.t("recover"),
+                           interval=self.poll)
+                obs = self.wait_settled("control plane Ready after the fix", clear_backoff=True, window=window)
             except WaitTimeout as exc:
                 raise NotRecovered(f.id, str(exc)) from None
             self.reporter.attach("control plane after the fix", obs.text().replace("; ", "\n"))
@@ -358,30 +492,39 @@ class Lab:
             want, ready, seen = self.app_ready_replicas()
             return Observation(want == replicas and ready == replicas, seen)
         with self.reporter.timed("scale->ready", replicas=replicas):
-            return wait_until(probe, f"{self.app_name} at {replicas} Ready replicas", self.t("scale"))
+            return wait_until(probe, f"{self.app_name} at {replicas} Ready replicas", self.t("scale"),
+                              interval=self.poll)
 
     def schedule_probe(self) -> str:
         """A new pod gets a node and runs."""
-        name = self.kube.create_probe_pod(self.probe_image, self.namespace)
+        return self._wait_probe(self.kube.create_probe_pod(self.probe_image, self.namespace))
+
+    def _wait_probe(self, name: str) -> str:
         try:
             def probe() -> Observation:
                 p = self.kube.pod(name, self.namespace)
                 return Observation(p.status.phase == "Running" and bool(p.spec.node_name),
                                    f"pod {name}: phase={p.status.phase} node={p.spec.node_name}")
-            return wait_until(probe, f"probe pod {name} Running", self.t("schedule")).text()
+            return wait_until(probe, f"probe pod {name} Running", self.t("schedule"),
+                              interval=self.poll).text()
         finally:
             with contextlib.suppress(Exception):
                 self.kube.delete_pod(name, self.namespace)
 
     def verify(self, fault: Fault, inj: Injection | None = None) -> None:
-        """After the fix: a pod schedules and `app` scales (to the target a symptom asked for, or
-        by verify.scale replicas), then back to where it was."""
+        """After the fix: a new pod schedules and runs, and `app` scales (to the target a symptom
+        asked for, or by verify.scale replicas), both asked at once; then back to where it was."""
         with self.reporter.step("verify: a pod schedules and app scales"):
-            seen = self.schedule_probe()
-            self.reporter.attach("probe pod", seen)
             base = (inj.context.get("app_base") if inj else None) or self.app_ready_replicas()[0]
             target = (inj.context.get("scale_target") if inj else None) or base + fault.verify_scale
-            self.kube.scale(self.app_name, target, self.namespace)
+            name = self.kube.create_probe_pod(self.probe_image, self.namespace)
+            try:
+                self.kube.scale(self.app_name, target, self.namespace)
+            except Exception:
+                with contextlib.suppress(Exception):
+                    self.kube.delete_pod(name, self.namespace)
+                raise
+            self.reporter.attach("probe pod", self._wait_probe(name))
             obs = self.wait_app(target)
             self.reporter.attach("app scaled", obs.text())
             if target != base:
@@ -389,12 +532,24 @@ class Lab:
                 self.wait_app(base)
 
     # --- one whole fault ---------------------------------------------------------------------
+    PHASES = ("settle", "break", "symptoms", "fix", "verify")
+
+    def phase(self, name: str, fault: Fault):
+        """Time one phase of a fault's cycle (the report's timing picture, `make bench`)."""
+        return self.reporter.timed(f"phase: {name}", fault=fault.id)
+
     def run_fault(self, fault: Fault, register) -> dict[str, str]:
-        self.wait_settled("control plane Ready before the fault", clear_backoff=True)
-        inj = self.inject(fault, register)
-        evidence = self.observe(inj)
-        self.restore(inj)
-        self.verify(fault, inj)
+        with self.phase("settle", fault):
+            self.wait_settled("control plane Ready before the fault", clear_backoff=True)
+        with self.phase("break", fault):
+            inj = self.inject(fault, register)
+        with self.phase("symptoms", fault):
+            evidence = self.observe(inj)
+        with self.phase("fix", fault):
+            self.restore(inj, window=False)
+        with self.phase("verify", fault):
+            self.verify(fault, inj)
+            self.confirm_stable()
         return evidence
 
 

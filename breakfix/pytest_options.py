@@ -36,6 +36,9 @@ def pytest_addoption(parser):
     g.addoption("--app-image", default=None,
                 help="image of the `app` deployment (default: kube-breakfix/app:v1 on the offline node image, "
                      "registry.k8s.io/pause:3.10.1 otherwise)")
+    g.addoption("--shard", default=None, metavar="I/N",
+                help="run the I-th of N stable slices of the selected tests (1 <= I <= N; one CI runner each); "
+                     "the whole-run checks run in every slice")
     g.addoption("--timings-file", default="reports/timings.json", help="where phase timings are written")
 
 

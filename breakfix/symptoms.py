@@ -8,7 +8,7 @@ from typing import Callable
 from .errors import SymptomNotObserved, WaitTimeout
 from .kube import event_time
 from .symptoms_spec import SYMPTOM_KINDS
-from .waits import MIN_SECONDS, Observation, hold, wait_until
+from .waits import Observation, hold, wait_until
 
 BACKOFF_REASONS = {"CrashLoopBackOff", "RunContainerError", "CreateContainerError", "StartError",
                    "ContainerCannotRun", "Error"}
@@ -43,7 +43,7 @@ def _not_running(lab, inj, spec) -> str:
                 seen += f"; previous log tail: {prev.strip()[-300:]!r}"
         return Observation(ok, seen)
 
-    return _wait(probe, f"{comp} container not running", lab.t("symptom"))
+    return _wait(probe, f"{comp} container not running", lab.t("symptom"), lab.poll)
 
 
 def _previous_log(lab, inj, spec) -> str:
@@ -57,7 +57,7 @@ def _previous_log(lab, inj, spec) -> str:
         lines = [ln for ln in log.splitlines() if text in ln]
         return Observation(bool(lines), "\n".join(lines) if lines else f"log tail: {log.strip()[-400:]!r}")
 
-    return _wait(probe, f"previous log of {comp} contains {text!r}", lab.t("symptom"))
+    return _wait(probe, f"previous log of {comp} contains {text!r}", lab.t("symptom"), lab.poll)
 
 
 def _waiting(lab, inj, spec) -> str:
@@ -68,14 +68,14 @@ def _waiting(lab, inj, spec) -> str:
         return Observation(v.waiting_reason in reasons and v.config_hash != inj.before_uid,
                            v.line() + (f" ({v.waiting_message})" if v.waiting_message else ""))
 
-    return _wait(probe, f"{comp} waiting with {sorted(reasons)}", lab.t("symptom"))
+    return _wait(probe, f"{comp} waiting with {sorted(reasons)}", lab.t("symptom"), lab.poll)
 
 
 def _component_ready(lab, inj, spec) -> str:
     comp = inj.fault.component
-    wait_until(lambda: lab.component_ready(comp), f"{comp} Ready", lab.t("symptom"))
-    return hold(lambda: lab.component_ready(comp), f"{comp} stays Ready",
-                spec.get("hold") or max(lab.t("hold") / 2, MIN_SECONDS["hold"])).text()
+    wait_until(lambda: lab.component_ready(comp), f"{comp} Ready", lab.t("symptom"), interval=lab.poll)
+    return hold(lambda: lab.component_ready(comp), f"{comp} stays Ready", lab.hold_for(spec, half=True),
+                interval=lab.poll).text()
 
 
 def _not_scheduled(lab, inj, spec) -> str:
@@ -111,8 +111,8 @@ def _not_scheduled(lab, inj, spec) -> str:
                          f"PodScheduled={conds.get('PodScheduled', '<unset>')}")
         return Observation(ok, "; ".join(lines))
 
-    wait_until(pending, "a pod Pending", lab.t("symptom"))
-    return hold(pending, "pod stays Pending with no node", spec.get("hold") or lab.t("hold")).text()
+    wait_until(pending, "a pod Pending", lab.t("symptom"), interval=lab.poll)
+    return hold(pending, "pod stays Pending with no node", lab.hold_for(spec), interval=lab.poll).text()
 
 
 def _scale_stuck(lab, inj, spec) -> str:
@@ -129,7 +129,8 @@ def _scale_stuck(lab, inj, spec) -> str:
                 f"ready={d.status.ready_replicas or 0} pods={rs_pods}")
         return Observation(d.spec.replicas == target and rs_pods < target, seen)
 
-    return hold(stuck, f"{lab.app_name} stays below {target} replicas", spec.get("hold") or lab.t("hold")).text()
+    return hold(stuck, f"{lab.app_name} stays below {target} replicas", lab.hold_for(spec),
+                interval=lab.poll).text()
 
 
 def _api_unreachable(lab, inj, spec) -> str:
@@ -140,7 +141,7 @@ def _api_unreachable(lab, inj, spec) -> str:
         streak["n"] = 0 if ok else streak["n"] + 1
         return Observation(streak["n"] >= 3, f"{seen} (failures in a row: {streak['n']})")
 
-    return _wait(probe, "API server unreachable", lab.t("symptom"), interval=1)
+    return _wait(probe, "API server unreachable", lab.t("symptom"), lab.poll)
 
 
 def _node_container_exited(lab, inj, spec) -> str:
@@ -167,7 +168,7 @@ def _node_container_exited(lab, inj, spec) -> str:
             seen += "\n" + ("\n".join(hits[:5]) if hits else f"log tail: {v.log[-300:]!r}")
         return Observation(ok, seen)
 
-    return _wait(probe, f"{name} container exited on the node", lab.t("symptom"), interval=2)
+    return _wait(probe, f"{name} container exited on the node", lab.t("symptom"), max(lab.poll, 1.0))
 
 
 def _node_not_ready(lab, inj, spec) -> str:
@@ -175,7 +176,7 @@ def _node_not_ready(lab, inj, spec) -> str:
         ok, seen = lab.kube.node_ready(lab.node_name)
         return Observation(not ok, seen)
 
-    return _wait(probe, f"node {lab.node_name} NotReady", lab.t("node_not_ready"), interval=3)
+    return _wait(probe, f"node {lab.node_name} NotReady", lab.t("node_not_ready"), lab.poll)
 
 
 def _unit_state(lab, inj, spec) -> str:
@@ -185,7 +186,7 @@ def _unit_state(lab, inj, spec) -> str:
         s = lab.node.unit_state(unit)
         return Observation(s in states, f"{unit} is {s}")
 
-    return _wait(probe, f"{unit} in {sorted(states)}", lab.t("symptom"))
+    return _wait(probe, f"{unit} in {sorted(states)}", lab.t("symptom"), lab.poll)
 
 
 def _journal(lab, inj, spec) -> str:
@@ -196,10 +197,10 @@ def _journal(lab, inj, spec) -> str:
         hits = [ln for ln in j.splitlines() if text in ln]
         return Observation(bool(hits), "\n".join(hits[-5:]) if hits else f"journal tail: {j.strip()[-300:]!r}")
 
-    return _wait(probe, f"journal of {unit} contains {text!r}", lab.t("symptom"), interval=2)
+    return _wait(probe, f"journal of {unit} contains {text!r}", lab.t("symptom"), max(lab.poll, 1.0))
 
 
-def _wait(probe, what: str, deadline: float, interval: float = 1.0) -> str:
+def _wait(probe, what: str, deadline: float, interval: float) -> str:
     try:
         return wait_until(probe, what, deadline, interval=interval).text()
     except WaitTimeout as exc:

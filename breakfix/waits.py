@@ -18,7 +18,8 @@ DEFAULT_TIMEOUTS = {
     "schedule": 90.0,   # a probe pod Running
     "scale": 120.0,     # a deployment at its replica count
     "hold": 15.0,       # how long "nothing happens" must hold
-    "stable": 10.0,     # how long the control plane must stay Ready to count as settled
+    "stable": 5.0,      # how long the control plane must stay Ready to count as settled (and the
+                        # next settle checks nothing restarted since: Lab.wait_settled)
     "node_not_ready": 150.0,
 }
 # Floors, whatever the scale: a "nothing happens" hold (or a stability window) of one poll proves
@@ -50,6 +51,11 @@ def _env_seconds(name: str) -> float | None:
         raise BadInput(f"{var}={raw!r}: must be at least {MIN_SECONDS[name]:g} seconds "
                        f"(a shorter {name} window proves nothing)")
     return value
+
+
+def explicit_timeout(name: str) -> float | None:
+    """The seconds BREAKFIX_TIMEOUT_<NAME> sets, or None when it is not set."""
+    return _env_seconds(name)
 
 
 def _env_scale() -> float:

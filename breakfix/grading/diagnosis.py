@@ -183,6 +183,49 @@ def error_line(log: str) -> str | None:
     return hits[-1].strip()[:400] if hits else None
 
 
+# An error that says only that time ran out; the line that says why is earlier in the log.
+_NO_REASON = re.compile(r"context deadline exceeded|timed out|timeout expired|deadline exceeded", re.I)
+# What Go's libraries print when the reason is concrete: a dial, a file, a certificate, a name.
+_CONCRETE = re.compile(r"dial (?:tcp|udp|unix) \S+: .*|connect: connection refused|no such file or directory|"
+                       r"x509: .*|tls: .*|permission denied|no such host|certificate signed by unknown authority",
+                       re.I)
+
+
+# journalctl's short format puts "Nov 26 09:49:30.352084 host kubelet[9086]: " before the line itself.
+_JOURNALD = re.compile(r"^[A-Z][a-z]{2} +\d+ [\d:.]+ \S+ [\w.@-]+\[\d+\]: ")
+_ERRORISH = re.compile(r"\b[EFW]\d{4} \d\d:\d\d:\d\d|\"level\":\"(?:error|fatal|warn)|" + _WORDS.pattern, re.I)
+
+
+def mention_line(log: str, changed: list[Change]) -> str | None:
+    """The last error line of LOG that names a value the diagnosis found changed: the component
+    saying what it could not do with exactly that value (a path that does not exist, an endpoint
+    it cannot dial). A value must stand alone (/etc/x is not /etc/xs) and be at least 4 characters;
+    secrets are never looked for."""
+    pats = []
+    for c in changed:
+        v = c.now
+        if not isinstance(v, (str, int)) or isinstance(v, bool) or SECRET_KEY.search(c.key):
+            continue
+        v = str(v)
+        if len(v) >= 4:
+            pats.append(re.compile(r"(?<![\w./-])" + re.escape(v) + r"(?![\w./-])"))
+    if not pats:
+        return None
+    hits = [_JOURNALD.sub("", ln.strip()) for ln in (log or "").splitlines()
+            if _ERRORISH.search(ln) and any(p.search(ln) for p in pats)]
+    return hits[-1][:600] if hits else None
+
+
+def cause_line(log: str, error: str | None) -> str | None:
+    """When ERROR (the component's error line) only says a deadline passed, the line of LOG that
+    says why: the last one naming a concrete failure (a dial refused, a missing file, a bad
+    certificate), whatever its level (gRPC logs its dial errors as warnings). None otherwise."""
+    if not error or not _NO_REASON.search(error) or _CONCRETE.search(error):
+        return None
+    hits = [ln.strip() for ln in (log or "").splitlines() if _CONCRETE.search(ln) and ln.strip() != error]
+    return hits[-1][:400] if hits else None
+
+
 # --- root causes --------------------------------------------------------------------------------
 @dataclass
 class Finding:

@@ -9,7 +9,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from .diagnosis import error_line
+from .diagnosis import cause_line, error_line
 from ..node import Node
 
 _KLOG_ERR = re.compile(r"\b[EF]\d{4} \d\d:\d\d:\d\d")
@@ -31,6 +31,7 @@ class NodeComponent:
     before: list[str] = field(default_factory=list)   # states of older attempts, oldest first
     log: str = ""                         # of the newest container that ended (stdout + stderr)
     error: str | None = None              # the component's own error line (its log)
+    cause: str | None = None              # the line saying why, when the error line only timed out
     kubelet_lines: list[str] = field(default_factory=list)   # the kubelet's errors about this pod
     problem: str | None = None            # why the view is incomplete (crictl failed)
 
@@ -50,6 +51,8 @@ class NodeComponent:
         out = []
         if self.error:
             out.append(self.error)
+        if self.cause:
+            out.append(self.cause)
         if self.state and not self.running:
             out.append(f"container {self.state.removeprefix('CONTAINER_').lower()}"
                        + (f", exit code {self.exit_code}" if self.exit_code is not None else "")
@@ -116,6 +119,7 @@ def node_component(node: Node, node_name: str, component: str, journal: str | No
             v.log = (log.stdout + "\n" + log.stderr).strip()
             # A container that never started (exec failed) has no log: the runtime's message is its word.
             v.error = error_line(v.log) or (str(ins.get("message")).strip()[:400] if ins.get("message") else None)
+            v.cause = cause_line(v.log, v.error)
     if not mine:   # no container at all: only the kubelet can say why (image, volume, sandbox)
         text = journal if journal is not None else node.journal("kubelet", lines=400)
         v.kubelet_lines = [_short(ln) for ln in text.splitlines() if pod in ln and _KLOG_ERR.search(ln)][-4:]

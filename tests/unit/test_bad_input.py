@@ -140,6 +140,8 @@ TABLE = [
     P("scale-nan", ["--timeout-scale", "nan"], "--timeout-scale='nan': must be a positive finite number"),
     P("scale-inf", ["--timeout-scale", "inf"], "--timeout-scale='inf': must be a positive finite number"),
     P("scale-abc", ["--timeout-scale=abc"], "--timeout-scale='abc': must be a positive finite number"),
+    P("shard-zero", ["--shard=0/2"], "--shard='0/2': need 1 <= I <= N"),
+    P("shard-words", ["--shard=first"], "--shard='first': expected I/N, e.g. 2/3"),
     # --- the suite: selection, catalog, cluster ------------------------------------------------
     P("unknown-fault", ["--fault", "nope"], "unknown fault 'nope'; known: apiserver-etcd-port"),
     P("unknown-component", ["--component", "nope"], "unknown component 'nope'; known: etcd, kube-apiserver"),

@@ -130,7 +130,8 @@ def test_broken_documents_are_problems_not_crashes():
 
 
 # --- diagnosis without the catalog --------------------------------------------------------------
-from breakfix.grading.diagnosis import Change, catalog_match, changes, error_line, root_causes  # noqa: E402
+from breakfix.grading.diagnosis import (Change, catalog_match, cause_line, changes, error_line,  # noqa: E402
+                                       mention_line, root_causes)
 
 KCM_PATH = "/etc/kubernetes/manifests/kube-controller-manager.yaml"
 
@@ -186,6 +187,44 @@ def test_catalog_fault_is_named_only_when_its_own_edits_give_the_change(catalog)
 def test_error_line_is_the_components_own(log, want):
     got = error_line(log)
     assert (got is None) if want is None else (want in got)
+
+
+APISERVER_TIMEOUT_LOG = (
+    'W1126 09:50:01.000000       1 logging.go:55] [core] [Channel #1 SubChannel #2]grpc: addrConn.createTransport '
+    'failed to connect to {Addr: "127.0.0.1:2380"}. Err: connection error: desc = "transport: Error while dialing: '
+    'dial tcp 127.0.0.1:2380: connect: connection refused"\n'
+    "I1126 09:50:02.000000       1 server.go:1] still starting\n"
+    "F1126 09:51:01.000000       1 instance.go:232] Error creating leases: error creating storage factory: "
+    "context deadline exceeded\n")
+
+
+def test_a_deadline_error_line_gets_the_line_that_says_why():
+    err = error_line(APISERVER_TIMEOUT_LOG)
+    assert "context deadline exceeded" in err
+    assert "dial tcp 127.0.0.1:2380: connect: connection refused" in cause_line(APISERVER_TIMEOUT_LOG, err)
+    # an error line that already says why needs nothing more; nor does a log without a concrete line
+    assert cause_line("E1 x] open /a: no such file or directory\n", "open /a: no such file or directory") is None
+    assert cause_line("I1 starting\n", "F1 x] context deadline exceeded") is None
+    assert cause_line(APISERVER_TIMEOUT_LOG, None) is None
+
+
+KUBELET_JOURNAL = (
+    'Nov 26 09:50:00 n kubelet[9]: I1126 09:50:00.1 9 server.go:1] "Adding static pod path" '
+    'path="/etc/kubernetes/manifest"\n'
+    'Nov 26 09:50:01 n kubelet[9]: E1126 09:50:01.1 9 file_linux.go:61] "Unable to read config path" '
+    'err="path does not exist, ignoring" path="/etc/kubernetes/manifest"\n'
+    'Nov 26 09:50:02 n kubelet[9]: E1126 09:50:02.1 9 kubelet.go:1] "Error getting node" err="node not found"\n'
+    'Nov 26 09:50:03 n kubelet[9]: E1126 09:50:03.1 9 x.go:1] "failed" path="/etc/kubernetes/manifests/a.yaml"\n')
+
+
+def test_the_line_naming_the_changed_value_is_found():
+    ch = [Change("/var/lib/kubelet/config.yaml", "staticPodPath", "/etc/kubernetes/manifest",
+                 "/etc/kubernetes/manifests", "backup")]
+    got = mention_line(KUBELET_JOURNAL, ch)
+    assert got and got.startswith("E1126") and "Unable to read config path" in got   # the error line itself;
+    assert mention_line(KUBELET_JOURNAL.replace("/manifest\"", "/other\""), ch) is None   # not .../manifests
+    assert mention_line(KUBELET_JOURNAL, [Change("f", "--token", "/etc/kubernetes/manifest", None, "backup")]) is None
+    assert mention_line(KUBELET_JOURNAL, [Change("f", "--v", "2", "3", "backup")]) is None   # too short to name
 
 
 def test_root_cause_first_and_nothing_else_blamed():

@@ -1,0 +1,180 @@
+"""`make bench`: for each fault, the floor and the suite's own cycle, on one cluster, in one run.
+
+The floor is the shortest honest script for the same fault: the same atomic edit (with the same
+backup and journal: a benchmark does not get to lose a file), one observation of each symptom,
+polled every FLOOR_POLL seconds (no hold, no stability window), the restore, then polling until
+the original pod is Ready and a new pod runs (the scaled `app` pods where the fault's story scales
+it, else a probe pod). The suite's cycle is `Lab.run_fault`, exactly as `make conformance` runs it.
+Both are timed by phase; nothing here asserts a time (the numbers go to reports/bench.json, a
+chart and the README)."""
+from __future__ import annotations
+
+import contextlib
+import json
+import platform
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from .catalog import Fault
+from .lab import Lab
+from .report import Reporter
+from .waits import Observation, wait_until
+
+FLOOR_POLL = 0.25
+PHASES = Lab.PHASES
+COLORS = {"settle": "#9e9e9e", "break": "#e53935", "symptoms": "#fb8c00", "fix": "#43a047", "verify": "#1e88e5"}
+
+
+@dataclass
+class Cycle:
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        return round(sum(self.phases.values()), 2)
+
+    def to_dict(self) -> dict:
+        return {"phases": {k: round(v, 2) for k, v in self.phases.items()}, "total": self.total}
+
+
+class _Phases:
+    def __init__(self) -> None:
+        self.cycle = Cycle()
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        t0 = time.monotonic()
+        try:
+            yield
+        finally:
+            self.cycle.phases[name] = self.cycle.phases.get(name, 0.0) + time.monotonic() - t0
+
+
+def floor_lab(lab: Lab) -> Lab:
+    """The same cluster and node as LAB, without dwell, polling every FLOOR_POLL seconds."""
+    f = Lab(lab.kube, lab.node, lab.node_name, reporter=Reporter(), app_name=lab.app_name,
+            app_image=lab.app_image, probe_image=lab.probe_image, namespace=lab.namespace,
+            timeout_scale=lab.scale_factor, poll=FLOOR_POLL, dwell=False)
+    f.calibration = lab.calibration
+    return f
+
+
+def floor_cycle(lab: Lab, fault: Fault, register) -> Cycle:
+    """LAB is a floor_lab. Starts from a settled cluster (the caller's job, not timed)."""
+    phase = _Phases()
+    with phase("break"):
+        inj = lab.inject(fault, register)
+    with phase("symptoms"):
+        lab.observe(inj)
+    with phase("fix"):
+        lab.restore(inj, wait=False)
+        if fault.target.kind == "manifest" and inj.before_uid:
+            wait_until(lambda: Observation(lab.sandbox_uid(fault.component) == inj.before_uid,
+                                           f"ready sandbox {lab.sandbox_uid(fault.component)}"),
+                       f"kubelet runs the restored {fault.target.path}", lab.t("recover"), interval=FLOOR_POLL)
+        wait_until(lambda: lab.component_ready(fault.component), f"{fault.component} Ready", lab.t("recover"),
+                   interval=FLOOR_POLL)
+    with phase("verify"):
+        target = inj.context.get("scale_target")
+        if target:
+            lab.wait_app(target)
+        else:
+            lab.schedule_probe()
+    return phase.cycle
+
+
+def suite_cycle(lab: Lab, fault: Fault, register) -> Cycle:
+    """The suite's own cycle (Lab.run_fault), its phases read from the reporter's timings."""
+    start = len(lab.reporter.timings)
+    lab.run_fault(fault, register)
+    cycle = Cycle()
+    for row in lab.reporter.timings[start:]:
+        name = row["name"]
+        if name.startswith("phase: ") and row.get("fault") == fault.id:
+            cycle.phases[name.removeprefix("phase: ")] = row["seconds"]
+    return cycle
+
+
+def tidy(lab: Lab, base_replicas: int) -> None:
+    """Between measurements (not timed): app back to its size, the control plane settled."""
+    lab.kube.scale(lab.app_name, base_replicas, lab.namespace)
+    lab.wait_app(base_replicas)
+    lab.wait_settled("control plane Ready between measurements")
+
+
+def summary(rows: list[dict], calibration: dict | None, wall: float, env: dict) -> dict:
+    suites = [r["suite"]["total"] for r in rows]
+    return {
+        "machine": {"host": platform.node(), "cpus": _cpus(), **env},
+        "calibration": calibration,
+        "floor_poll_seconds": FLOOR_POLL,
+        "faults": rows,
+        "median_suite_seconds": round(statistics.median(suites), 1) if suites else None,
+        "median_floor_seconds": round(statistics.median(r["floor"]["total"] for r in rows), 1) if rows else None,
+        "suite_catalog_seconds": round(sum(suites), 1),
+        "wall_seconds": round(wall, 1),
+    }
+
+
+def _cpus() -> int:
+    import os
+    return os.cpu_count() or 0
+
+
+def row(fault: Fault, floor: Cycle, suite: Cycle) -> dict:
+    return {"id": fault.id, "component": fault.component, "floor": floor.to_dict(), "suite": suite.to_dict(),
+            "ratio": round(suite.total / floor.total, 2) if floor.total else None}
+
+
+def markdown(data: dict) -> str:
+    lines = ["| fault | floor s | suite s | ratio | suite phases (settle/break/symptoms/fix/verify) |",
+             "|---|---|---|---|---|"]
+    for r in data["faults"]:
+        ph = "/".join(f"{r['suite']['phases'].get(p, 0):.1f}" for p in PHASES)
+        lines.append(f"| {r['id']} | {r['floor']['total']:.1f} | {r['suite']['total']:.1f} | {r['ratio']}× | {ph} |")
+    return "\n".join(lines)
+
+
+def svg(data: dict) -> str:
+    """Per fault two bars, phases stacked: the suite's cycle, and the floor below it."""
+    rows = data["faults"]
+    label_w, bar_h, gap, scale_w = 300, 12, 10, 620
+    longest = max([max(r["suite"]["total"], r["floor"]["total"]) for r in rows] + [1.0])
+    px = scale_w / longest
+    height = 40 + len(rows) * (2 * bar_h + gap) + 40
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + scale_w + 80}" height="{height}" '
+           f'font-family="sans-serif" font-size="11">',
+           f'<text x="4" y="16" font-size="13" font-weight="bold">kube-breakfix bench: suite cycle (upper bar) '
+           f'vs floor (lower bar), seconds</text>']
+    y = 32
+    for r in rows:
+        out.append(f'<text x="4" y="{y + bar_h + 4}">{escape(r["id"])} ({r["ratio"]}×)</text>')
+        for which, dy in (("suite", 0), ("floor", bar_h)):
+            x = label_w
+            for p in PHASES:
+                w = r[which]["phases"].get(p, 0.0) * px
+                if w > 0:
+                    out.append(f'<rect x="{x:.1f}" y="{y + dy}" width="{w:.1f}" height="{bar_h - 1}" '
+                               f'fill="{COLORS[p]}" opacity="{1.0 if which == "suite" else 0.55}">'
+                               f'<title>{which} {p}: {r[which]["phases"][p]:.1f} s</title></rect>')
+                    x += w
+            out.append(f'<text x="{x + 4:.1f}" y="{y + dy + bar_h - 2}">{r[which]["total"]:.1f}</text>')
+        y += 2 * bar_h + gap
+    x = label_w
+    for p in PHASES:
+        out.append(f'<rect x="{x}" y="{y + 8}" width="10" height="10" fill="{COLORS[p]}"/>'
+                   f'<text x="{x + 14}" y="{y + 17}">{p}</text>')
+        x += 90
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def write(data: dict, out_dir: Path) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    j, s = out_dir / "bench.json", out_dir / "bench.svg"
+    j.write_text(json.dumps(data, indent=2) + "\n")
+    s.write_text(svg(data))
+    return j, s

@@ -1,0 +1,80 @@
+"""Dwell that proves something and no more (issue 9): the calibrated hold, the settle that is
+skipped only when nothing changed, and the fix's stability window overlapped with verify. The
+cluster is replaced by a scripted sequence of observations; the real behaviour runs in make test."""
+import pytest
+
+from breakfix.lab import HOLD_FACTOR, Lab
+from breakfix.report import Reporter
+from breakfix.waits import MIN_SECONDS, Observation
+
+
+class ScriptedLab(Lab):
+    """control_plane_ready() replays FPS: each item a fingerprint (Ready) or None (not Ready)."""
+
+    def __init__(self, fps, dwell=True):
+        super().__init__(kube=None, node=None, node_name="n", reporter=Reporter(), poll=0.01, dwell=dwell)
+        self.fps, self.calls = list(fps), 0
+
+    def control_plane_ready(self):
+        fp = self.fps[min(self.calls, len(self.fps) - 1)]
+        self.calls += 1
+        self._fingerprint = fp
+        return Observation(fp is not None, f"fp={fp}")
+
+
+@pytest.fixture(autouse=True)
+def fake_time(monkeypatch):
+    """A clock that moves only when a wait pauses (and by 0.1 s per look at it)."""
+    monkeypatch.setenv("BREAKFIX_TIMEOUT_STABLE", "5")
+    monkeypatch.setenv("BREAKFIX_TIMEOUT_SETTLE", "30")
+    now = {"t": 0.0}
+
+    def clock():
+        now["t"] += 0.1
+        return now["t"]
+
+    def pause(s):
+        now["t"] += s
+
+    from breakfix import waits
+    for fn in (waits.wait_until, waits.hold, waits.wait_stable):
+        d = list(fn.__defaults__)
+        d[-2], d[-1] = clock, pause
+        monkeypatch.setattr(fn, "__defaults__", tuple(d))
+    monkeypatch.setattr("breakfix.lab.time.monotonic", clock)
+
+
+def test_hold_is_calibrated_within_floor_and_ceiling():
+    lab = ScriptedLab([("a",)])
+    assert lab.hold_for({}) == lab.t("hold")                    # not calibrated: the hold timeout
+    lab.calibration = {"hold_seconds": 7.5}
+    assert lab.hold_for({}) == 7.5 and lab.hold_for({}, half=True) == MIN_SECONDS["hold"]
+    assert lab.hold_for({"hold": 20}) == 20                      # a fault file's own hold wins
+    assert ScriptedLab([("a",)], dwell=False).hold_for({"hold": 20}) == 0.0   # the floor: one look
+    assert HOLD_FACTOR >= 5
+
+
+def test_settle_is_skipped_only_when_nothing_changed():
+    lab = ScriptedLab([("a",)])
+    lab.wait_settled("first")                 # a full window
+    first = lab.calls
+    assert first > 2
+    lab.wait_settled("again")                 # unchanged: one look
+    assert lab.calls == first + 1
+    lab.fps = [("b",)]                        # a pod restarted meanwhile: a full window again
+    lab.calls = 0
+    lab.wait_settled("changed")
+    assert lab.calls > 2
+
+
+def test_fix_window_overlaps_verify_and_falls_back_when_something_changed():
+    lab = ScriptedLab([("a",)])
+    lab.wait_settled("after the fix", window=False)
+    assert lab._unconfirmed and lab._settled is None
+    lab.confirm_stable()
+    assert lab._settled[0] == ("a",) and lab._unconfirmed is None
+    # came back as "a", then something restarted ("b"): not confirmed; a full settle on "b"
+    lab = ScriptedLab([("a",), ("b",)])
+    lab.wait_settled("after the fix", window=False)
+    lab.confirm_stable()
+    assert lab._settled[0] == ("b",)
