@@ -109,7 +109,7 @@ stress: venv node-image
 # The project's own tests: lint, unit tests, the end-to-end tests (toolchain, report, grader, kill -9,
 # bad input), then the conformance suite on a real cluster with a representative subset of the
 # catalog: one fault of each target kind (manifest, node file, service) and an API-down one, plus
-# the reference lab replay, grading and the byte-identity check. `make conformance` runs every fault.
+# every lab of labs/ replayed in order, grading and the byte-identity check. `make conformance` runs every fault.
 TEST_FAULTS ?= scheduler-command-typo apiserver-unknown-flag kubelet-apiserver-port kubelet-stopped
 test: venv lint tools-report node-image
 	$(VPY) -m pytest tests/unit -q
