@@ -25,7 +25,7 @@ CLUSTERS := $(CLUSTER) $(if $(XDIST),$(foreach i,$(shell seq 0 $$(( $(WORKERS) -
 # A cluster shape of clusters/ (single, workers, ha) and a Kubernetes version of airgap/versions.env.
 CLUSTER_SHAPE ?= single
 
-.PHONY: help venv docker-up node-image node-images plan lint conformance test unit e2e stress grader-unseen bench report list-faults clean-cluster \
+.PHONY: schemas schemas-check help venv docker-up node-image node-images plan lint conformance test unit e2e stress grader-unseen bench report list-faults clean-cluster \
   tools-report tools-test
 
 help:
@@ -83,11 +83,18 @@ conformance: venv tools-report $(IMAGE_DEP)
 	  --cluster-shape=$(CLUSTER_SHAPE) $(if $(K8S_VERSION),--k8s-version=$(K8S_VERSION)) \
 	  --alluredir=$(REPORTS)/allure-results --clean-alluredir \
 	  --junitxml=$(REPORTS)/junit.xml $(PYTEST_ARGS); rc=$$?; \
-	$(VPY) -m breakfix.report_html $(REPORTS)/allure-results $(REPORTS)/html || rc=$${rc:-1}; \
+	$(VPY) -m breakfix.report_html --history $(REPORTS)/history $(REPORTS)/allure-results $(REPORTS)/html || rc=$${rc:-1}; \
 	exit $$rc
 
 report: venv tools-report
-	$(VPY) -m breakfix.report_html $(REPORTS)/allure-results $(REPORTS)/html
+	$(VPY) -m breakfix.report_html --history $(REPORTS)/history $(REPORTS)/allure-results $(REPORTS)/html
+
+# JSON Schemas of the fault and lab files (schemas/*.json), from the pydantic models (breakfix/models.py).
+schemas: venv
+	$(VPY) -m breakfix.models
+
+schemas-check: venv
+	$(VPY) -m breakfix.models --check
 
 unit: venv
 	$(VPY) -m pytest tests/unit -q
@@ -115,7 +122,7 @@ stress: venv node-image
 # The project's own tests: lint, unit tests, the end-to-end tests (toolchain, report, grader, kill -9,
 # bad input), then the conformance suite on a real cluster with a representative subset of the
 # catalog: one fault of each target kind (manifest, node file, service) and an API-down one, plus
-# the reference lab replay, grading and the byte-identity check. `make conformance` runs every fault.
+# every lab of labs/ replayed in order, grading and the byte-identity check. `make conformance` runs every fault.
 TEST_FAULTS ?= scheduler-command-typo apiserver-unknown-flag kubelet-apiserver-port kubelet-stopped
 test: venv lint tools-report node-image
 	$(VPY) -m pytest tests/unit -q

@@ -3,6 +3,7 @@ in breakfix/pytest_options.py, a pytest11 entry point)."""
 pytest_plugins = [
     "fixtures.inputs",
     "fixtures.catalog",
+    "fixtures.labs",
     "fixtures.cluster",
     "fixtures.node",
     "fixtures.lab",

@@ -120,6 +120,17 @@ def _check_types(entry: dict, types: dict, path: Path, where: str) -> None:
             raise FaultFileError(path, f"{where}{k}", reason)
 
 
+def check_symptom(s: Any, path: Path, where: str) -> str:
+    """One symptom entry (a mapping whose `kind` is in SYMPTOM_KINDS, with that kind's parameters);
+    returns its kind. Also used for the symptoms a lab step declares (labs.py)."""
+    kind = _check_entry(s, path, where, "kind", SYMPTOM_KINDS, "symptom kind")
+    spec = SYMPTOM_KINDS[kind]
+    _check_params(s, path, f"{where}.", f"symptom {kind}", spec.required,
+                  spec.required | set(spec.optional) | {"kind", "description"})
+    _check_types(s, spec.types, path, f"{where}.")
+    return kind
+
+
 def parse_fault(data: Any, path: Path) -> Fault:
     if not isinstance(data, dict):
         got = "an empty file" if data is None else f"a {type(data).__name__}"
@@ -191,12 +202,7 @@ def parse_fault(data: Any, path: Path) -> Fault:
     if not symptoms:
         raise FaultFileError(path, "symptoms", "must list at least one symptom")
     for i, s in enumerate(symptoms):
-        where = f"symptoms[{i}]."
-        kind = _check_entry(s, path, f"symptoms[{i}]", "kind", SYMPTOM_KINDS, "symptom kind")
-        spec = SYMPTOM_KINDS[kind]
-        _check_params(s, path, where, f"symptom {kind}", spec.required,
-                      spec.required | set(spec.optional) | {"kind", "description"})
-        _check_types(s, spec.types, path, where)
+        check_symptom(s, path, f"symptoms[{i}]")
 
     fix = _req(data, "fix", str, path)
     remediation = _req(data, "remediation", str, path)
@@ -239,6 +245,16 @@ def parse_fault(data: Any, path: Path) -> Fault:
         why = check_version_range(k8s_versions)
         if why:
             raise FaultFileError(path, "k8s_versions", why)
+    # The declared model (models.FaultFile, published as schemas/fault.json) has the last word: what
+    # the schema refuses, the catalog refuses, in the same one line.
+    from pydantic import ValidationError
+
+    from .labs import pydantic_error
+    from .models import FaultFile
+    try:
+        FaultFile.model_validate(data)
+    except ValidationError as exc:
+        raise pydantic_error(exc, path, FaultFileError) from None
     return Fault(id=fid, component=component, title=title, severity=severity, target=target,
                  edits=tuple(edits), symptoms=tuple(symptoms), fix=fix.strip(), remediation=remediation.strip(),
                  api_down=api_down, reference_lab=lab, verify_scale=scale, source=str(path), tags=tuple(tags),

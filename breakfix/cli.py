@@ -10,6 +10,7 @@ Every error is one line on stderr: `breakfix: error: ...`."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -64,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "BREAKFIX_TIMEOUT_<NAME> seconds per wait)")
 
     p = _Parser(prog="breakfix", description="Break a Kubernetes control plane on purpose, grade it, restore it.")
-    sub = p.add_subparsers(dest="command", metavar="{list,break,check,snapshot,restore}", parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", metavar="{list,break,check,snapshot,restore,lab}", parser_class=_Parser)
     sub.required = True
 
     ls = sub.add_parser("list", help="print the fault catalog", description="Print the fault catalog.")
@@ -90,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "x --timeout-scale)")
     ck.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     ck.add_argument("--junit", metavar="FILE", help="also write the result as JUnit XML to FILE")
+    ck.add_argument("--alluredir", metavar="DIR",
+                    help="also write the result as Allure results into DIR (`python -m breakfix.report_html DIR "
+                         "OUT` makes the single-file HTML report)")
 
     sn = sub.add_parser("snapshot", parents=[common], help="keep a copy of the healthy node's files as the baseline",
                         description="Copy the static pod manifests and the kubelet's files into "
@@ -97,6 +101,44 @@ def build_parser() -> argparse.ArgumentParser:
                                     "checking the cluster is healthy. `check` compares against it to print the "
                                     "changed line of a fault nobody wrote down.")
     sn.add_argument("--force", action="store_true", help="take it even when the cluster is not healthy")
+
+    lb = sub.add_parser("lab", help="labs (labs/*.yaml): list, set a step up, grade a step, reset",
+                        description="A lab is a data file (labs/<id>.yaml): ordered steps, each a fault, what the "
+                                    "learner sees and what \"fixed\" means.")
+    lsub = lb.add_subparsers(dest="lab_command", metavar="{list,setup,check,reset}", parser_class=_Parser)
+    lsub.required = True
+    labs_opt = _Parser(add_help=False)
+    labs_opt.add_argument("--labs-dir", metavar="DIR", help="lab directory (default: the project's labs/)")
+    ll = lsub.add_parser("list", parents=[labs_opt], help="print the labs and their steps",
+                         description="Print the labs and their steps.")
+    ll.add_argument("--faults-dir", metavar="DIR", help="fault catalog directory")
+    ll.add_argument("--json", action="store_true", help="as JSON")
+    step_opt = _Parser(add_help=False)
+    step_opt.add_argument("lab", metavar="LAB", help="lab id (see `breakfix lab list`)")
+    step_opt.add_argument("--step", type=int, required=True, metavar="N", help="the step, 1 for the first")
+    lsu = lsub.add_parser("setup", parents=[common, labs_opt, step_opt],
+                          help="set step N of LAB up (read-write): the app as the step starts, its fault, its symptoms",
+                          description="Scale the app to where step N starts, inject the step's fault (backup and "
+                                      "journal on the node, as `break`), and prove what the learner sees. "
+                                      "`breakfix lab reset` (or `restore`) undoes it.")
+    lsu.add_argument("--app-image", default=None,
+                     help="image of the app deployment when it has to be created (default: kube-breakfix/app:v1)")
+    lck = lsub.add_parser("check", parents=[common, labs_opt, step_opt],
+                          help="grade step N of LAB (read-only): its \"fixed\" criteria and the health checks",
+                          description="Grade step N: the step's \"fixed\" criteria (app replicas, a new pod "
+                                      "schedules) plus every health check of `check`, with the same verdicts and "
+                                      "exit codes (0 pass, 1 fail, 2 could not grade, 3 read-only violation).")
+    for a in ck._actions:   # the same grading options as `check`, bar what the lab decides
+        if a.dest in ("namespace", "probe_image", "probe_timeout", "json", "junit", "alluredir"):
+            lck._add_action(a)
+    lrs = lsub.add_parser("reset", parents=[common, labs_opt],
+                          help="undo a lab setup: restore every backup on the node, the app as the lab starts",
+                          description="Restore every fault `lab setup` (or `break`, or a killed run) left on the "
+                                      "node, wait until the control plane is Ready, and with LAB scale the app "
+                                      "back to where the lab starts.")
+    lrs.add_argument("lab", metavar="LAB", nargs="?", help="lab id: also scale the app back to its start")
+    lrs.add_argument("--app-image", default=None,
+                     help="image of the app deployment when it has to be created (default: kube-breakfix/app:v1)")
 
     rs = sub.add_parser("restore", parents=[common], help="put back every backup found on the node",
                         description="Restore every fault `breakfix break` (or a killed run) left on the node.")
@@ -374,9 +416,19 @@ def cmd_restore(args) -> int:
         target.cleanup()
 
 
-def cmd_check(args) -> int:
+def _check_alluredir(args) -> None:
+    if getattr(args, "alluredir", None):
+        d = Path(args.alluredir).resolve()
+        if d.exists() and not d.is_dir():
+            raise UsageError(f"--alluredir {args.alluredir}: not a directory")
+        if not d.parent.is_dir():
+            raise UsageError(f"--alluredir {args.alluredir}: directory {d.parent} does not exist")
+
+
+def cmd_check(args, lab_step=None) -> int:
     from .grading import Grader, ReadOnlyViolation, node_name_of
 
+    _check_alluredir(args)
     if args.replicas is not None and args.replicas < 0:
         raise UsageError("--replicas must be 0 or more")
     if args.junit:
@@ -387,7 +439,7 @@ def cmd_check(args) -> int:
             raise UsageError(f"--junit {args.junit}: directory {junit.parent} does not exist")
         if not os.access(junit.parent, os.W_OK):
             raise UsageError(f"--junit {args.junit}: directory {junit.parent} is not writable")
-    catalog = _catalog(args)
+    catalog = _catalog(args) if lab_step is None else lab_step[2]
     target = Target(args)
     try:
         kube = open_kube(target.kubeconfig)
@@ -404,9 +456,19 @@ def cmd_check(args) -> int:
         except ReadOnlyViolation as exc:
             rep = exc.report  # type: ignore[attr-defined]
             code = EXIT_READONLY
+        if lab_step is not None:
+            lab, step = lab_step[0], lab_step[1]
+            rep.lab = {"id": lab.id, "title": lab.title, "step": step.number, "step_title": step.title,
+                       "fault": step.fault.id,
+                       "fixed": f"{lab.app_name} at {step.app_replicas} Ready replicas"
+                                + (", a new pod schedules" if step.new_pod_schedules else "")
+                                + ", the control plane healthy"}
         print(rep.to_json() if args.json else rep.to_text(), flush=True)
         if args.junit:
             Path(args.junit).write_text(rep.to_junit())
+        if getattr(args, "alluredir", None):
+            from .grading.allure import write_allure
+            write_allure(rep, args.alluredir)
         if code == EXIT_READONLY:
             err("READ-ONLY VIOLATION: grading changed " + ", ".join(rep.readonly["changed"])[:300])
             return code
@@ -440,14 +502,154 @@ def cmd_snapshot(args) -> int:
         target.cleanup()
 
 
-COMMANDS = {"list": cmd_list, "break": cmd_break, "check": cmd_check, "snapshot": cmd_snapshot,
+# --- labs ----------------------------------------------------------------------------------------
+def _labs(args):
+    from .labs import load_labs
+    catalog = _catalog(args)
+    return catalog, load_labs(catalog, getattr(args, "labs_dir", None))
+
+
+def _lab_step(args):
+    from .labs import select_labs
+    catalog, labs = _labs(args)
+    lab = select_labs(labs, [args.lab])[0]
+    return lab, lab.step(args.step), catalog
+
+
+def cmd_lab_list(args) -> int:
+    _, labs = _labs(args)
+    if args.json:
+        print(json.dumps([{"id": lab.id, "title": lab.title, "source": lab.source, "app": lab.app_name,
+                           "steps": [{"step": s.number, "title": s.title, "fault": s.fault.id,
+                                      "component": s.fault.component, "app_before": s.app_before,
+                                      "fixed": {"app_replicas": s.app_replicas,
+                                                "new_pod_schedules": s.new_pod_schedules}}
+                                     for s in lab.steps]} for lab in labs.values()], indent=2))
+        return EXIT_OK
+    for lab in labs.values():
+        print(f"{lab.id}  {lab.title}")
+        for s in lab.steps:
+            print(f"  {s.number}. {s.title}  [{s.fault.id}; fixed: {lab.app_name} at {s.app_replicas} Ready"
+                  + (", a new pod schedules" if s.new_pod_schedules else "") + "]")
+    return EXIT_OK
+
+
+def cmd_lab_setup(args) -> int:
+    """The step's fault as `break` sets it up (backup + journal on the node), with the app where the
+    step starts and the learner's symptoms proven; on any failure after the change, put back."""
+    from .grading import node_name_of
+    from .lab import Lab, require_static_pod_manifest
+    from .node import MANIFEST_DIR
+    from .report import TextReporter
+
+    lab_def, step, _ = _lab_step(args)
+    fault = step.fault
+    target = Target(args)
+    try:
+        kube = open_kube(target.kubeconfig)
+        node = open_node(target.node, args.sudo)
+        problem = api_problem(kube)
+        if problem:
+            raise ClusterUnavailable(f"{problem}; nothing changed")
+        node_name = node_name_of(node)
+        require_static_pod_manifest(node, fault.component)
+        path = f"{MANIFEST_DIR}/{fault.target.path}" if fault.target.kind == "manifest" else fault.target.path
+        if path and not node.exists(path):
+            raise InfrastructureError(f"node {node.spec}: {path} not found; nothing changed")
+        lab = Lab(kube, node, node_name, reporter=TextReporter(), app_name=lab_def.app_name,
+                  app_image=args.app_image or "kube-breakfix/app:v1")
+        left = lab.leftovers()
+        if left:
+            raise UsageError(f"{left[0].fault} is set up on {node.spec} (backup {left[0].backup}); run "
+                             f"`breakfix lab reset` first")
+        with lab.reporter.step(f"app {lab_def.app_name} at {step.app_before} Ready replicas (where step "
+                               f"{step.number} starts)"):
+            lab.ensure_app(step.app_before)
+        undo = []
+        try:
+            inj = lab.inject(fault, register=undo.append)
+            evidence = lab.observe(inj)
+        except (Exception, KeyboardInterrupt) as exc:
+            if not undo:
+                raise
+            return _undo_failed_break(undo[0], exc, node.spec, args)
+        for name in inj.context.get("probe_pods", []):   # the symptoms' own test pods; the app stays
+            with contextlib.suppress(Exception):
+                kube.delete_pod(name, lab.namespace)
+        print(f"lab {lab_def.id} step {step.number} set up on {node.spec} (node {node_name}): {step.title}")
+        print(f"  fault:   {fault.id} ({fault.component}): {fault.title}")
+        if path:
+            print(f"  changed: {path} (backup {inj.backup_path})")
+        else:
+            print(f"  changed: systemctl {fault.target.action} {fault.target.unit}")
+        for kind, ev in evidence.items():
+            first = next((ln for ln in ev.strip().splitlines() if ln.strip()), "")
+            print(f"  sees:    {kind}: {first[:200]}")
+        print(f"  grade:   breakfix lab check {lab_def.id} --step {step.number} {_target_args(args)}")
+        print(f"  undo:    breakfix lab reset {lab_def.id} {_target_args(args)}")
+        return EXIT_OK
+    finally:
+        target.cleanup()
+
+
+def cmd_lab_check(args) -> int:
+    lab_step = _lab_step(args)
+    step = lab_step[1]
+    args.replicas = step.app_replicas
+    args.app_name = lab_step[0].app_name
+    args.no_probe_pod = not step.new_pod_schedules
+    return cmd_check(args, lab_step=lab_step)
+
+
+def cmd_lab_reset(args) -> int:
+    """`restore` (the journal's replay), then the control plane settled and, with LAB, the app where
+    the lab starts (created when missing)."""
+    from .grading import node_name_of
+    from .lab import Lab
+    from .report import TextReporter
+
+    lab_def = None
+    if args.lab:
+        from .labs import select_labs
+        lab_def = select_labs(_labs(args)[1], [args.lab])[0]
+    args.no_wait = False
+    code = cmd_restore(args)
+    if code != EXIT_OK:
+        return code
+    target = Target(args)
+    try:
+        kube = open_kube(target.kubeconfig)
+        node = open_node(target.node, args.sudo)
+        lab = Lab(kube, node, node_name_of(node), reporter=TextReporter(verbose=False),
+                  app_name=lab_def.app_name if lab_def else "app", app_image=args.app_image or "kube-breakfix/app:v1")
+        try:
+            lab.wait_settled("control plane Ready")
+            if lab_def is not None:
+                lab.ensure_app(lab_def.app_replicas)
+                print(f"lab {lab_def.id} reset: {lab.app_ready_replicas()[2]}")
+        except WaitTimeout as exc:
+            err(f"restored, but {exc}")
+            return EXIT_FAILED
+        return EXIT_OK
+    finally:
+        target.cleanup()
+
+
+LAB_COMMANDS = {"list": cmd_lab_list, "setup": cmd_lab_setup, "check": cmd_lab_check, "reset": cmd_lab_reset}
+
+
+def cmd_lab(args) -> int:
+    return LAB_COMMANDS[args.lab_command](args)
+
+
+COMMANDS = {"lab": cmd_lab, "list": cmd_list, "break": cmd_break, "check": cmd_check, "snapshot": cmd_snapshot,
             "restore": cmd_restore}
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        if args.command != "list":
+        if args.command != "list" and getattr(args, "lab_command", None) != "list":
             from .waits import validate_timeouts
             if getattr(args, "timeout_scale", None):   # the grader's and break's waits read it like the suite's
                 os.environ["BREAKFIX_TIMEOUT_SCALE"] = repr(args.timeout_scale)

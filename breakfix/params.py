@@ -5,7 +5,7 @@ type is refused before anything runs instead of failing half-way through an inje
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .waits import MIN_SECONDS
@@ -15,6 +15,7 @@ from .waits import MIN_SECONDS
 class Param:
     what: str                          # "an integer 1-65535": completes "must be ..."
     accepts: Callable[[Any], bool]
+    schema: dict = field(default_factory=dict, compare=False)   # the same rule as JSON Schema (schemas/)
 
     def problem(self, value: Any) -> str | None:
         """None when VALUE is acceptable, else the reason (one line)."""
@@ -33,22 +34,29 @@ def _is_number(v: Any) -> bool:
 
 
 def choice(*values: str) -> Param:
-    return Param(f"one of {', '.join(values)}", lambda v: isinstance(v, str) and v in values)
+    return Param(f"one of {', '.join(values)}", lambda v: isinstance(v, str) and v in values,
+                 {"type": "string", "enum": list(values)})
 
 
 def seconds(minimum: float) -> Param:
-    return Param(f"a number of seconds >= {minimum:g}", lambda v: _is_number(v) and v >= minimum)
+    return Param(f"a number of seconds >= {minimum:g}", lambda v: _is_number(v) and v >= minimum,
+                 {"type": "number", "minimum": minimum})
 
 
-TEXT = Param("a non-empty string", lambda v: isinstance(v, str) and v.strip() != "")
+TEXT = Param("a non-empty string", lambda v: isinstance(v, str) and v.strip() != "",
+             {"type": "string", "minLength": 1})
 FLAG = Param("a string starting with '-' (e.g. --kubeconfig)",
-             lambda v: isinstance(v, str) and v.startswith("-") and v.strip("-") != "")
+             lambda v: isinstance(v, str) and v.startswith("-") and v.strip("-") != "",
+             {"type": "string", "pattern": "^-+[^-]"})
 FLAG_VALUE = Param("a string or a number (quote true/false), or null for a bare flag",
-                   lambda v: v is None or isinstance(v, str) or _is_number(v))
-PORT = Param("an integer 1-65535", lambda v: _is_int(v) and 1 <= v <= 65535)
+                   lambda v: v is None or isinstance(v, str) or _is_number(v),
+                   {"type": ["string", "number", "null"]})
+PORT = Param("an integer 1-65535", lambda v: _is_int(v) and 1 <= v <= 65535,
+             {"type": "integer", "minimum": 1, "maximum": 65535})
 ABS_PATH = Param("an absolute path (a string starting with '/')",
-                 lambda v: isinstance(v, str) and v.startswith("/"))
+                 lambda v: isinstance(v, str) and v.startswith("/"), {"type": "string", "pattern": "^/"})
 FIELD_PATH = Param("a field path like clusters[0].cluster.server",
-                   lambda v: isinstance(v, str) and v.strip(".[]") != "" and " " not in v)
+                   lambda v: isinstance(v, str) and v.strip(".[]") != "" and " " not in v,
+                   {"type": "string", "pattern": "^[^ ]*[^ .\\[\\]][^ ]*$"})
 ANY = Param("any value", lambda v: True)
 HOLD = seconds(MIN_SECONDS["hold"])

@@ -26,6 +26,9 @@ def pytest_addoption(parser):
     g.addoption("--faults-dir", default=None, help="fault catalog directory (default: faults/)")
     g.addoption("--fault", action="append", default=[], help="run only this fault id (repeatable)")
     g.addoption("--component", default=None, help="run only faults of this component")
+    g.addoption("--labs-dir", default=None, help="lab directory (default: labs/; with --faults-dir no lab "
+                                                              "runs unless --labs-dir or --lab is given)")
+    g.addoption("--lab", action="append", default=[], help="replay only this lab id (repeatable)")
     g.addoption("--list-faults", action="store_true", help="print the fault catalog and exit")
     g.addoption("--timeout-scale", default=None, metavar="FACTOR",
                 help="multiply every wait's timeout, a positive number (env BREAKFIX_TIMEOUT_SCALE; "
@@ -76,3 +79,43 @@ def pytest_load_initial_conftests(early_config, args, parser):
     cfg.known_args_namespace = parser.parse_known_args(args, namespace=copy.copy(cfg.option))
     if cfg.known_args_namespace.confcutdir is None:
         cfg.known_args_namespace.confcutdir = str(inipath.parent if inipath else rootpath)
+
+
+# `pytest` alone in the repository root (CI pipelines call it directly) runs the suite as `make
+# conformance` does: testpaths (pyproject.toml) selects suites/, and these are the options the
+# Makefile passes, applied only when no test path was given and only where the command line says
+# nothing. `make unit` (`pytest tests/unit`) is not affected.
+CONFORMANCE_DEFAULTS = {
+    "allure_report_dir": "reports/allure-results",   # --alluredir
+    "clean_alluredir": True,                          # --clean-alluredir
+    "xmlpath": "reports/junit.xml",                   # --junitxml
+    "cluster_name": "breakfix",                       # --cluster-name (make's CLUSTER)
+}
+_PLUGIN_DEFAULTS = {"allure_report_dir": None, "clean_alluredir": False, "xmlpath": None}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    if config.args_source != pytest.Config.ArgsSource.TESTPATHS:
+        return
+    chosen = {}
+    for name, value in CONFORMANCE_DEFAULTS.items():
+        given = any(a.split("=")[0] in _FLAGS[name] for a in config.invocation_params.args)
+        if hasattr(config.option, name) and not given:
+            chosen[name] = str(config.rootpath / value) if name in ("allure_report_dir", "xmlpath") else value
+    config._breakfix_conformance_defaults = chosen
+    if not config.option.collectonly:   # --collect-only writes no report (and so wipes none)
+        for name, value in chosen.items():
+            setattr(config.option, name, value)
+
+
+_FLAGS = {"allure_report_dir": ("--alluredir",), "clean_alluredir": ("--clean-alluredir",),
+          "xmlpath": ("--junitxml", "--junit-xml"), "cluster_name": ("--cluster-name",)}
+
+
+def pytest_report_header(config):
+    chosen = getattr(config, "_breakfix_conformance_defaults", None)
+    if chosen:
+        return ["kube-breakfix: `pytest` alone runs like `make conformance`: "
+                + " ".join(f"{_FLAGS[n][0]}" + ("" if v is True else f"={v}") for n, v in chosen.items())]
+    return None

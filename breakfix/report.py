@@ -35,6 +35,8 @@ class Reporter:
 
     def __init__(self) -> None:
         self.timings: list[dict] = []
+        self.events: list[dict] = []    # the same, with when each ended (monotonic): for the pictures
+        self.by_test: dict[str, list[dict]] = {}   # test title -> its phases (fixtures/reporting.py)
 
     @contextlib.contextmanager
     def step(self, title: str):
@@ -45,6 +47,12 @@ class Reporter:
 
     def timing(self, name: str, seconds: float, **labels) -> None:
         self.timings.append({"name": name, "seconds": round(seconds, 2), **labels})
+        self.events.append({"name": name, "seconds": round(seconds, 2), "end": time.monotonic()})
+
+    def phases_since(self, t0: float, first: int = 0) -> list[dict]:
+        """The timings recorded since event FIRST, each with its start in seconds after T0."""
+        return [{"name": e["name"], "seconds": e["seconds"], "start": max(e["end"] - e["seconds"] - t0, 0.0)}
+                for e in self.events[first:]]
 
     @contextlib.contextmanager
     def timed(self, name: str, **labels):
@@ -90,9 +98,9 @@ class AllureReporter(Reporter):
 
     def attach(self, name: str, body: str, kind: str = "text") -> None:
         t = self.allure.attachment_type
-        atype = {"json": t.JSON, "yaml": t.YAML, "diff": t.TEXT, "text": t.TEXT}.get(kind, t.TEXT)
+        atype = {"json": t.JSON, "yaml": t.YAML, "diff": t.TEXT, "text": t.TEXT, "svg": t.SVG}.get(kind, t.TEXT)
         try:
-            self.allure.attach(redact(body), name=name, attachment_type=atype)
+            self.allure.attach(body if kind == "svg" else redact(body), name=name, attachment_type=atype)
         except KeyError:
             # No test is open any more: after Ctrl-C pytest runs the restores at session end, where
             # allure-pytest has nothing to attach to. The restore and its wait must go on regardless.
@@ -112,3 +120,70 @@ def write_environment(results_dir: Path, props: dict[str, str]) -> None:
     results_dir.mkdir(parents=True, exist_ok=True)
     lines = [f"{k}={' '.join(str(v).split())}" for k, v in props.items()]
     (results_dir / "environment.properties").write_text("\n".join(lines) + "\n")
+
+
+def executor_info(name: str = "kube-breakfix", env: dict | None = None) -> dict:
+    """Allure's executor.json: where the run happened. Under GitHub Actions (GITHUB_* variables) the
+    workflow run's name and URL; otherwise the host."""
+    import os
+    import socket
+    env = os.environ if env is None else env
+    if env.get("GITHUB_ACTIONS") == "true" and env.get("GITHUB_RUN_ID"):
+        server = env.get("GITHUB_SERVER_URL", "https://github.com")
+        repo = env.get("GITHUB_REPOSITORY", "")
+        url = f"{server}/{repo}/actions/runs/{env['GITHUB_RUN_ID']}"
+        attempt = env.get("GITHUB_RUN_ATTEMPT")
+        return {"name": "GitHub Actions", "type": "github",
+                "buildName": f"{env.get('GITHUB_WORKFLOW', 'workflow')} #{env.get('GITHUB_RUN_NUMBER', '?')}"
+                             + (f" (attempt {attempt})" if attempt and attempt != "1" else ""),
+                "buildOrder": int(env.get("GITHUB_RUN_NUMBER", "0") or 0),
+                "buildUrl": url, "reportUrl": url, "url": f"{server}/{repo}"}
+    host = socket.gethostname()
+    return {"name": host, "type": "local", "buildName": f"{name} on {host}"}
+
+
+def write_executor(results_dir: Path, name: str = "kube-breakfix", env: dict | None = None) -> Path:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    p = results_dir / "executor.json"
+    p.write_text(json.dumps(executor_info(name, env), indent=2) + "\n")
+    return p
+
+
+def markdown_text(text: str) -> str:
+    """Plain text (a fault's remediation, written with line breaks in YAML) as Markdown that keeps
+    them: a hard break (two spaces) at the end of each line inside a paragraph."""
+    paras = [p.strip("\n") for p in text.strip().split("\n\n")]
+    return "\n\n".join("  \n".join(ln.rstrip() for ln in p.splitlines()) for p in paras if p.strip())
+
+
+def fault_description(fault) -> str:
+    """The description of a fault's test: what it breaks, the fix and the remediation, as Markdown."""
+    return (f"**Fault:** `{fault.id}` in **{fault.component}** ({fault.target.kind}"
+            + (f" `{fault.target.path}`" if fault.target.path else f" `{fault.target.unit}`") + ")\n\n"
+            f"**Fix:** {markdown_text(fault.fix)}\n\n**Remediation:**  \n{markdown_text(fault.remediation)}")
+
+
+class Shown:
+    """A report parameter shown as its text: Allure puts a str parameter in quotes (its repr)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def describe_fault_test(fault) -> None:
+    """What a reviewer reads on a fault's test in the report: its title, the fault id and component
+    as parameters, labels to group by, the remediation as Markdown (suites/test_faults.py)."""
+    import allure
+    allure.dynamic.title(fault.title)
+    allure.dynamic.parameter("fault", Shown(fault.id))
+    allure.dynamic.parameter("component", Shown(fault.component))
+    allure.dynamic.epic("Control plane failures")
+    allure.dynamic.feature(fault.component)
+    allure.dynamic.suite(fault.component)
+    allure.dynamic.story(fault.title)
+    allure.dynamic.severity(fault.severity)
+    allure.dynamic.tag(fault.id)
+    allure.dynamic.description(fault_description(fault))

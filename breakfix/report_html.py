@@ -135,11 +135,15 @@ def generate_html(
     tooling_dir: str | os.PathLike | None = None,
     timeout: float = 300,
     categories: str | os.PathLike | None = DEFAULT_CATEGORIES,
+    history_dir: str | os.PathLike | None = None,
 ) -> Path:
     """Render *results_dir* into ``out_dir/index.html`` (single file) and return that path.
 
     *out_dir* is wiped first (``--clean``). ``reports/categories.json`` is
     copied into *results_dir* if it has none (pass ``categories=None`` to skip).
+    *history_dir*: Allure's ``history/`` of the previous reports is copied into
+    the results before generating (the Trend and each test's History tab), and
+    this report's history is written back there for the next run.
     """
     results = Path(results_dir).resolve()
     out = Path(out_dir).resolve()
@@ -161,12 +165,42 @@ def generate_html(
     env = dict(os.environ)
     # Offline report: no usage ping from the generator, no analytics tag in the HTML.
     env["ALLURE_NO_ANALYTICS"] = "true"
+    if history_dir is not None:
+        _history_in(Path(history_dir), results)
     res = _run(cmd, cwd=out.parent, timeout=timeout, what="allure generate", env=env)
+    if res.returncode == 0 and history_dir is not None:
+        _history_out(allure, results, Path(history_dir), timeout, env)
     if res.returncode != 0:
         raise ReportError(_one_line(f"allure generate failed (exit {res.returncode}): {_tail(res.stdout)}"))
     if not index.is_file() or index.stat().st_size == 0:
         raise ReportError(_one_line(f"allure generate did not write {index}: {_tail(res.stdout)}"))
     return index
+
+
+def _history_in(history: Path, results: Path) -> None:
+    """The previous reports' history into the results (Allure reads results/history/*.json)."""
+    if not history.is_dir():
+        return
+    dst = results / "history"
+    dst.mkdir(exist_ok=True)
+    for f in history.glob("*.json"):
+        shutil.copyfile(f, dst / f.name)
+
+
+def _history_out(allure: Path, results: Path, history: Path, timeout: float, env: dict) -> None:
+    """This report's history, for the next one. A single-file report keeps its history inside the
+    HTML, so a directory report is generated (into a temporary directory) for its history/."""
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="breakfix-history-") as tmp:
+        res = _run([str(allure), "generate", "--clean", "-o", str(Path(tmp) / "r"), str(results)],
+                   cwd=Path(tmp), timeout=timeout, what="allure generate (history)", env=env)
+        src = Path(tmp) / "r" / "history"
+        if res.returncode != 0 or not src.is_dir():
+            raise ReportError(_one_line(f"allure generate (for its history) failed (exit {res.returncode}): "
+                                        f"{_tail(res.stdout)}"))
+        history.mkdir(parents=True, exist_ok=True)
+        for f in src.glob("*.json"):
+            shutil.copyfile(f, history / f.name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -178,9 +212,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("out", help="output directory (wiped), e.g. reports/html")
     parser.add_argument("--tooling-dir", default=None, help=f"npm project with the pinned CLI (default {DEFAULT_TOOLING_DIR})")
     parser.add_argument("--timeout", type=float, default=300, help="seconds allowed for allure generate (default 300)")
+    parser.add_argument("--history", default=None, metavar="DIR",
+                        help="keep Allure's history across runs in DIR (Trend, History and Retries tabs)")
     args = parser.parse_args(argv)
     try:
-        index = generate_html(args.results, args.out, tooling_dir=args.tooling_dir, timeout=args.timeout)
+        index = generate_html(args.results, args.out, tooling_dir=args.tooling_dir, timeout=args.timeout,
+                              history_dir=args.history)
     except (RuntimeError, OSError) as exc:
         print(f"report_html: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2

@@ -5,13 +5,19 @@ the same way when its session ends, fixtures/lab.py.)"""
 import allure
 import pytest
 
+from fixtures.reporting import phase_overview
+
 
 @pytest.mark.e2e
 @pytest.mark.after_all
 @allure.epic("Control plane failures")
 @allure.feature("cluster intact")
 @allure.severity(allure.severity_level.BLOCKER)
-def test_node_files_identical_and_control_plane_ready(lab, cluster):
+def test_node_files_identical_and_control_plane_ready(lab, cluster, reporter):
+    overview = phase_overview(reporter)
+    if overview:
+        allure.attach(overview, name="phase timings of every test (overview)",
+                      attachment_type=allure.attachment_type.SVG)
     problems, after = lab.intact(lab.baseline)
     allure.attach("\n".join(f"{d}  {p}" for p, d in sorted(after.items())), name="sha256 after the run",
                   attachment_type=allure.attachment_type.TEXT)

@@ -18,6 +18,9 @@ def to_text(rep: GradeReport) -> str:
     out = [f"breakfix check: node {rep.node_name} ({rep.node_spec}); API server: "
            f"{'reachable' if rep.api.get('reachable') else 'NOT reachable'}"
            + (f" ({rep.api.get('detail')})" if not rep.api.get("reachable") else "")]
+    if rep.lab:
+        out.insert(0, f"lab {rep.lab['id']} step {rep.lab['step']}: {rep.lab['step_title']} "
+                      f"(fixed means: {rep.lab['fixed']})")
     w = max(len(r.name) for r in rep.checks) if rep.checks else 0
     for r in rep.checks:
         mark = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}[r.status]
@@ -85,6 +88,8 @@ def to_junit(rep: GradeReport) -> str:
                  ("total_weight", str(total)),
                  ("node", rep.node_spec), ("api_reachable", str(bool(rep.api.get("reachable"))).lower())):
         ET.SubElement(props, "property", name=k, value=v)
+    for k, v in (rep.lab or {}).items():
+        ET.SubElement(props, "property", name=f"lab_{k}", value=str(v))
     for r in cases:
         tc = ET.SubElement(suite, "testcase", classname=f"breakfix.{r.component}", name=r.name,
                            time=f"{r.seconds:.2f}")

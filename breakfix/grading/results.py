@@ -109,6 +109,7 @@ class GradeReport:
     diagnosis: list = field(default_factory=list)    # diagnosis.Finding, root causes first
     notes: list = field(default_factory=list)
     verdict: str = "pass"     # pass | fail | could-not-grade
+    lab: dict | None = None   # {"id", "title", "step", "step_title", "fault"} for `breakfix lab check`
 
     @property
     def passed(self) -> bool:
@@ -124,7 +125,8 @@ class GradeReport:
 
     def to_dict(self) -> dict:
         got, total, pct = score(self.checks)
-        return {"node": {"spec": self.node_spec, "name": self.node_name}, "api": self.api,
+        return {**({"lab": self.lab} if self.lab else {}),
+                "node": {"spec": self.node_spec, "name": self.node_name}, "api": self.api,
                 "verdict": self.verdict, "passed": self.passed,
                 "diagnosis": [f.to_dict() for f in self.diagnosis], "notes": list(self.notes),
                 "score": {"passed_weight": got, "total_weight": total, "percent": pct},

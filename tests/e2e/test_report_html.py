@@ -246,3 +246,118 @@ def test_single_file_report_renders_in_headless_chromium(tmp_path: Path) -> None
     assert _png_size(shot) == (1400, 1000)
     if allure is not None:
         allure.attach.file(str(shot), name="single-file report (Suites)", attachment_type=allure.attachment_type.PNG)
+
+
+# --- what a reviewer must see: a fault test as the suite reports it -----------------------------
+# A synthetic run that describes its tests with the suite's own code (breakfix.report,
+# breakfix.charts, fixtures' phase picture) for a real catalog fault: one passing with its phase
+# timings, one failing with its diagnostics. Generated twice with --history, so the Trend has two
+# runs; read in headless Chromium.
+REVIEWER_TESTS = textwrap.dedent(
+    '''
+    import time
+
+    import allure
+
+    from breakfix.catalog import load_catalog
+    from breakfix.charts import phase_svg
+    from breakfix.errors import SymptomNotObserved
+    from breakfix.report import AllureReporter, describe_fault_test
+
+    FAULT = load_catalog()["scheduler-command-typo"]
+
+
+    def test_fault_passes():
+        describe_fault_test(FAULT)
+        rep = AllureReporter()
+        t0 = time.monotonic()
+        with rep.step("break: " + FAULT.title):
+            rep.timing("inject->took effect", 4.2, fault=FAULT.id)
+        with rep.step("observe"):
+            rep.timing("inject->symptoms", 31.0, fault=FAULT.id)
+        with rep.step("fix"):
+            rep.timing("fix->recovered", 22.5, fault=FAULT.id)
+        rows = rep.phases_since(t0)
+        rep.attach("phase timings: " + FAULT.id, phase_svg(rows, FAULT.id + ": phases (s)"), "svg")
+
+
+    def test_fault_fails():
+        describe_fault_test(load_catalog()["controller-manager-kubeconfig-path"])
+        rep = AllureReporter()
+        rep.attach("describe pod kube-controller-manager-node",
+                   "State: Waiting\\n  Reason: CrashLoopBackOff\\nLast State: Terminated\\n  Exit Code: 1")
+        raise SymptomNotObserved("scale_stuck", "deployment app: spec.replicas=2 pods=2 (the scale went through)")
+    '''
+)
+
+
+def _test_case(html: str, leaf: dict) -> dict:
+    return _embedded_json(html, f"data/test-cases/{leaf['uid']}.json")
+
+
+@pytest.mark.e2e
+def test_report_shows_what_a_reviewer_needs(tmp_path: Path) -> None:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"headless Chromium not installed at {CHROMIUM}: `make tools-test` installs it")
+    from breakfix.catalog import load_catalog
+    from breakfix.report import write_executor
+    catalog = load_catalog()
+    passing_fault, failing_fault = catalog["scheduler-command-typo"], catalog["controller-manager-kubeconfig-path"]
+
+    run_dir = tmp_path / "synthetic"
+    run_dir.mkdir()
+    test_file = run_dir / "test_reviewer.py"
+    test_file.write_text(REVIEWER_TESTS)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
+    history = tmp_path / "history"
+    for run in (1, 2):   # two runs: the second report's Trend shows both
+        results = tmp_path / f"results{run}"
+        inner = _run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-c", os.devnull,
+                      f"--rootdir={run_dir}", f"--confcutdir={run_dir}", f"--alluredir={results}", "-q",
+                      str(test_file)], cwd=run_dir, timeout=PYTEST_TIMEOUT, env=env)
+        assert inner.returncode == 1 and re.search(r"\b1 failed, 1 passed\b", inner.stdout), inner.stdout[-3000:]
+        write_executor(results, env={})
+        index = generate_html(results, tmp_path / f"html{run}", timeout=ALLURE_TIMEOUT, history_dir=history)
+    html = index.read_text(encoding="utf-8")
+
+    # the data behind the page
+    leaves = {leaf["name"]: leaf for leaf in _leaves(_embedded_json(html, "data/suites.json"))}
+    assert set(leaves) == {passing_fault.title, failing_fault.title}, f"test titles: {list(leaves)}"
+    passed = _test_case(html, leaves[passing_fault.title])
+    assert {p["name"]: p["value"] for p in passed["parameters"]} == {
+        "fault": passing_fault.id, "component": passing_fault.component}
+    svgs = [a for s in passed["testStage"]["steps"] + [passed["testStage"]] for a in s.get("attachments", [])
+            if a["type"] == "image/svg+xml"]
+    assert [a["name"] for a in svgs] == [f"phase timings: {passing_fault.id}"]
+    trend = _embedded_json(html, "widgets/history-trend.json")
+    assert len(trend) == 2, f"Trend should show both runs: {trend}"
+    executors = _embedded_json(html, "widgets/executors.json")
+    assert executors and executors[0]["type"] == "local" and executors[0]["name"], executors
+
+    # what Chromium renders: the passing test (title, parameters, remediation with its line breaks,
+    # the timing picture) ...
+    url = f"{index.as_uri()}#suites/{leaves[passing_fault.title]['parentUid']}/{leaves[passing_fault.title]['uid']}/"
+    dom = _chromium(url, ["--dump-dom"], tmp_path / "chrome-pass", tmp_path).stdout
+    (tmp_path / "pass.html").write_text(dom)
+    text = _visible_text(dom)
+    assert passing_fault.title in text
+    assert passing_fault.id in text and passing_fault.component in text, "Parameters row"
+    assert "Fault(" not in text, "a repr in the report"
+    first, second = passing_fault.remediation.splitlines()[:2]
+    assert re.search(re.escape(first.split("`")[0].strip()[:40]), text), "remediation text"
+    description = dom[dom.find("Description"):]
+    assert "<br>" in description[:6000], "the remediation's line breaks are lost"
+    assert f"phase timings: {passing_fault.id}" in text, "the timing picture is not listed"
+
+    # ... and the failing one, with its message and diagnostics
+    url = f"{index.as_uri()}#suites/{leaves[failing_fault.title]['parentUid']}/{leaves[failing_fault.title]['uid']}/"
+    dom = _chromium(url, ["--dump-dom"], tmp_path / "chrome-fail", tmp_path).stdout
+    (tmp_path / "fail.html").write_text(dom)
+    text = _visible_text(dom)
+    assert failing_fault.title in text
+    assert "SymptomNotObserved: scale_stuck: deployment app: spec.replicas=2 pods=2" in text, text[:3000]
+    assert "describe pod kube-controller-manager-node" in text, "diagnostics attachment not shown"
+    shot = tmp_path / "reviewer.png"
+    _chromium(url, [f"--screenshot={shot}", "--window-size=1400,1000"], tmp_path / "chrome-shot", tmp_path)
+    if allure is not None:
+        allure.attach.file(str(shot), name="what a reviewer sees", attachment_type=allure.attachment_type.PNG)

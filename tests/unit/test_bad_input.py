@@ -85,6 +85,19 @@ FIELD_ERRORS = {
     "list": "demo-fault.yaml: field '(document)': must be a mapping of fault fields (id, component, ...), got a list",
 }
 TARGET = ["--kubeconfig", "{tmp}/kc", "--node", "docker://breakfix-fake-node"]
+LAB = """id: demo-lab
+title: demo
+steps:
+  - {title: one, fault: scheduler-command-typo, fixed: {app_replicas: 1}}
+"""
+# the bad lab files: name -> (content, the one line's stable part); the file is labs/demo-lab.yaml
+BAD_LABS = {
+    "unknown-fault": (LAB.replace("scheduler-command-typo", "no-such-fault"),
+                      "demo-lab.yaml: field 'steps[0].fault': unknown fault 'no-such-fault'"),
+    "replicas-string": (LAB.replace("app_replicas: 1", "app_replicas: one"),
+                        "demo-lab.yaml: field 'steps[0].fixed.app_replicas': Input should be a valid integer"),
+    "unknown-field": (LAB + "colour: red\n", "demo-lab.yaml: field 'colour': unknown field"),
+}
 
 
 @dataclass
@@ -95,6 +108,7 @@ class Row:
     expect: str                      # a stable part of the one line
     env: dict[str, str] = field(default_factory=dict)
     fault: str | None = None         # a BAD_FAULTS key: written to {tmp}/faults/demo-fault.yaml
+    lab: str | None = None           # a BAD_LABS key: written to {tmp}/labs/demo-lab.yaml
 
     @property
     def status(self) -> int:
@@ -171,6 +185,18 @@ TABLE = [
       env={"BREAKFIX_TIMEOUT_SYMPTOM": "abc"}),
     C("cli-env-unknown-name", ["restore", *TARGET], "unknown variable BREAKFIX_TIMEOUT_NOPE",
       env={"BREAKFIX_TIMEOUT_NOPE": "1"}),
+    # --- labs ----------------------------------------------------------------------------------
+    P("unknown-lab", ["--lab", "nope"], "unknown lab 'nope'; known: api-server-and-etcd"),
+    *[P(f"lab-file-{name}", ["--labs-dir", "{tmp}/labs"], BAD_LABS[name][1], lab=name) for name in BAD_LABS],
+    *[C(f"lab-check-file-{name}", ["lab", "check", "demo-lab", "--step", "1", "--labs-dir", "{tmp}/labs", *TARGET],
+        BAD_LABS[name][1], lab=name) for name in BAD_LABS],
+    C("lab-setup-unknown-lab", ["lab", "setup", "nope", "--step", "1", *TARGET], "unknown lab 'nope'"),
+    C("lab-check-step-0", ["lab", "check", "control-plane-failure", "--step", "0", *TARGET],
+      "lab control-plane-failure has steps 1..3, not 0"),
+    C("lab-check-no-step", ["lab", "check", "control-plane-failure", *TARGET],
+      "the following arguments are required: --step"),
+    C("lab-reset-unknown-lab", ["lab", "reset", "nope", *TARGET], "unknown lab 'nope'"),
+    C("check-alluredir-a-file", ["check", "--alluredir", "{tmp}/kc", *TARGET], "--alluredir {tmp}/kc: not a directory"),
     # --- fault files, given to `breakfix break` with a well-formed cluster target --------------
     *[C(f"break-fault-file-{name}", ["break", "demo-fault", "--faults-dir", "{tmp}/faults", *TARGET],
         FIELD_ERRORS[name], fault=name) for name in BAD_FAULTS],
@@ -215,6 +241,9 @@ def test_bad_input_one_line_and_nothing_attempted(sandbox, row):
         content = BAD_FAULTS[row.fault]
         p = tmp / "faults" / "demo-fault.yaml"
         p.write_bytes(content) if isinstance(content, bytes) else p.write_text(content)
+    if row.lab:
+        (tmp / "labs").mkdir()
+        (tmp / "labs" / "demo-lab.yaml").write_text(BAD_LABS[row.lab][0])
     r = run(row, tmp, env)
     out = r.stdout + r.stderr
     lines = [ln for ln in out.splitlines() if ln.strip()]

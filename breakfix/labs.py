@@ -1,0 +1,230 @@
+"""Labs as data: `labs/<id>.yaml` is a title, the cluster the lab needs and ordered steps. Each step
+names a catalog fault (or declares one inline, in the fault file format), what the learner sees
+(symptoms, in the catalog's symptom format: a step's symptom replaces the fault's symptom of the same
+kind) and what "fixed" means (the app at N Ready replicas, a new pod scheduled).
+
+The file's shape is a pydantic model (LabFile, exported as schemas/lab.json); what pydantic cannot
+know (the catalog, the symptom kinds) is checked after it. Every error is one line: path, field,
+reason (LabFileError, exit 2 on the command line and in the suite)."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .catalog import Fault, check_symptom, parse_fault
+from .errors import FaultFileError, UnknownFault
+
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "labs"
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,62}$"
+
+
+class LabFileError(FaultFileError):
+    """A lab file that is not valid: path, field, reason (one line)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class AppNeeds(_Strict):
+    name: str = Field("app", description="name of the Deployment in the default namespace the lab is about")
+    replicas: int = Field(1, ge=0, description="its Ready replicas before the first step")
+
+
+class ClusterNeeds(_Strict):
+    nodes: Literal[1] = Field(1, description="nodes of the cluster (one control-plane node today)")
+    app: AppNeeds = Field(default_factory=AppNeeds, description="the application the learner works with")
+
+
+class Fixed(_Strict):
+    """What "fixed" means for a step, checked by the suite after its fix and by `breakfix lab check`
+    (together with the general health checks: every static pod Ready, kubelet active, nodes Ready)."""
+    app_replicas: int | None = Field(
+        None, ge=1, description="the app deployment asks for and has this many Ready replicas "
+                                "(default: as many as before the step)")
+    new_pod_schedules: bool = Field(True, description="a new pod gets a node and runs")
+
+
+class Step(_Strict):
+    title: str = Field(min_length=1, description="what the step is about, as the learner reads it")
+    fault: str | None = Field(None, pattern=ID_PATTERN, description="id of a fault in the catalog (faults/)")
+    # in schemas/lab.json these two refer to schemas/fault.json (models.py)
+    inline: dict[str, Any] | None = Field(
+        None, description="a fault declared here, in the fault file format (instead of `fault`)")
+    symptoms: list[dict[str, Any]] = Field(
+        default_factory=list, description="what the learner sees, in the catalog's symptom format; each "
+                                          "replaces the fault's symptom of the same kind")
+    fixed: Fixed = Field(default_factory=Fixed, description="what \"fixed\" means")
+
+    @model_validator(mode="after")
+    def _one_fault(self):
+        if (self.fault is None) == (self.inline is None):
+            raise ValueError("give exactly one of `fault` (a catalog id) and `inline` (a fault)")
+        return self
+
+
+class LabFile(_Strict):
+    """A kube-breakfix lab: labs/<id>.yaml."""
+    id: str = Field(pattern=ID_PATTERN, description="lowercase letters, digits and dashes; the file name")
+    title: str = Field(min_length=1)
+    description: str = ""
+    cluster: ClusterNeeds = Field(default_factory=ClusterNeeds, description="the cluster the lab needs")
+    steps: list[Step] = Field(min_length=1, description="in order; each starts where the previous one ended")
+
+
+@dataclass(frozen=True)
+class LabStep:
+    number: int                    # 1-based
+    title: str
+    fault: Fault                   # the catalog's fault, symptoms merged with the step's
+    app_before: int                # app replicas when the step starts
+    app_replicas: int              # Ready replicas once fixed
+    new_pod_schedules: bool
+    learner_symptoms: tuple[dict, ...]
+
+    @property
+    def full_title(self) -> str:
+        return f"step {self.number}: {self.title}"
+
+
+@dataclass(frozen=True)
+class Lab:
+    id: str
+    title: str
+    description: str
+    app_name: str
+    app_replicas: int              # before the first step
+    steps: tuple[LabStep, ...]
+    source: str = ""
+
+    def step(self, n: int) -> LabStep:
+        if not 1 <= n <= len(self.steps):
+            raise UnknownFault(f"lab {self.id} has steps 1..{len(self.steps)}, not {n}")
+        return self.steps[n - 1]
+
+
+def _loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(document)"
+
+
+def pydantic_error(exc: ValidationError, path: Path, cls=None) -> FaultFileError:
+    """pydantic's first error as the one line: path, field (its location, e.g. steps[1].fixed.x),
+    reason. A discriminated union's tag (an edit op, a symptom kind) and a validator's name are
+    left out of the location."""
+    from .edits import EDIT_OPS
+    from .symptoms_spec import SYMPTOM_KINDS
+    e = exc.errors(include_url=False)[0]
+    loc, prev = [], None
+    for p in e["loc"]:
+        tag = isinstance(prev, int) and isinstance(p, str) and (p in EDIT_OPS or p in SYMPTOM_KINDS)
+        if not tag and not (isinstance(p, str) and p.startswith("function-")):
+            loc.append(p)
+        prev = p
+    msg = e["msg"].removeprefix("Value error, ")
+    if e["type"] == "extra_forbidden":
+        msg = "unknown field"
+    elif e["type"] == "missing":
+        msg = "is required"
+    return (cls or LabFileError)(path, _loc(tuple(loc)), msg)
+
+
+_pydantic_error = pydantic_error
+
+
+def parse_lab(data: Any, path: Path, catalog: dict[str, Fault]) -> Lab:
+    if not isinstance(data, dict):
+        got = "an empty file" if data is None else f"a {type(data).__name__}"
+        raise LabFileError(path, "(document)", f"must be a mapping of lab fields (id, title, steps), got {got}")
+    try:
+        m = LabFile.model_validate(data)
+    except ValidationError as exc:
+        raise _pydantic_error(exc, path) from None
+    if path.suffix in (".yaml", ".yml") and path.stem != m.id:
+        raise LabFileError(path, "id", f"must match the file name ({path.stem!r})")
+    steps = []
+    app = m.cluster.app.replicas
+    for i, s in enumerate(m.steps):
+        where = f"steps[{i}]"
+        if s.fault is not None:
+            if s.fault not in catalog:
+                raise LabFileError(path, f"{where}.fault", f"unknown fault {s.fault!r} (known: {', '.join(catalog)})")
+            fault = catalog[s.fault]
+        else:
+            try:
+                fault = parse_fault(s.inline, Path(f"{path}#{where}.inline"))
+            except FaultFileError as exc:
+                raise LabFileError(path, f"{where}.inline.{exc.field}", exc.reason) from None
+        kinds = []
+        for j, sym in enumerate(s.symptoms):
+            try:
+                kind = check_symptom(sym, path, f"{where}.symptoms[{j}]")
+            except FaultFileError as exc:
+                raise LabFileError(path, exc.field, exc.reason) from None
+            if kind in kinds:
+                raise LabFileError(path, f"{where}.symptoms[{j}].kind", f"{kind} is listed twice in this step")
+            kinds.append(kind)
+        merged = tuple(x for x in fault.symptoms if x["kind"] not in kinds) + tuple(s.symptoms)
+        fault = dataclasses.replace(fault, symptoms=merged)
+        target = s.fixed.app_replicas or app
+        for j, sym in enumerate(s.symptoms):
+            if sym["kind"] == "scale_stuck" and sym.get("replicas") and sym["replicas"] != target:
+                raise LabFileError(path, f"{where}.symptoms[{j}].replicas",
+                                   f"the learner scales to {sym['replicas']} but fixed.app_replicas is {target}")
+        steps.append(LabStep(i + 1, s.title, fault, app, target, s.fixed.new_pod_schedules, tuple(s.symptoms)))
+        app = target
+    return Lab(m.id, m.title, m.description.strip(), m.cluster.app.name, m.cluster.app.replicas, tuple(steps),
+               str(path))
+
+
+def load_lab_file(path: Path, catalog: dict[str, Fault]) -> Lab:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise LabFileError(path, f"line {mark.line + 1}" if mark else "(document)",
+                           f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    except UnicodeDecodeError as exc:
+        raise LabFileError(path, "(file)", f"not UTF-8 text (offset {exc.start})") from None
+    except OSError as exc:
+        raise LabFileError(path, "(file)", exc.strerror or str(exc)) from None
+    return parse_lab(data, path, catalog)
+
+
+def load_labs(catalog: dict[str, Fault], directory: Path | str | None = None) -> dict[str, Lab]:
+    d = Path(directory) if directory else DEFAULT_DIR
+    if not d.is_dir():
+        raise LabFileError(d, "(directory)", "lab directory not found")
+    labs: dict[str, Lab] = {}
+    for p in sorted(d.glob("*.y*ml")):
+        lab = load_lab_file(p, catalog)
+        if lab.id in labs:
+            raise LabFileError(p, "id", f"duplicate id, also in {labs[lab.id].source}")
+        labs[lab.id] = lab
+    return labs
+
+
+def select_labs(labs: dict[str, Lab], ids: list[str] | None) -> list[Lab]:
+    if not ids:
+        return list(labs.values())
+    unknown = [i for i in ids if i not in labs]
+    if unknown:
+        raise UnknownFault(f"unknown lab {unknown[0]!r}; known: {', '.join(sorted(labs)) or '(none)'}")
+    return [labs[i] for i in ids]
+
+
+def step_grader(step: LabStep, node, kube, node_name: str, catalog, **kw):
+    """The grader for "is this step fixed": the general health checks plus the step's criteria
+    (app replicas; a new pod schedules)."""
+    from .grading import Grader
+    return Grader(node, kube, node_name, catalog, replicas=step.app_replicas, probe=step.new_pod_schedules, **kw)

@@ -1,0 +1,60 @@
+"""Every lab of labs/ (ids = lab ids), replayed step by step in order on one cluster: break the
+step's fault, observe what the learner sees, fix it (the same restore, registered before the change,
+that runs on pass, fail, error and Ctrl-C), then prove the step's "fixed" criteria and grade the step
+with the grader `breakfix lab check` runs."""
+import allure
+import pytest
+
+from breakfix.labs import step_grader
+from breakfix.report import Shown, markdown_text
+
+
+@pytest.mark.e2e
+@pytest.mark.lab_replay
+def test_lab(lab_def, catalog, phase_picture, writable_lab, restore_on_exit, request):
+    lab = writable_lab
+    shape = request.config._breakfix_shape.name
+    off = [s.fault.id for s in lab_def.steps if shape not in s.fault.shapes]
+    if off:
+        pytest.skip(f"lab {lab_def.id}: its faults ({', '.join(off)}) are not for cluster shape {shape}")
+    allure.dynamic.title(lab_def.title)
+    allure.dynamic.epic("Control plane failures")
+    allure.dynamic.feature("labs")
+    allure.dynamic.suite("labs")
+    allure.dynamic.story(lab_def.title)
+    allure.dynamic.severity(allure.severity_level.BLOCKER)
+    allure.dynamic.tag(lab_def.id)
+    allure.dynamic.parameter("lab_def", Shown(lab_def.id))
+    allure.dynamic.parameter("steps", Shown(" -> ".join(s.fault.id for s in lab_def.steps)))
+    allure.dynamic.description("\n\n".join(
+        [markdown_text(lab_def.description)] + [f"**Step {s.number}: {s.title}** (`{s.fault.id}`, "
+                                                f"{s.fault.component})  \n{markdown_text(s.fault.remediation)}"
+                                 for s in lab_def.steps]))
+    lab.wait_settled("control plane Ready before the lab")
+    lab.kube.scale(lab.app_name, lab_def.app_replicas, lab.namespace)
+    lab.wait_app(lab_def.app_replicas)
+    for step in lab_def.steps:
+        with allure.step(f"lab {lab_def.id} {step.full_title} ({step.fault.id})"):
+            lab.wait_settled("control plane Ready before the step")
+            inj = lab.inject(step.fault, restore_on_exit)
+            lab.observe(inj)
+            lab.restore(inj)
+            with allure.step(f"fixed: app at {step.app_replicas} Ready replicas"
+                             + (", a new pod schedules" if step.new_pod_schedules else "")):
+                lab.kube.scale(lab.app_name, step.app_replicas, lab.namespace)
+                obs = lab.wait_app(step.app_replicas)
+                allure.attach(obs.text(), name=f"app after step {step.number}",
+                              attachment_type=allure.attachment_type.TEXT)
+                if step.new_pod_schedules:
+                    allure.attach(lab.schedule_probe(), name="a new pod scheduled",
+                                  attachment_type=allure.attachment_type.TEXT)
+            with allure.step(f"grade step {step.number} (breakfix lab check {lab_def.id} --step {step.number})"):
+                grader = step_grader(step, lab.node, lab.kube, lab.node_name, catalog, app_name=lab.app_name,
+                                     namespace=lab.namespace, probe_image=lab.probe_image)
+                report = grader.run()
+                allure.attach(report.to_text(), name=f"grade of step {step.number}",
+                              attachment_type=allure.attachment_type.TEXT)
+                assert report.verdict == "pass", f"step {step.number} grades {report.verdict}: {report.to_dict()['failed']}"
+    lab.kube.scale(lab.app_name, 1, lab.namespace)
+    lab.wait_app(1)
+    phase_picture.attach()

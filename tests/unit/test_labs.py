@@ -1,0 +1,141 @@
+"""Labs as data (breakfix/labs.py): the shipped labs load, the reference lab is the lab the old
+Python list was, and a bad lab file is refused with one line naming path, field and reason."""
+from pathlib import Path
+
+import pytest
+
+from breakfix.catalog import load_catalog
+from breakfix.errors import FaultFileError, UnknownFault
+from breakfix.labs import LabFileError, load_lab_file, load_labs, select_labs
+
+CATALOG = load_catalog()
+
+LAB = """id: demo-lab
+title: Demo
+steps:
+  - title: the scheduler is down
+    fault: scheduler-command-typo
+    symptoms:
+      - {kind: pod_not_scheduled, workload: app}
+    fixed: {app_replicas: 1}
+  - title: scaling to 2 does nothing
+    fault: controller-manager-kubeconfig-path
+    symptoms:
+      - {kind: scale_stuck, replicas: 2}
+    fixed: {app_replicas: 2}
+"""
+INLINE = """id: demo-lab
+title: Demo
+steps:
+  - title: an inline fault
+    inline:
+      id: demo-inline
+      component: kube-scheduler
+      title: demo
+      target: {kind: manifest, path: kube-scheduler.yaml}
+      edits:
+        - {op: set_command, value: nope}
+      symptoms:
+        - {kind: pod_not_scheduled}
+      fix: put it back
+      remediation: read the manifest
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "demo-lab.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_shipped_labs_load_and_there_are_at_least_two():
+    labs = load_labs(CATALOG)
+    assert "control-plane-failure" in labs and len(labs) >= 2
+    for lab in labs.values():
+        assert lab.steps and all(s.fault.id in CATALOG for s in lab.steps)
+
+
+def test_reference_lab_is_the_three_faults_in_order_with_the_learners_symptoms():
+    lab = load_labs(CATALOG)["control-plane-failure"]
+    assert [s.fault.id for s in lab.steps] == ["scheduler-command-typo", "controller-manager-kubeconfig-path",
+                                               "controller-manager-pki-hostpath"]
+    assert [(s.app_before, s.app_replicas) for s in lab.steps] == [(1, 1), (1, 2), (2, 3)]
+    one, two, three = lab.steps
+    app_sym = [x for x in one.fault.symptoms if x["kind"] == "pod_not_scheduled"]
+    assert app_sym == [dict(one.learner_symptoms[0])] and app_sym[0]["workload"] == "app"
+    assert [x for x in two.fault.symptoms if x["kind"] == "scale_stuck"][0]["replicas"] == 2
+    assert [x for x in three.fault.symptoms if x["kind"] == "scale_stuck"][0]["replicas"] == 3
+    # the catalog's own symptoms of other kinds stay (the node-side proof)
+    assert {"container_not_running", "previous_log_contains"} <= {x["kind"] for x in three.fault.symptoms}
+    # and the catalog is not changed by the lab
+    assert "workload" not in [x for x in CATALOG["scheduler-command-typo"].symptoms
+                              if x["kind"] == "pod_not_scheduled"][0]
+
+
+def test_inline_fault(tmp_path):
+    lab = load_lab_file(write(tmp_path, INLINE), CATALOG)
+    assert lab.steps[0].fault.id == "demo-inline" and lab.steps[0].app_replicas == 1
+
+
+BAD = {
+    "unknown-top": (LAB + "colour: red\n", "colour", "unknown field"),
+    "no-steps": ("id: demo-lab\ntitle: Demo\nsteps: []\n", "steps", "at least 1 item"),
+    "no-title": (LAB.replace("title: Demo\n", ""), "title", "is required"),
+    "id-vs-file": (LAB.replace("id: demo-lab", "id: other-lab"), "id", "must match the file name"),
+    "bad-id": (LAB.replace("id: demo-lab", "id: Demo_Lab"), "id", "should match pattern"),
+    "unknown-fault": (LAB.replace("fault: scheduler-command-typo", "fault: no-such-fault"), "steps[0].fault",
+                      "unknown fault 'no-such-fault'"),
+    "fault-and-inline": (LAB.replace("    fault: scheduler-command-typo\n",
+                                     "    fault: scheduler-command-typo\n    inline: {id: x}\n"), "steps[0]",
+                         "exactly one of `fault`"),
+    "neither": (LAB.replace("    fault: scheduler-command-typo\n", ""), "steps[0]", "exactly one of `fault`"),
+    "replicas-string": (LAB.replace("app_replicas: 2", "app_replicas: two"), "steps[1].fixed.app_replicas",
+                        "valid integer"),
+    "replicas-0": (LAB.replace("app_replicas: 2", "app_replicas: 0"), "steps[1].fixed.app_replicas",
+                   "greater than or equal to 1"),
+    "unknown-fixed": (LAB.replace("fixed: {app_replicas: 1}", "fixed: {pods: 1}"), "steps[0].fixed.pods",
+                      "unknown field"),
+    "symptom-kind": (LAB.replace("kind: pod_not_scheduled", "kind: nope"), "steps[0].symptoms[0].kind",
+                     "unknown symptom kind 'nope'"),
+    "symptom-param": (LAB.replace("workload: app", "workload: app, colour: red"), "steps[0].symptoms[0].colour",
+                      "unknown field"),
+    "scale-vs-fixed": (LAB.replace("scale_stuck, replicas: 2}", "scale_stuck, replicas: 5}"), "steps[1].symptoms[0].replicas",
+                       "fixed.app_replicas is 2"),
+    "inline-bad": (INLINE.replace("path: kube-scheduler.yaml", "path: etcd.yaml"), "steps[0].inline.target.path",
+                   "must be kube-scheduler.yaml"),
+    "two-nodes": (LAB.replace("steps:\n", "cluster: {nodes: 2}\nsteps:\n", 1), "cluster.nodes", "Input should be 1"),
+    "not-yaml": ("id: [\n", "line", "not valid YAML"),
+    "a-list": ("- a\n- b\n", "(document)", "must be a mapping of lab fields"),
+    "empty": ("", "(document)", "got an empty file"),
+}
+
+
+@pytest.mark.parametrize("name", BAD)
+def test_bad_lab_file_is_one_line_with_path_field_reason(tmp_path, name):
+    text, field, reason = BAD[name]
+    p = write(tmp_path, text)
+    with pytest.raises(LabFileError) as e:
+        load_lab_file(p, CATALOG)
+    msg = str(e.value)
+    assert "\n" not in msg and msg.startswith(f"{p}: field '{field}")
+    assert reason in msg, msg
+    assert isinstance(e.value, FaultFileError)
+
+
+def test_duplicate_ids_and_unknown_selection(tmp_path):
+    write(tmp_path, LAB)
+    (tmp_path / "sub").mkdir()
+    assert list(load_labs(CATALOG, tmp_path)) == ["demo-lab"]
+    with pytest.raises(UnknownFault, match="unknown lab 'nope'; known: demo-lab"):
+        select_labs(load_labs(CATALOG, tmp_path), ["nope"])
+    with pytest.raises(LabFileError, match="lab directory not found"):
+        load_labs(CATALOG, tmp_path / "missing")
+    with pytest.raises(UnknownFault, match="has steps 1..2, not 3"):
+        load_labs(CATALOG, tmp_path)["demo-lab"].step(3)
+
+
+def test_the_catalogs_reference_lab_numbers_agree_with_the_lab_file():
+    """faults' `reference_lab: N` (informative, shown by `breakfix list`) is the step of the lab file."""
+    lab = load_labs(CATALOG)["control-plane-failure"]
+    assert {s.fault.id: s.number for s in lab.steps} == {
+        f.id: f.reference_lab for f in CATALOG.values() if f.reference_lab}
