@@ -124,10 +124,11 @@ stress: venv node-image
 # catalog: one fault of each target kind (manifest, node file, service) and an API-down one, plus
 # every lab of labs/ replayed in order, grading and the byte-identity check. `make conformance` runs every fault.
 TEST_FAULTS ?= scheduler-command-typo apiserver-unknown-flag kubelet-apiserver-port kubelet-stopped
+TEST_LABS ?= control-plane-failure
 test: venv lint tools-report node-image
 	$(VPY) -m pytest tests/unit -q
 	$(VPY) -m pytest tests/e2e -v -m "not stress and not unseen"
-	$(MAKE) conformance PYTEST_ARGS="$(foreach f,$(TEST_FAULTS),--fault=$(f)) $(PYTEST_ARGS)"
+	$(MAKE) conformance PYTEST_ARGS="$(foreach f,$(TEST_FAULTS),--fault=$(f)) $(foreach l,$(TEST_LABS),--lab=$(l)) $(PYTEST_ARGS)"
 
 clean-cluster:
 	-$(KIND_CMD) delete cluster --name $(CLUSTER)
