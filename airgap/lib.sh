@@ -9,7 +9,9 @@ BIN_DIR="$BUILD_DIR/bin"
 # BREAKFIX_K8S_VERSION picks one of K8S_VERSIONS. The first keeps bin/ and node-image.ref; another
 # builds its binaries (Kubernetes, and etcd/CoreDNS where kubeadm of that minor names other ones)
 # in k8s-<version>/bin, and every version's image reference is in node-image-<version>.ref.
+# shellcheck disable=SC2034  # read by the scripts that source this file
 K8S_DEFAULT_VERSION=$K8S_VERSION
+# shellcheck disable=SC2034
 ETCD_DEFAULT_VERSION=$ETCD_VERSION
 if [[ -n ${BREAKFIX_K8S_VERSION:-} && $BREAKFIX_K8S_VERSION != "$K8S_VERSION" ]]; then
   if [[ " $K8S_VERSIONS " != *" $BREAKFIX_K8S_VERSION "* ]]; then
