@@ -134,15 +134,19 @@ def changes(path: str, now_text: str, baseline_text: str, baseline_from: str) ->
     return out
 
 
-def catalog_match(component: str, observed: list[Change], baselines: dict[str, str], catalog: dict) -> Any:
+def catalog_match(component: str, observed: list[Change], baselines: dict[str, str], catalog: dict,
+                  prefer: frozenset[str] = frozenset()) -> Any:
     """The catalog fault whose edits, applied to the baseline, give exactly the observed changes
-    of its target file; None when none does."""
+    of its target file; None when none does. When several do (the same edit for another cluster
+    shape), the one the node's journal names (PREFER: `breakfix break` set it up) comes first, then
+    the one that applies to the most cluster shapes, then by id."""
     from ..edits import EditError, apply_edits
     from ..node import MANIFEST_DIR
     want = {(c.file, c.key, _norm(c.now)) for c in observed}
     if not want:
         return None
-    for f in sorted(catalog.values(), key=lambda x: x.id):
+    hits = []
+    for f in catalog.values():
         if f.component != component or not f.edits or f.target.kind not in ("manifest", "file"):
             continue
         path = f"{MANIFEST_DIR}/{f.target.path}" if f.target.kind == "manifest" else f.target.path
@@ -154,8 +158,9 @@ def catalog_match(component: str, observed: list[Change], baselines: dict[str, s
             continue
         mine = changes(path, yaml.safe_dump(edited, sort_keys=False), baselines[path], "catalog")
         if mine and {(c.file, c.key, _norm(c.now)) for c in mine} == {w for w in want if w[0] == path}:
-            return f
-    return None
+            hits.append(f)
+    hits.sort(key=lambda f: (f.id not in prefer, -len(getattr(f, "shapes", ()) or ()), f.id))
+    return hits[0] if hits else None
 
 
 def _norm(v: Any) -> Any:

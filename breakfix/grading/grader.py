@@ -14,6 +14,7 @@ import yaml
 
 from ..catalog import Fault
 from ..errors import BreakfixError
+from ..journal import Journal, JournalError
 from ..kube import STATIC_COMPONENTS, container_view
 from ..node import MANIFEST_DIR, WATCHED_PATHS, Node
 from ..waits import Observation, timeout, wait_until
@@ -169,6 +170,10 @@ class Grader:
             notes.append("no baseline on the node (no backup from `breakfix break`, no `breakfix snapshot`): "
                          "changed lines cannot be shown")
         findings = root_causes(failing, changed)
+        try:   # the faults `breakfix break` set up on this node name the catalog match first
+            journaled = frozenset(e.fault for e in Journal(self.node).entries())
+        except JournalError:
+            journaled = frozenset()
         by_part = {r.part: r for r in results if r.failed}
         texts = {p: t for p, (t, _) in base.items()}
         for f in findings:
@@ -182,7 +187,7 @@ class Grader:
                 if f.component == "kubelet" and orphans:
                     f.proof.append(f"since it started, the kubelet has not run or even mentioned the pods of "
                                    f"{', '.join(orphans)}, whose manifests are in {MANIFEST_DIR}")
-                f.catalog = catalog_match(f.component, f.changed, texts, self.catalog)
+                f.catalog = catalog_match(f.component, f.changed, texts, self.catalog, journaled)
         # Each failed check names the catalog fault of its root cause (compatibility: likely_fault).
         cause = {f.component: f for f in findings if f.role == "root-cause"}
         for r in results:

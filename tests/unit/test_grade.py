@@ -175,6 +175,18 @@ def test_catalog_fault_is_named_only_when_its_own_edits_give_the_change(catalog)
     assert catalog_match("kube-controller-manager", [], {KCM_PATH: KCM}, catalog) is None
 
 
+def test_a_catalog_edit_shared_by_faults_of_other_shapes_names_the_broadest_or_the_journaled_one(catalog):
+    import dataclasses
+    f = catalog["controller-manager-kubeconfig-path"]
+    twin = dataclasses.replace(f, id="aa-ha-only-twin", shapes=("ha",))
+    both = {f.id: f, twin.id: twin}
+    broken = yaml.safe_dump(apply_edits(yaml.safe_load(KCM), list(f.edits)))
+    observed = changes(KCM_PATH, broken, KCM, "backup")
+    assert catalog_match("kube-controller-manager", observed, {KCM_PATH: KCM}, both).id == f.id
+    assert catalog_match("kube-controller-manager", observed, {KCM_PATH: KCM}, both,
+                         frozenset({twin.id})).id == twin.id
+
+
 @pytest.mark.parametrize("log,want", [
     ('Error: invalid argument "maybe" for "--leader-elect" flag: strconv.ParseBool: parsing "maybe": invalid syntax\n'
      "Usage:\n  kube-scheduler [flags]\n      --leader-elect   Start a leader election client (default true)\n"
