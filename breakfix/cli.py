@@ -269,11 +269,31 @@ def cmd_list(args) -> int:
     return EXIT_OK
 
 
+def _open_for_fault(target, args, fault):
+    """(kube, node, node name, the node file FAULT changes or None) of a target about to be broken:
+    the API answers, the node is reachable, the component's manifest and the target file exist;
+    otherwise one clear error and nothing changed."""
+    from .grading import node_name_of
+    from .lab import require_static_pod_manifest
+    from .node import MANIFEST_DIR
+
+    kube = open_kube(target.kubeconfig)
+    node = open_node(target.node, args.sudo)
+    problem = api_problem(kube)
+    if problem:
+        raise ClusterUnavailable(f"{problem}; nothing changed")
+    node_name = node_name_of(node)
+    require_static_pod_manifest(node, fault.component)
+    path = f"{MANIFEST_DIR}/{fault.target.path}" if fault.target.kind == "manifest" else fault.target.path
+    if path and not node.exists(path):
+        raise InfrastructureError(f"node {node.spec}: {path} not found; nothing changed")
+    return kube, node, node_name, path
+
+
 def cmd_break(args) -> int:
     from .catalog import select
-    from .grading import Grader, node_name_of
-    from .lab import Lab, require_static_pod_manifest
-    from .node import MANIFEST_DIR
+    from .grading import Grader
+    from .lab import Lab
     from .report import TextReporter
     from .waits import timeout, wait_until
 
@@ -281,16 +301,7 @@ def cmd_break(args) -> int:
     fault = select(catalog, [args.fault])[0]
     target = Target(args)
     try:
-        kube = open_kube(target.kubeconfig)
-        node = open_node(target.node, args.sudo)
-        problem = api_problem(kube)
-        if problem:
-            raise ClusterUnavailable(f"{problem}; nothing changed")
-        node_name = node_name_of(node)
-        require_static_pod_manifest(node, fault.component)
-        path = f"{MANIFEST_DIR}/{fault.target.path}" if fault.target.kind == "manifest" else fault.target.path
-        if path and not node.exists(path):
-            raise InfrastructureError(f"node {node.spec}: {path} not found; nothing changed")
+        kube, node, node_name, path = _open_for_fault(target, args, fault)
         lab = Lab(kube, node, node_name, reporter=TextReporter())
         for e in lab.leftovers():
             if e.fault == fault.id:
@@ -537,25 +548,14 @@ def cmd_lab_list(args) -> int:
 def cmd_lab_setup(args) -> int:
     """The step's fault as `break` sets it up (backup + journal on the node), with the app where the
     step starts and the learner's symptoms proven; on any failure after the change, put back."""
-    from .grading import node_name_of
-    from .lab import Lab, require_static_pod_manifest
-    from .node import MANIFEST_DIR
+    from .lab import Lab
     from .report import TextReporter
 
     lab_def, step, _ = _lab_step(args)
     fault = step.fault
     target = Target(args)
     try:
-        kube = open_kube(target.kubeconfig)
-        node = open_node(target.node, args.sudo)
-        problem = api_problem(kube)
-        if problem:
-            raise ClusterUnavailable(f"{problem}; nothing changed")
-        node_name = node_name_of(node)
-        require_static_pod_manifest(node, fault.component)
-        path = f"{MANIFEST_DIR}/{fault.target.path}" if fault.target.kind == "manifest" else fault.target.path
-        if path and not node.exists(path):
-            raise InfrastructureError(f"node {node.spec}: {path} not found; nothing changed")
+        kube, node, node_name, path = _open_for_fault(target, args, fault)
         lab = Lab(kube, node, node_name, reporter=TextReporter(), app_name=lab_def.app_name,
                   app_image=args.app_image or "kube-breakfix/app:v1")
         left = lab.leftovers()
