@@ -188,7 +188,7 @@ class Lab:
         return Observation(ok, "; ".join(lines))
 
     def wait_settled(self, what: str = "control plane Ready", clear_backoff: bool = True,
-                     window: bool = True) -> Observation:
+                     window: bool = True, reuse: bool = False) -> Observation:
         """Node Ready, every static pod and every kube-system pod Ready, and staying so for the
         `stable` window. When the cluster was seen settled before and nothing changed since (every
         kube-system pod the same uid, restart counts and readiness: a crash in between would show),
@@ -199,8 +199,10 @@ class Lab:
         name and spec hash, and the restored pod has its original uid, so the back-off (up to 5
         minutes) applies to it; only a kubelet restart clears it. Done as soon as it is seen (the
         API answering), at most once a minute, and said in the report.
-        window=False: Ready once; the caller confirms the window later (confirm_stable)."""
-        if self.dwell and self._settled is not None:
+        window=False: Ready once; the caller confirms the window later (confirm_stable).
+        reuse: only before a fault. After a fix the API's view may be stale (a kubelet that was
+        stopped has not updated any pod status yet): an unchanged fingerprint proves nothing there."""
+        if reuse and self.dwell and self._settled is not None:
             try:
                 obs = self.control_plane_ready()
             except Exception:  # noqa: BLE001 - unknown is not settled: wait below
@@ -542,13 +544,16 @@ class Lab:
 
     def run_fault(self, fault: Fault, register) -> dict[str, str]:
         with self.phase("settle", fault):
-            self.wait_settled("control plane Ready before the fault", clear_backoff=True)
+            self.wait_settled("control plane Ready before the fault", clear_backoff=True, reuse=True)
         with self.phase("break", fault):
             inj = self.inject(fault, register)
         with self.phase("symptoms", fault):
             evidence = self.observe(inj)
         with self.phase("fix", fault):
-            self.restore(inj, window=False)
+            # A fix that (re)starts the kubelet: the pod statuses in the API are the old kubelet's
+            # until the new one resyncs them, so its window is waited in full, not overlapped.
+            kubelet = fault.target.kind in ("file", "service") and fault.target.unit == "kubelet"
+            self.restore(inj, window=kubelet)
         with self.phase("verify", fault):
             self.verify(fault, inj)
             self.confirm_stable()
