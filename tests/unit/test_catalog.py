@@ -7,24 +7,10 @@ from breakfix.errors import FaultFileError, UnknownFault
 from breakfix.symptoms import CHECKS
 from breakfix.symptoms_spec import SYMPTOM_KINDS
 
-VALID = """
-id: demo-fault
-component: kube-scheduler
-title: demo
-target: {kind: manifest, path: kube-scheduler.yaml}
-edits:
-  - {op: set_command, value: nope}
-symptoms:
-  - {kind: pod_not_scheduled}
-fix: put it back
-remediation: read the manifest
-"""
+from .samples import DEMO_FAULT, write
 
+VALID = DEMO_FAULT
 
-def write(tmp_path: Path, text: str, name: str = "demo-fault.yaml") -> Path:
-    p = tmp_path / name
-    p.write_text(text)
-    return p
 
 
 def test_shipped_catalog_is_valid_and_covers_every_component():

@@ -8,6 +8,8 @@ from breakfix.catalog import load_catalog
 from breakfix.errors import FaultFileError, UnknownFault
 from breakfix.labs import LabFileError, load_lab_file, load_labs, select_labs
 
+from .samples import write as write_file
+
 CATALOG = load_catalog()
 
 LAB = """id: demo-lab
@@ -43,9 +45,7 @@ steps:
 
 
 def write(tmp_path: Path, text: str, name: str = "demo-lab.yaml") -> Path:
-    p = tmp_path / name
-    p.write_text(text)
-    return p
+    return write_file(tmp_path, text, name)
 
 
 def test_shipped_labs_load_and_there_are_at_least_two():

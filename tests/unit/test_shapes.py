@@ -8,18 +8,9 @@ from breakfix.catalog import load_catalog, load_file
 from breakfix.errors import BadInput, FaultFileError, InfrastructureError
 from breakfix.shapes import DEFAULT_FAULT_SHAPES, check_selector, load_shape, resolve_node, shape_names
 
-BASE = """
-id: demo-fault
-component: kube-scheduler
-title: demo
-target: {kind: manifest, path: kube-scheduler.yaml}
-edits:
-  - {op: set_command, value: nope}
-symptoms:
-  - {kind: pod_not_scheduled}
-fix: put it back
-remediation: read the manifest
-"""
+from .samples import DEMO_FAULT
+
+BASE = DEMO_FAULT
 
 
 def write(tmp_path: Path, extra: str) -> Path:
