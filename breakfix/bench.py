@@ -151,8 +151,8 @@ def svg(data: dict) -> str:
     height = 40 + len(rows) * (2 * bar_h + gap) + 40
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + scale_w + 80}" height="{height}" '
            f'font-family="sans-serif" font-size="11">',
-           f'<text x="4" y="16" font-size="13" font-weight="bold">kube-breakfix bench: suite cycle (upper bar) '
-           f'vs floor (lower bar), seconds</text>']
+           '<text x="4" y="16" font-size="13" font-weight="bold">kube-breakfix bench: suite cycle (upper bar) '
+           'vs floor (lower bar), seconds</text>']
     y = 32
     for r in rows:
         out.append(f'<text x="4" y="{y + bar_h + 4}">{escape(r["id"])} ({r["ratio"]}×)</text>')
