@@ -22,7 +22,6 @@ from xml.sax.saxutils import escape
 from .catalog import Fault
 from .lab import Lab
 from .report import Reporter
-from .waits import Observation, wait_until
 
 FLOOR_POLL = 0.25
 PHASES = Lab.PHASES
@@ -71,16 +70,10 @@ def floor_cycle(lab: Lab, fault: Fault, register) -> Cycle:
     with phase("symptoms"):
         lab.observe(inj)
     with phase("fix"):
-        lab.restore(inj, wait=False)
-        if fault.target.kind == "manifest" and inj.before_uid:
-            wait_until(lambda: Observation(lab.sandbox_uid(fault.component) == inj.before_uid,
-                                           f"ready sandbox {lab.sandbox_uid(fault.component)}"),
-                       f"kubelet runs the restored {fault.target.path}", lab.t("recover"), interval=FLOOR_POLL)
-        wait_until(lambda: lab.component_ready(fault.component), f"{fault.component} Ready", lab.t("recover"),
-                   interval=FLOOR_POLL)
-        # Ready once, no window; a control-plane container left in crash back-off by the outage
-        # gets its back-off cleared as the suite does (else the floor would wait the kubelet's 5 min).
-        lab.wait_settled(f"control plane Ready after fixing {fault.id}", clear_backoff=True)
+        # The restored pod Ready, then the control plane Ready once (the floor lab has no window);
+        # a crash back-off the outage left is cleared as the suite does (else the floor would wait
+        # the kubelet's 5 min).
+        lab.restore(inj, window=False)
     with phase("verify"):
         target = inj.context.get("scale_target")
         if target:

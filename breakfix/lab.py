@@ -20,7 +20,7 @@ from .grading.view import sandboxes
 from .journal import Entry, Journal, JournalError
 from .killpoints import killpoint
 from .kube import STATIC_COMPONENTS, Kube, container_view
-from .node import MANIFEST_DIR, Node
+from .node import MANIFEST_DIR, WATCHED_PATHS, Node
 from .report import Reporter
 from .waits import MIN_SECONDS, Observation, explicit_timeout, timeout, wait_until
 
@@ -174,7 +174,6 @@ class Lab:
             cs = p.status.container_statuses or []
             fingerprint.append((p.metadata.name, p.metadata.uid, tuple((c.name, c.restart_count, bool(c.ready))
                                                                        for c in cs)))
-        self._fingerprint = tuple(sorted(fingerprint, key=repr)) if ok else None
         for p in pods:
             if p.metadata.name.startswith(tuple(f"{c}-" for c in STATIC_COMPONENTS)):
                 continue
@@ -183,8 +182,7 @@ class Lab:
             ok &= bool(pready)
             if not pready:
                 lines.append(f"{p.metadata.name}: phase={p.status.phase} not ready")
-        if not ok:
-            self._fingerprint = None
+        self._fingerprint = tuple(sorted(fingerprint, key=repr)) if ok else None
         return Observation(ok, "; ".join(lines))
 
     def wait_settled(self, what: str = "control plane Ready", clear_backoff: bool = True,
@@ -211,7 +209,6 @@ class Lab:
                 self.reporter.attach(f"{what}: unchanged since last settled",
                                      f"settled {time.monotonic() - self._settled[1]:.1f} s ago; the same pods, "
                                      f"restart counts and readiness now:\n" + obs.text().replace("; ", "\n"))
-                self._settled = (self._fingerprint, self._settled[1])
                 return obs
         last_clear = {"t": -1e9}
 
@@ -277,7 +274,6 @@ class Lab:
     def intact(self, baseline: dict[str, str]) -> tuple[list[str], dict[str, str]]:
         """(problems, sha256 now): every watched node file against BASELINE (sha256 by path, taken
         at the start of the run) and nothing but manifests in the manifests directory."""
-        from .node import WATCHED_PATHS
         after = self.node.checksums(WATCHED_PATHS)
         problems = [f"differs from before the run: {p}" for p in sorted(set(baseline) | set(after))
                     if baseline.get(p) != after.get(p)]
