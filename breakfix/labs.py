@@ -18,9 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .catalog import Fault, check_symptom, parse_fault
 from .errors import FaultFileError, UnknownFault
+from .models import ID_PATTERN
+from .models import pydantic_error
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "labs"
-ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,62}$"
 
 
 class LabFileError(FaultFileError):
@@ -108,40 +109,6 @@ class Lab:
         return self.steps[n - 1]
 
 
-def _loc(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(document)"
-
-
-def pydantic_error(exc: ValidationError, path: Path, cls=None) -> FaultFileError:
-    """pydantic's first error as the one line: path, field (its location, e.g. steps[1].fixed.x),
-    reason. A discriminated union's tag (an edit op, a symptom kind) and a validator's name are
-    left out of the location."""
-    from .edits import EDIT_OPS
-    from .symptoms_spec import SYMPTOM_KINDS
-    e = exc.errors(include_url=False)[0]
-    loc, prev = [], None
-    for p in e["loc"]:
-        tag = isinstance(prev, int) and isinstance(p, str) and (p in EDIT_OPS or p in SYMPTOM_KINDS)
-        if not tag and not (isinstance(p, str) and p.startswith("function-")):
-            loc.append(p)
-        prev = p
-    msg = e["msg"].removeprefix("Value error, ")
-    if e["type"] == "extra_forbidden":
-        msg = "unknown field"
-    elif e["type"] == "missing":
-        msg = "is required"
-    return (cls or LabFileError)(path, _loc(tuple(loc)), msg)
-
-
-_pydantic_error = pydantic_error
-
-
 def parse_lab(data: Any, path: Path, catalog: dict[str, Fault]) -> Lab:
     if not isinstance(data, dict):
         got = "an empty file" if data is None else f"a {type(data).__name__}"
@@ -149,7 +116,7 @@ def parse_lab(data: Any, path: Path, catalog: dict[str, Fault]) -> Lab:
     try:
         m = LabFile.model_validate(data)
     except ValidationError as exc:
-        raise _pydantic_error(exc, path) from None
+        raise pydantic_error(exc, path, LabFileError) from None
     if path.suffix in (".yaml", ".yml") and path.stem != m.id:
         raise LabFileError(path, "id", f"must match the file name ({path.stem!r})")
     steps = []

@@ -7,28 +7,41 @@ YAML data in strict mode (no silent "1" -> 1 coercion), reports every error with
 becomes the one-line `path: field 'x.y[0]': reason`), and writes a standard JSON Schema (2020-12) from
 the same declaration.
 
-The fault model is built from the tables the engine already has: the edit ops (edits.EDIT_OPS) and
-symptom kinds (symptoms_spec.SYMPTOM_KINDS) with their parameters' types (params.Param, each with its
-check and its JSON Schema), so an op or a symptom kind added to the engine is in the schema at once.
-catalog.parse_fault runs the model after its own cross-field rules (a manifest target must be the
-component's manifest, ...), which JSON Schema cannot say."""
+The model is the one place of the fault file's rules. It is built from the tables the engine has:
+the target kinds (targets_spec.TARGET_KINDS, with their cross-field rules), the edit ops
+(edits.EDIT_OPS) and the symptom kinds (symptoms_spec.SYMPTOM_KINDS), each parameter with its type
+(params.Param: its check and its JSON Schema), so a kind added to the engine is validated and in the
+schema at once. catalog.parse_fault runs it and turns its first error into the one line."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr,
-                      WithJsonSchema, create_model)
+                      TypeAdapter, ValidationError, WithJsonSchema, create_model, field_validator,
+                      model_validator)
 
-from .catalog import COMPONENTS, SERVICE_ACTIONS, SEVERITIES, TARGET_KINDS
 from .edits import EDIT_OPS
-from .labs import ID_PATTERN, LabFile
+from .errors import FaultFileError
 from .params import Param
-from .shapes import DEFAULT_FAULT_SHAPES, DEFAULT_NODE
+from .shapes import DEFAULT_FAULT_SHAPES, DEFAULT_NODE, check_selector, check_version_range, shape_names
 from .symptoms_spec import SYMPTOM_KINDS
+from .targets_spec import COMPONENTS, TARGET_KINDS
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,62}$"
+SEVERITIES = ("blocker", "critical", "normal", "minor", "trivial")
+
+
+class FieldProblem(Exception):
+    """A cross-field rule broken: FIELD (a dotted location) and the REASON. Not a ValueError, so that
+    pydantic lets it through with its own location instead of the model's."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
 
 
 class _Strict(BaseModel):
@@ -56,9 +69,10 @@ def _entry_models(table: dict, key: str, kind_of) -> list[type[BaseModel]]:
             fields[k] = (_param_type(t), ...)
         for k, t in optional.items():
             fields[k] = (_param_type(t) | None, None)
-        if key == "kind":
+        if key == "kind" and table is SYMPTOM_KINDS:
             fields["description"] = (StrictStr | None, Field(None, description="what is seen, in words"))
-        m = create_model(f"{key.capitalize()}_{name}", __base__=_Strict, __doc__=doc, **fields)
+        prefix = "Target" if table is TARGET_KINDS else key.capitalize()
+        m = create_model(f"{prefix}_{name}", __base__=_Strict, __doc__=doc, **fields)
         models.append(m)
     return models
 
@@ -74,19 +88,22 @@ def _symptom_spec(spec):
             {k: types.get(k, Any) for k in spec.optional}, spec.summary)
 
 
+def _target_spec(spec):
+    return spec.required, spec.optional, spec.summary
+
+
 _EDITS = _entry_models(EDIT_OPS, "op", _edit_spec)
 _SYMPTOMS = _entry_models(SYMPTOM_KINDS, "kind", _symptom_spec)
+_TARGETS = _entry_models(TARGET_KINDS, "kind", _target_spec)
 Edit = Annotated[Union[tuple(_EDITS)], Field(discriminator="op")]
 Symptom = Annotated[Union[tuple(_SYMPTOMS)], Field(discriminator="kind")]
+Target = Annotated[Union[tuple(_TARGETS)], Field(discriminator="kind")]
+SYMPTOM = TypeAdapter(Symptom)
 
 
-class Target(_Strict):
-    kind: Literal[TARGET_KINDS] = Field(description="manifest: a static pod manifest; file: a node file (then "
-                                                    "`unit` is restarted); service: a systemd unit (`action`)")
-    path: StrictStr | None = Field(None, description="manifest file name (e.g. kube-scheduler.yaml), or the "
-                                                     "absolute path of a node file")
-    unit: StrictStr | None = Field(None, description="systemd unit (file and service targets)")
-    action: Literal[SERVICE_ACTIONS] | None = None
+_VERSIONS_SCHEMA = {"anyOf": [{"type": "object", "additionalProperties": False, "minProperties": 1,
+                               "properties": {k: {"type": "string", "pattern": r"^v1\.[0-9]+$"} for k in ("min", "max")}},
+                              {"type": "null"}]}
 
 
 class Verify(_Strict):
@@ -99,8 +116,10 @@ class FaultFile(_Strict):
     component: Literal[tuple(COMPONENTS)]
     title: StrictStr = Field(min_length=1)
     severity: Literal[SEVERITIES] = "critical"
-    target: Target
-    edits: list[Edit] = Field(default_factory=list, description="manifest and file targets: at least one")
+    target: Target = Field(description="what the fault changes; each kind says how it is backed up, changed, "
+                                       "proven and undone")
+    edits: list[Edit] = Field(default_factory=list, description="the changes to the target's document (the "
+                                                                "target kind says whether it takes any)")
     symptoms: list[Symptom] = Field(min_length=1, description="what proves the fault (all must be seen)")
     fix: StrictStr = Field(min_length=1, description="the fix in one sentence")
     remediation: StrictStr = Field(min_length=1, description="how to find and fix it (Markdown in the report)")
@@ -113,8 +132,139 @@ class FaultFile(_Strict):
                                     description="cluster shapes (clusters/<shape>.yaml) the fault applies to")
     node: StrictStr | list[StrictStr] = Field(DEFAULT_NODE, description="the node(s) to break: control-plane, "
                                               "control-plane-N, worker-N or leader:<lease>")
-    k8s_versions: dict[StrictStr, StrictStr] | None = Field(None, description="{min, max}: the Kubernetes "
-                                                                              "versions the fault applies to")
+    k8s_versions: Annotated[dict[StrictStr, Any] | None, WithJsonSchema(_VERSIONS_SCHEMA)] = Field(
+        None, description="{min, max}: the Kubernetes versions the fault applies to")
+
+    @field_validator("shapes")
+    @classmethod
+    def _known_shapes(cls, shapes):
+        known = shape_names()
+        for x in shapes:
+            if x not in known:
+                raise ValueError(f"unknown shape {x!r} (known: {', '.join(known)})")
+        return shapes
+
+    @field_validator("node")
+    @classmethod
+    def _selectors(cls, node):
+        nodes = node if isinstance(node, list) else [node]
+        if not nodes:
+            raise ValueError("must name a node or list at least one")
+        for n in nodes:
+            why = check_selector(n)
+            if why:
+                raise ValueError(why)
+        if len(set(nodes)) != len(nodes):
+            raise ValueError("lists a node twice")
+        return node
+
+    @field_validator("k8s_versions")
+    @classmethod
+    def _versions(cls, value):
+        why = value is not None and check_version_range(value)
+        if why:
+            raise ValueError(why)
+        return value
+
+    @model_validator(mode="after")
+    def _target_rules(self):
+        spec = TARGET_KINDS[self.target.kind]
+        if spec.edits == "required" and not self.edits:
+            raise FieldProblem("edits", f"a {self.target.kind} target needs at least one edit")
+        if spec.edits == "refused" and self.edits:
+            raise FieldProblem("edits", f"a {self.target.kind} target takes no edits")
+        if spec.check:
+            problem = spec.check(self.target.model_dump(exclude_none=True), self.model_dump(exclude_none=True))
+            if problem:
+                raise FieldProblem(*problem)
+        return self
+
+
+def _loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(document)"
+
+
+_TAG_WORDS = {"op": "edit op", "kind": "symptom kind"}
+# A union member's name pydantic puts in an error's location (node: str | list[str]): not a field.
+_MEMBER = re.compile(r"^(str|int|bool|float|none|list\[.*\]|dict\[.*\])$")
+_TYPE_WORDS = {"int_type": "an integer", "string_type": "a string", "bool_type": "true or false",
+               "list_type": "a list", "dict_type": "a mapping", "model_type": "a mapping",
+               "model_attributes_type": "a mapping", "float_type": "a number"}
+
+
+def _reason(e: dict, owner: str | None) -> str:
+    """pydantic's error in the words of the fault file (what the field must be)."""
+    kind, ctx, value = e["type"], e.get("ctx") or {}, e.get("input")
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return f"is required by {owner}" if owner else "is required"
+    if kind in _TYPE_WORDS:
+        return f"must be {_TYPE_WORDS[kind]}, got {type(value).__name__}"
+    if kind == "greater_than_equal":
+        return f"must be {'an integer ' if isinstance(value, int) else ''}>= {ctx.get('ge')}, got {value!r}"
+    if kind == "too_short":
+        return "must list at least one entry" if isinstance(value, list) else "must not be empty"
+    if kind == "string_pattern_mismatch":
+        return "must be lowercase letters, digits and dashes (3-63 characters)" \
+            if ctx.get("pattern") == ID_PATTERN else f"must match {ctx.get('pattern')}"
+    if kind == "literal_error" and "expected" in ctx:
+        return f"must be one of {ctx['expected']}, got {value!r}"
+    if kind == "union_tag_invalid":
+        key = str(ctx.get("discriminator", "")).strip("'")
+        what = "target kind" if "target" in e["loc"] else _TAG_WORDS.get(key, key)
+        return f"unknown {what} {ctx.get('tag')!r} (known: {ctx.get('expected_tags')})"
+    if kind == "union_tag_not_found":
+        return "is required"
+    return e["msg"].removeprefix("Value error, ")
+
+
+def pydantic_error(exc: ValidationError, path: Path, cls=FaultFileError, where: str = "") -> FaultFileError:
+    """pydantic's first error as the one line: path, field (its location, e.g. steps[1].fixed.x),
+    reason. A discriminated union's tag (an edit op, a symptom kind, a target kind) and a validator's
+    name are left out of the location; an unknown tag is named at the tag's own field."""
+    e = exc.errors(include_url=False)[0]
+    loc, prev, owner = [], None, None
+    for p in e["loc"]:
+        if isinstance(p, str) and (prev is None or isinstance(prev, int)) and (p in EDIT_OPS or p in SYMPTOM_KINDS):
+            owner = f"op {p}" if p in EDIT_OPS else f"symptom {p}"
+        elif isinstance(p, str) and prev == "target" and p in TARGET_KINDS:
+            owner = f"a {p} target"
+        elif not (isinstance(p, str) and (p.startswith("function-") or _MEMBER.match(p))):
+            loc.append(p)
+        prev = p
+    if e["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        loc.append(str((e.get("ctx") or {}).get("discriminator", "")).strip("'"))
+    field = _loc(tuple(loc))
+    return cls(path, f"{where}.{field}" if where and field != "(document)" else (where or field), _reason(e, owner))
+
+
+def validate_fault(data: Any, path: Path) -> FaultFile:
+    """The fault file's model, or FaultFileError (path, field, reason: one line)."""
+    if not isinstance(data, dict):
+        got = "an empty file" if data is None else f"a {type(data).__name__}"
+        raise FaultFileError(path, "(document)", f"must be a mapping of fault fields (id, component, ...), got {got}")
+    try:
+        return FaultFile.model_validate(data)
+    except ValidationError as exc:
+        raise pydantic_error(exc, path) from None
+    except FieldProblem as exc:
+        raise FaultFileError(path, exc.field, exc.reason) from None
+
+
+def validate_symptom(data: Any, path: Path, where: str, cls=FaultFileError) -> str:
+    """One symptom entry (a fault's, or one a lab step declares); returns its kind."""
+    try:
+        SYMPTOM.validate_python(data)
+    except ValidationError as exc:
+        raise pydantic_error(exc, path, cls, where) from None
+    return data["kind"]
 
 
 def _title(schema: dict, name: str, url: str) -> dict:
@@ -123,6 +273,7 @@ def _title(schema: dict, name: str, url: str) -> dict:
 
 def _lab_schema() -> dict:
     """A lab step's inline fault and symptoms are fault-file parts: refer to schemas/fault.json."""
+    from .labs import LabFile
     schema = LabFile.model_json_schema()
     step = schema["$defs"]["Step"]["properties"]
     step["inline"] = {"anyOf": [{"$ref": "fault.json"}, {"type": "null"}], "default": None,

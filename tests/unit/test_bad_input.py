@@ -80,7 +80,7 @@ FIELD_ERRORS = {
     "flag-not-string": "demo-fault.yaml: field 'edits[0].flag': must be a string starting with '-'",
     "hold-negative": "demo-fault.yaml: field 'symptoms[0].hold': must be a number of seconds >= 5",
     "verify-scale-0": "demo-fault.yaml: field 'verify.scale': must be an integer >= 1",
-    "file-without-unit": "demo-fault.yaml: field 'target.unit': is required for a file target",
+    "file-without-unit": "demo-fault.yaml: field 'target.unit': is required by a file target",
     "empty": "demo-fault.yaml: field '(document)': must be a mapping of fault fields",
     "list": "demo-fault.yaml: field '(document)': must be a mapping of fault fields (id, component, ...), got a list",
 }
@@ -95,7 +95,7 @@ BAD_LABS = {
     "unknown-fault": (LAB.replace("scheduler-command-typo", "no-such-fault"),
                       "demo-lab.yaml: field 'steps[0].fault': unknown fault 'no-such-fault'"),
     "replicas-string": (LAB.replace("app_replicas: 1", "app_replicas: one"),
-                        "demo-lab.yaml: field 'steps[0].fixed.app_replicas': Input should be a valid integer"),
+                        "demo-lab.yaml: field 'steps[0].fixed.app_replicas': must be an integer"),
     "unknown-field": (LAB + "colour: red\n", "demo-lab.yaml: field 'colour': unknown field"),
 }
 

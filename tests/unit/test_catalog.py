@@ -41,6 +41,10 @@ def test_valid_file_loads(tmp_path):
     ("fix: put it back\n", "", "fix"),
     ("title: demo", "title: demo\ncolour: red", "colour"),
     ("  - {kind: pod_not_scheduled}", "  - {kind: pod_not_scheduled, hold: soon}", "symptoms[0].hold"),
+    ("kind: manifest", "kind: teleport", "target.kind"),
+    ("kind: manifest", "kind: service", "target.unit"),
+    ("component: kube-scheduler", "component: etcd", "target.path"),
+    ("id: demo-fault", "id: Demo_Fault", "id"),
 ])
 def test_invalid_files_name_file_and_field(tmp_path, old, new, field):
     p = write(tmp_path, VALID.replace(old, new))
@@ -95,3 +99,28 @@ def test_list_faults_with_a_bad_catalog_is_one_line(tmp_path):
                        cwd=root, capture_output=True, text=True, timeout=120)
     lines = [ln for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
     assert r.returncode == 2 and len(lines) == 1 and "fault catalog directory not found" in lines[0], lines
+
+
+@pytest.mark.parametrize("old,new,reason", [
+    ("kind: manifest", "kind: teleport", "unknown target kind 'teleport'"),
+    ("kind: manifest", "kind: service", "is required by a service target"),
+    ("  - {op: set_command, value: nope}", "  - {op: set_command}", "is required by op set_command"),
+    ("component: kube-scheduler", "component: kubelet", "component kubelet has no static pod manifest"),
+])
+def test_the_model_is_the_one_place_of_the_rules(tmp_path, old, new, reason):
+    """catalog.py only loads: the reasons come from the model (models.FaultFile) and the target kinds'
+    own rules (targets_spec.TARGET_KINDS), the same for a fault file and a lab's inline fault."""
+    from breakfix.models import validate_fault
+    import yaml
+    data = yaml.safe_load(VALID.replace(old, new))
+    with pytest.raises(FaultFileError) as e:
+        validate_fault(data, tmp_path / "demo-fault.yaml")
+    assert reason in str(e.value) and "\n" not in str(e.value)
+
+
+def test_every_target_kind_is_in_the_schema():
+    from breakfix.models import schemas
+    from breakfix.targets_spec import TARGET_KINDS
+    fault = schemas()["fault.json"]
+    kinds = {d["properties"]["kind"]["const"] for name, d in fault["$defs"].items() if name.startswith("Target_")}
+    assert kinds == set(TARGET_KINDS)
