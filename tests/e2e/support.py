@@ -35,3 +35,10 @@ def breakfix(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     """The breakfix command line, as a grader runs it."""
     return subprocess.run([sys.executable, "-m", "breakfix.cli", *args], capture_output=True, text=True,
                           cwd=ROOT, env=env(), timeout=timeout)
+
+
+def create_cluster(name: str, kubeconfig=None, config=None) -> None:
+    """`kind create cluster` from the offline node image, as the suite does it (fixtures/cluster.py):
+    kind's own reason in the error, Docker's host-port race retried once."""
+    from fixtures.cluster import create_kind_cluster
+    create_kind_cluster(name, str(BIN / "kind"), kubeconfig, IMAGE_REF.read_text().strip(), config)

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from .support import BIN, IMAGE_REF, ROOT, kind
+from .support import BIN, IMAGE_REF, ROOT, kind, create_cluster
 
 NAME = "breakfix-byhand"
 OUR_KUBECONFIG = ROOT / ".pytest-kind" / NAME / "kubeconfig"
@@ -25,9 +25,7 @@ def hand_made_cluster(tmp_path):
         pytest.skip("needs airgap/.build/bin/kind, airgap/.build/node-image.ref and docker (make node-image)")
     kind("delete", "cluster", "--name", NAME)
     shutil.rmtree(OUR_KUBECONFIG.parent, ignore_errors=True)
-    r = kind("create", "cluster", "--name", NAME, "--image", IMAGE_REF.read_text().strip(),
-             "--kubeconfig", str(tmp_path / "by-hand.kubeconfig"))      # a user's kubeconfig, not ours
-    assert r.returncode == 0, f"kind create cluster failed: {r.stderr[-2000:]}"
+    create_cluster(NAME, tmp_path / "by-hand.kubeconfig")      # a user's kubeconfig, not ours
     assert not OUR_KUBECONFIG.exists()
     try:
         yield

@@ -25,7 +25,7 @@ import pytest
 
 from breakfix.waits import Observation, wait_until
 
-from .support import BIN, IMAGE_REF, breakfix, env, node_exec
+from .support import BIN, IMAGE_REF, breakfix, env, node_exec, create_cluster
 
 pytestmark = pytest.mark.e2e
 
@@ -53,9 +53,7 @@ def cluster(tmp_path_factory):
         pytest.skip("needs airgap/.build/bin/kind, airgap/.build/node-image.ref and docker (make node-image)")
     kubeconfig = tmp_path_factory.mktemp("grader") / "kubeconfig"
     subprocess.run([str(kind), "delete", "cluster", "--name", NAME], capture_output=True, env=env(), timeout=300)
-    r = subprocess.run([str(kind), "create", "cluster", "--name", NAME, "--image", IMAGE_REF.read_text().strip(),
-                        "--kubeconfig", str(kubeconfig)], capture_output=True, text=True, env=env(), timeout=600)
-    assert r.returncode == 0, f"kind create cluster failed: {r.stderr[-2000:]}"
+    create_cluster(NAME, kubeconfig)
     try:
         from breakfix.kube import Kube
         from breakfix.lab import Lab

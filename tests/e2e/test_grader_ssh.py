@@ -32,7 +32,7 @@ import pytest
 
 from breakfix.waits import Observation, wait_until
 
-from .support import BIN, IMAGE_REF, breakfix, env, node_exec
+from .support import BIN, IMAGE_REF, breakfix, env, node_exec, create_cluster
 
 pytestmark = pytest.mark.e2e
 
@@ -121,11 +121,8 @@ def ssh_node(tmp_path_factory):
     kubeconfig, port = tmp / "kubeconfig", free_port()
     (tmp / "kind.yaml").write_text(KIND_CONFIG.format(port=port))
     subprocess.run([str(kind), "delete", "cluster", "--name", NAME], capture_output=True, env=env(), timeout=300)
-    r = subprocess.run([str(kind), "create", "cluster", "--name", NAME, "--image", IMAGE_REF.read_text().strip(),
-                        "--config", str(tmp / "kind.yaml"), "--kubeconfig", str(kubeconfig)],
-                       capture_output=True, text=True, env=env(), timeout=600)
     try:
-        assert r.returncode == 0, f"kind create cluster failed: {r.stderr[-2000:]}"
+        create_cluster(NAME, kubeconfig, tmp / "kind.yaml")
         from breakfix.kube import Kube
         from breakfix.lab import Lab
         from breakfix.node import Node

@@ -35,7 +35,7 @@ import yaml
 
 from breakfix.waits import Observation, wait_until
 
-from .support import BIN, IMAGE_REF, ROOT, breakfix, kind, node_exec
+from .support import BIN, IMAGE_REF, ROOT, breakfix, kind, node_exec, create_cluster
 
 pytestmark = [pytest.mark.e2e]
 
@@ -224,9 +224,7 @@ def cluster(tmp_path_factory):
         pytest.skip("needs airgap/.build/bin/kind, airgap/.build/node-image.ref and docker (make node-image)")
     kubeconfig = tmp_path_factory.mktemp("unseen") / "kubeconfig"
     kind("delete", "cluster", "--name", NAME, timeout=300)
-    r = kind("create", "cluster", "--name", NAME, "--image", IMAGE_REF.read_text().strip(),
-             "--kubeconfig", str(kubeconfig))
-    assert r.returncode == 0, f"kind create cluster failed: {r.stderr[-2000:]}"
+    create_cluster(NAME, kubeconfig)
     try:
         from breakfix.kube import Kube
         from breakfix.lab import Lab

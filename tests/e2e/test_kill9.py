@@ -19,7 +19,7 @@ from breakfix.killpoints import POINTS
 from breakfix.node import BACKUP_DIR, TMP_SUFFIX, WATCHED_PATHS
 from breakfix.waits import Observation, wait_until
 
-from .support import BIN, IMAGE_REF, ROOT, env, kind
+from .support import BIN, IMAGE_REF, ROOT, env, kind, create_cluster
 
 pytestmark = pytest.mark.e2e
 
@@ -62,9 +62,7 @@ def baseline():
         pytest.fail("needs airgap/.build/bin/kind, airgap/.build/node-image.ref and docker: run `make node-image`")
     kind("delete", "cluster", "--name", NAME)
     KUBECONFIG.parent.mkdir(parents=True, exist_ok=True)
-    r = kind("create", "cluster", "--name", NAME, "--image", IMAGE_REF.read_text().strip(),
-             f"--kubeconfig={KUBECONFIG}")
-    assert r.returncode == 0, r.stderr[-2000:]
+    create_cluster(NAME, KUBECONFIG)
     try:
         wait_until(control_plane_ready, "new cluster Ready", 300, interval=2)
         yield watched_sums()

@@ -18,7 +18,7 @@ import pytest
 from breakfix.report_html import generate_html
 from breakfix.waits import Observation, wait_until
 
-from .support import BIN, IMAGE_REF, breakfix, env, node_exec
+from .support import BIN, IMAGE_REF, breakfix, env, node_exec, create_cluster
 from .test_report_html import _embedded_json, _leaves
 
 pytestmark = pytest.mark.e2e
@@ -46,9 +46,7 @@ def cluster():
     if not kind.is_file() or not IMAGE_REF.is_file() or not shutil.which("docker"):
         pytest.skip("needs airgap/.build/bin/kind, airgap/.build/node-image.ref and docker (make node-image)")
     subprocess.run([str(kind), "delete", "cluster", "--name", NAME], capture_output=True, env=env(), timeout=300)
-    r = subprocess.run([str(kind), "create", "cluster", "--name", NAME, "--image", IMAGE_REF.read_text().strip()],
-                       capture_output=True, text=True, env=env(), timeout=600)
-    assert r.returncode == 0, f"kind create cluster failed: {r.stderr[-2000:]}"
+    create_cluster(NAME)
     try:
         # the lab starts from a settled control plane (reset waits for it) and the app at 1 replica
         r = breakfix("lab", "reset", LAB, "--cluster", NAME)

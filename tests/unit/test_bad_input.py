@@ -350,3 +350,52 @@ def test_adopting_fails_with_one_line(tmp_path, fake, message):
     with pytest.raises(InfrastructureError) as e:
         adopt_existing_cluster("lab", "kind", tmp_path / "kubeconfig", run=fake)
     assert message in str(e.value) and "\n" not in str(e.value)
+
+
+# --- kind create: its own error in the one line; the Docker port race retried once ----------------
+class FakeCreate:
+    def __init__(self, results):
+        self.results, self.calls = list(results), []
+
+    def __call__(self, argv, **kw):
+        self.calls.append(argv[1:3])
+        if argv[1:3] == ["get", "clusters"]:
+            return subprocess.CompletedProcess(argv, 0, "other\n", "")
+        if argv[1:3] == ["delete", "cluster"]:
+            return subprocess.CompletedProcess(argv, 0, "", "")
+        rc, err = self.results.pop(0)
+        return subprocess.CompletedProcess(argv, rc, "", err)
+
+
+RACE = ("ERROR: failed to create cluster: command \"docker start x-control-plane2\" failed with error: exit status 1\n"
+        "Command Output: Error response from daemon: driver failed programming external connectivity on endpoint "
+        "x-control-plane2: Bind for 127.0.0.1:35069 failed: port is already allocated\n")
+
+
+def test_kind_create_port_race_is_retried_once(tmp_path):
+    from fixtures.cluster import create_kind_cluster
+    said = []
+    fake = FakeCreate([(1, RACE), (0, "")])
+    assert create_kind_cluster("x", "kind", tmp_path / "kc", "img", None, run=fake, log=said.append) == 2
+    assert fake.calls == [["get", "clusters"], ["create", "cluster"], ["delete", "cluster"], ["create", "cluster"]]
+    assert len(said) == 1 and "port is already allocated" in said[0]
+
+
+@pytest.mark.parametrize("results", [[(1, RACE), (1, RACE)], [(1, "ERROR: failed to create cluster: node(s) already exist\n")]],
+                         ids=["race-twice", "other-error"])
+def test_kind_create_failure_is_one_line_with_kinds_reason(tmp_path, results):
+    from breakfix.errors import InfrastructureError
+    from fixtures.cluster import create_kind_cluster
+    fake = FakeCreate(results)
+    with pytest.raises(InfrastructureError) as e:
+        create_kind_cluster("x", "kind", tmp_path / "kc", "img", None, run=fake, log=lambda m: None)
+    msg = str(e.value)
+    assert "\n" not in msg and "kind create cluster x failed (exit 1): ERROR:" in msg
+    assert fake.calls[-1] == ["delete", "cluster"]      # nothing half-made is left
+
+
+def test_an_existing_cluster_is_not_created_again(tmp_path):
+    from fixtures.cluster import create_kind_cluster
+    fake = FakeCreate([])
+    assert create_kind_cluster("other", "kind", tmp_path / "kc", None, None, run=fake) == 0
+    assert fake.calls == [["get", "clusters"]]
