@@ -40,8 +40,8 @@ def tfield(target: Any, name: str, default: Any = None) -> Any:
     if isinstance(target, dict):
         return target.get(name, default)
     val = getattr(target, name, None)
-    if val is None:
-        extra = getattr(target, "extra", None) or getattr(target, "model_extra", None) or {}
+    if val is None:    # catalog.Target keeps every field the file gives in `spec`
+        extra = getattr(target, "spec", None) or getattr(target, "model_extra", None) or {}
         val = extra.get(name) if isinstance(extra, dict) else None
     return default if val is None else val
 
