@@ -24,7 +24,7 @@ MANIFEST_DIR = "/etc/kubernetes/manifests"
 UNIT_STATES = ("active", "inactive", "failed", "activating", "deactivating", "reloading", "maintenance")
 TMP_SUFFIX = ".breakfix-tmp"
 # Node files that faults may change and that must be byte-identical after a run (and grading).
-WATCHED_PATHS = ["/etc/kubernetes", "/var/lib/kubelet/config.yaml", "/var/lib/kubelet/kubeadm-flags.env"]
+WATCHED_PATHS = ["/etc/kubernetes", "/var/lib/kubelet/config.yaml", "/var/lib/kubelet/kubeadm-flags.env", "/opt/cni/bin"]
 BACKUP_DIR = "/var/lib/kube-breakfix/backups"   # outside the manifests dir: the kubelet never loads it
 
 
