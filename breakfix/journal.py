@@ -16,7 +16,7 @@ from .node import BACKUP_DIR, TMP_SUFFIX, Node, tmp_path
 
 JOURNAL_SUFFIX = ".breakfix.json"
 # Where write_atomic may have left a dot-file when it was killed mid-way.
-TMP_SWEEP_DIRS = ("/etc/kubernetes", "/var/lib/kubelet", BACKUP_DIR)
+TMP_SWEEP_DIRS = ("/etc/kubernetes", "/var/lib/kubelet", "/opt/cni/bin", BACKUP_DIR)
 
 
 class JournalError(BreakfixError):
@@ -182,7 +182,7 @@ class Journal:
                     f"{entry.sha256[:12]}; nothing restored, journal {entry.file} kept: check the backup and put "
                     f"{entry.path} back by hand, then delete the journal")
             if not n.exists(entry.path) or n.sha256(entry.path) != entry.sha256:
-                n.write_atomic(entry.path, n.read_bytes(entry.backup), mode=entry.mode or n.file_mode(entry.backup))
+                n.restore_copy(entry.backup, entry.path)
             if n.sha256(entry.path) != entry.sha256:
                 raise JournalError(f"{entry.fault}: {entry.path} does not match its backup after the restore; "
                                    f"journal {entry.file} kept")

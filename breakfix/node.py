@@ -200,9 +200,18 @@ class Node:
             raise NodeUnreachable(f"node {self.spec}: wrote {path} but its sha256 is {got}, expected {want}")
 
     def copy_file(self, src: str, dst: str) -> None:
-        """Copy SRC to DST keeping mode and times, through DST.tmp then a rename."""
+        """Copy SRC to DST keeping mode and times (a symlink stays a symlink), through DST.tmp then a
+        rename."""
         q, d = shlex.quote(src), shlex.quote(dst)
-        self.check(f"cp -p {q} {d}.tmp && mv -f {d}.tmp {d}", what=f"copying {src} to {dst}")
+        self.check(f"cp -pP {q} {d}.tmp && mv -f {d}.tmp {d}", what=f"copying {src} to {dst}")
+
+    def restore_copy(self, src: str, dst: str) -> None:
+        """Put SRC (a backup) back as DST on the node itself, whatever its size (no bytes through the
+        transport): copied with mode and times (a symlink as a symlink) to DST's dot-file, then renamed
+        over DST, so the kubelet never sees a half-written file."""
+        tmp = tmp_path(dst)
+        self.check(f"cp -pP {shlex.quote(src)} {shlex.quote(tmp)} && mv -f {shlex.quote(tmp)} {shlex.quote(dst)}",
+                   what=f"restoring {dst} from {src}")
 
     def remove(self, *paths: str) -> None:
         if paths:

@@ -16,8 +16,15 @@ BACKOFF_REASONS = {"CrashLoopBackOff", "RunContainerError", "CreateContainerErro
                    "ContainerCannotRun", "Error"}
 
 
+def static_pod_of(inj) -> str:
+    """The control-plane static pod a fault's pod symptoms look at: the target's `static_pod` (a fault of
+    the static pod directory), else the fault's component."""
+    from .targets import tfield
+    return tfield(inj.fault.target, "static_pod") or inj.fault.component
+
+
 def _not_running(lab, inj, spec) -> str:
-    comp = inj.fault.component
+    comp = static_pod_of(inj)
     reasons = set(spec.get("reason_any") or BACKOFF_REASONS)
     tre = set(spec.get("terminated_reason_any") or [])
     code = spec.get("exit_code")
@@ -49,7 +56,7 @@ def _not_running(lab, inj, spec) -> str:
 
 
 def _previous_log(lab, inj, spec) -> str:
-    comp, text = inj.fault.component, spec["text"]
+    comp, text = static_pod_of(inj), spec["text"]
 
     def probe() -> Observation:
         try:
@@ -63,7 +70,7 @@ def _previous_log(lab, inj, spec) -> str:
 
 
 def _waiting(lab, inj, spec) -> str:
-    comp, reasons = inj.fault.component, set(spec["reason_any"])
+    comp, reasons = static_pod_of(inj), set(spec["reason_any"])
 
     def probe() -> Observation:
         v = lab.component_view(comp)
@@ -150,7 +157,7 @@ def _node_container_exited(lab, inj, spec) -> str:
     """On the node (the grader's view of the component): the newest container of the edited pod
     (not the one that ran before) exited, with the exit code and log text asked for."""
     from .grading.view import node_component
-    name = spec.get("container") or inj.fault.component
+    name = spec.get("container") or static_pod_of(inj)
     code, text = spec.get("exit_code"), spec.get("log_contains")
 
     def probe() -> Observation:
@@ -529,7 +536,7 @@ def _pod_events(lab, inj, spec) -> str:
         name, ns = lab.kube.create_probe_pod(lab.probe_image, lab.namespace), lab.namespace
         inj.context.setdefault("probe_pods", []).append(name)
     else:
-        name, ns = lab.mirror_pod_name(inj.fault.component), "kube-system"
+        name, ns = lab.mirror_pod_name(static_pod_of(inj)), "kube-system"
     since = dt.datetime.fromtimestamp((inj.wall or time.time()) - 1, dt.timezone.utc)
 
     def probe() -> Observation:

@@ -230,7 +230,13 @@ class FileRemovedTarget(_NodeFile):
             inj.before_uid = lab.sandbox_uid(pod)
             if not inj.before_uid:
                 raise InfrastructureError(f"no ready {pod} pod sandbox on the node before the fault; nothing changed")
-        self.read_original(lab, inj)
+        # Only its checksum and mode: the bytes stay on the node (a plugin binary is megabytes; the
+        # backup and the undo copy it there, a symlink as a symlink).
+        inj.path = self.path(lab, inj.fault.target)
+        if not lab.node.exists(inj.path):
+            raise InfrastructureError(f"{inj.path} does not exist on the node; nothing changed")
+        inj.original_sha = lab.node.sha256(inj.path)
+        inj.mode = lab.node.file_mode(inj.path)
 
     def apply(self, lab, inj) -> None:
         killpoint("during-write")
