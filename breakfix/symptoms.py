@@ -398,6 +398,18 @@ def _service_unreachable(lab, inj, spec) -> str:
     """A fresh ClusterIP Service in front of `app`: from the node, a TCP connect to an app pod's IP
     succeeds while one to the Service's ClusterIP does not, `streak` times in a row."""
     port = spec.get("port", 8080)
+    if spec.get("workload"):
+        # The Service must be new to the proxy: created once no pod of the proxy's workload runs (one
+        # still terminating would program it).
+        ref = spec["workload"]
+
+        def none_running() -> Observation:
+            sel = ",".join(f"{k}={v}" for k, v in workload_status(lab.kube, ref)["selector"].items())
+            running = [p.metadata.name for p in lab.kube.pods(ref.split("/")[1], sel)
+                       if any(c.state and c.state.running for c in p.status.container_statuses or [])]
+            return Observation(not running, f"running pods of {ref}: {running or 'none'}")
+        lab.reporter.attach(f"no pod of {ref} running", _wait(none_running, f"no pod of {ref} running",
+                                                             lab.t("symptom"), max(lab.poll, 1.0)))
     name = lab.kube.create_probe_service({"app": lab.app_name}, port, lab.namespace)
     inj.context.setdefault("probe_services", []).append(name)
     streak = {"n": 0}

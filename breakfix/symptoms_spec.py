@@ -81,8 +81,10 @@ SYMPTOM_KINDS: dict[str, SymptomSpec] = {
         types={"workload": WORKLOAD, "reason_any": list}),
     "service_unreachable": SymptomSpec(
         "a fresh ClusterIP Service in front of `app`: from the node a TCP connect to an app pod's IP succeeds, "
-        "one to the Service's ClusterIP does not (refused or no answer), `streak` times in a row",
-        optional={"port": 8080, "streak": 3}, types={"port": PORT, "streak": STREAK}),
+        "one to the Service's ClusterIP does not (refused or no answer), `streak` times in a row; with "
+        "`workload` (the proxy's), the Service is created once no pod of it runs",
+        optional={"port": 8080, "streak": 3, "workload": None},
+        types={"port": PORT, "streak": STREAK, "workload": WORKLOAD}),
     "dns_unanswered": SymptomSpec(
         "from the node, a DNS query over TCP to the kube-dns Service's ClusterIP gets no answer (no connect or "
         "nothing back), `streak` times in a row; any answer resets the count",
