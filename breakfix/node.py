@@ -244,7 +244,8 @@ class Node:
         return self.check(f"stat -c %a {shlex.quote(path)}").strip()
 
     def checksums(self, paths: list[str]) -> dict[str, str]:
-        """sha256 of every regular file under the given paths (files or directories)."""
+        """sha256 of every regular file under the given paths (files or directories), and for every
+        symlink `symlink:` and its target (a link replaced by a copy of its file is a change)."""
         quoted = " ".join(shlex.quote(p) for p in paths)
         out = self.check(f"find {quoted} -type f 2>/dev/null | LC_ALL=C sort | xargs -r sha256sum", timeout=60)
         sums = {}
@@ -252,6 +253,11 @@ class Node:
             digest, _, name = line.partition("  ")
             if name:
                 sums[name] = digest
+        links = self.check(f"find {quoted} -type l -printf '%p\\t%l\\n' 2>/dev/null; true", timeout=60)
+        for line in links.splitlines():
+            name, _, target = line.partition("\t")
+            if name:
+                sums[name] = f"symlink:{target}"
         return sums
 
     # --- services and containers -------------------------------------------------------------
