@@ -384,14 +384,25 @@ def _workload_failing(lab, inj, spec) -> str:
                  max(lab.poll, 1.0))
 
 
-def _tcp(lab, ip: str, port: int, seconds: int = 2) -> int | None:
-    """Exit status of a TCP connect from the node (0 connected, 1 refused or unreachable, 124 no
-    answer in time); None when the probe itself did not run (which proves nothing)."""
+def http_status(lab, ip: str, port: int, path: str = "/healthz") -> int | None:
+    """The HTTP status of GET PATH at IP:PORT, asked from the node: the code, 0 when there was no HTTP
+    answer (no connect, nothing back in time, not HTTP), None when the probe itself did not run (which
+    proves nothing). A bare TCP connect is not enough: a network that answers every connect (an egress
+    proxy) would look like a working Service."""
+    script = (f"exec 3<>/dev/tcp/{ip}/{int(port)} || exit 10; "
+              f"printf 'GET {path} HTTP/1.0\\r\\nHost: breakfix\\r\\n\\r\\n' >&3; timeout 3 head -c 12 <&3")
     try:
-        r = lab.node.run(f"timeout {seconds} bash -c 'exec 3<>/dev/tcp/{ip}/{int(port)}'", timeout=seconds + 10)
+        r = lab.node.run(f"timeout 6 bash -c {shlex.quote(script)}", timeout=20)
     except Exception:  # noqa: BLE001 - the node did not answer: no observation
         return None
-    return r.rc if r.rc in (0, 1, 124) else None
+    if r.rc in (10, 124) or (r.rc in (0, 1) and not r.stdout):
+        return 0
+    if r.rc != 0:
+        return None
+    parts = r.stdout.split()
+    if len(parts) >= 2 and parts[0].startswith("HTTP/") and parts[1].isdigit():
+        return int(parts[1])
+    return 0
 
 
 def _service_unreachable(lab, inj, spec) -> str:
@@ -421,15 +432,15 @@ def _service_unreachable(lab, inj, spec) -> str:
         if not ip or not pods:
             streak["n"] = 0
             return Observation(False, f"service {name} clusterIP {ip}, running app pods {len(pods)}")
-        pod_rc, svc_rc = _tcp(lab, pods[0].status.pod_ip, port), _tcp(lab, ip, port)
-        if pod_rc == 0 and svc_rc in (1, 124):
+        path = spec.get("path", "/healthz")
+        pod_st, svc_st = http_status(lab, pods[0].status.pod_ip, port, path), http_status(lab, ip, port, path)
+        if pod_st == 200 and svc_st is not None and svc_st != 200:
             streak["n"] += 1
-        else:
+        elif pod_st is not None and svc_st is not None:
             streak["n"] = 0
         return Observation(streak["n"] >= spec.get("streak", 3),
-                           f"pod {pods[0].status.pod_ip}:{port} connect rc={pod_rc}; service {name} {ip}:{port} "
-                           f"connect rc={svc_rc} (0 connected, 1 refused, 124 no answer, None not run); "
-                           f"in a row: {streak['n']}")
+                           f"GET {path}: pod {pods[0].status.pod_ip}:{port} HTTP {pod_st}; service {name} {ip}:{port} "
+                           f"HTTP {svc_st} (0: no HTTP answer, None: probe did not run); in a row: {streak['n']}")
 
     return _wait(probe, f"fresh service {name} unreachable while app pods answer", lab.t("symptom"), max(lab.poll, 1.0))
 
@@ -462,6 +473,8 @@ def dns_over_tcp(lab, server: str, name: str) -> tuple[str, dict]:
     if len(raw) < 14:
         return "no-answer", {"bytes": len(raw)}
     hdr = raw[2:]
+    if int.from_bytes(hdr[0:2], "big") != 0x4B42 or not hdr[2] & 0x80:
+        return "no-answer", {"not a reply to the query": raw[:14].hex()}   # e.g. a proxy's bytes
     return "answered", {"id": int.from_bytes(hdr[0:2], "big"), "rcode": hdr[3] & 0x0F,
                         "answers": int.from_bytes(hdr[6:8], "big")}
 

@@ -80,11 +80,11 @@ SYMPTOM_KINDS: dict[str, SymptomSpec] = {
         required=frozenset({"workload"}), optional={"reason_any": None},
         types={"workload": WORKLOAD, "reason_any": list}),
     "service_unreachable": SymptomSpec(
-        "a fresh ClusterIP Service in front of `app`: from the node a TCP connect to an app pod's IP succeeds, "
-        "one to the Service's ClusterIP does not (refused or no answer), `streak` times in a row; with "
-        "`workload` (the proxy's), the Service is created once no pod of it runs",
-        optional={"port": 8080, "streak": 3, "workload": None},
-        types={"port": PORT, "streak": STREAK, "workload": WORKLOAD}),
+        "a fresh ClusterIP Service in front of `app`: from the node GET `path` on an app pod's IP answers HTTP "
+        "200, the same through the Service's ClusterIP does not (no connect, no answer, or not 200), `streak` "
+        "times in a row; with `workload` (the proxy's), the Service is created once no pod of it runs",
+        optional={"port": 8080, "path": "/healthz", "streak": 3, "workload": None},
+        types={"port": PORT, "path": TEXT, "streak": STREAK, "workload": WORKLOAD}),
     "dns_unanswered": SymptomSpec(
         "from the node, a DNS query over TCP to the kube-dns Service's ClusterIP gets no answer (no connect or "
         "nothing back), `streak` times in a row; any answer resets the count",
