@@ -303,3 +303,52 @@ def test_every_target_kind_has_a_strategy_and_a_spec():
     for s in targets.STRATEGIES.values():
         for m in ("prepare", "entry", "apply", "took_effect", "recovered", "undo"):
             assert callable(getattr(s, m)), (s.name, m)
+
+
+class ScriptNode:
+    """A node whose every command answers RESULT (rc, stdout), or raises."""
+
+    def __init__(self, rc=0, out="", boom=False):
+        self.rc, self.out, self.boom = rc, out, boom
+
+    def run(self, cmd, timeout=None):
+        from breakfix.errors import NodeUnreachable
+        from breakfix.node import Result
+        if self.boom:
+            raise NodeUnreachable("node gone")
+        return Result(self.rc, self.out, "")
+
+
+class _Lab:
+    def __init__(self, node):
+        self.node = node
+
+
+@pytest.mark.parametrize("rc,out,boom,want", [
+    (0, "HTTP/1.0 200 OK", False, 200),      # the app
+    (0, "HTTP/1.0 426 Upg", False, 426),     # something else answered: not the app
+    (10, "", False, 0),                       # no connect
+    (124, "", False, 0),                      # nothing back in time
+    (0, "garbage-bytes", False, 0),           # not HTTP
+    (127, "", False, None),                   # bash missing: the probe did not run
+    (0, "", True, None),                      # the node did not answer
+])
+def test_http_status_from_the_node(rc, out, boom, want):
+    from breakfix.symptoms import http_status
+    assert http_status(_Lab(ScriptNode(rc, out, boom)), "10.0.0.1", 8080) == want
+
+
+def _hex(b: bytes) -> str:
+    return " ".join(f"{x:02x}" for x in b)
+
+
+def test_dns_over_tcp_outcomes():
+    from breakfix.symptoms import dns_over_tcp
+    reply = b"\x00\x40" + (0x4B42).to_bytes(2, "big") + b"\x81\x80" + b"\x00\x01\x00\x01\x00\x00\x00\x00"
+    assert dns_over_tcp(_Lab(ScriptNode(0, _hex(reply))), "10.96.0.10", "x.y") == (
+        "answered", {"id": 0x4B42, "rcode": 0, "answers": 1})
+    assert dns_over_tcp(_Lab(ScriptNode(0, _hex(b"HTTP/1.1 400 B"))), "10.96.0.10", "x.y")[0] == "no-answer"
+    assert dns_over_tcp(_Lab(ScriptNode(0, _hex(reply[:6]))), "10.96.0.10", "x.y")[0] == "no-answer"
+    assert dns_over_tcp(_Lab(ScriptNode(10, "")), "10.96.0.10", "x.y")[0] == "no-connect"
+    assert dns_over_tcp(_Lab(ScriptNode(2, "")), "10.96.0.10", "x.y")[0] == "unknown"
+    assert dns_over_tcp(_Lab(ScriptNode(boom=True)), "10.96.0.10", "x.y")[0] == "unknown"
