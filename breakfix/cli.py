@@ -285,7 +285,8 @@ def _open_for_fault(target, args, fault):
     node_name = node_name_of(node)
     require_static_pod_manifest(node, fault.component)
     path = f"{MANIFEST_DIR}/{fault.target.path}" if fault.target.kind == "manifest" else fault.target.path
-    if path and not node.exists(path):
+    # A file_created target's path must not exist yet (its strategy checks that, and its source).
+    if path and fault.target.kind != "file_created" and not node.exists(path):
         raise InfrastructureError(f"node {node.spec}: {path} not found; nothing changed")
     return kube, node, node_name, path
 
