@@ -10,7 +10,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import BreakfixError
-from .params import ABS_PATH, ANY, FIELD_PATH, FLAG, FLAG_VALUE, PORT, TEXT, Param, choice
+from .params import ABS_PATH, ANY, ANY_TEXT, FIELD_PATH, FLAG, FLAG_VALUE, PORT, TEXT, Param, choice
 
 
 class EditError(BreakfixError):
@@ -123,11 +123,12 @@ def set_probe_port(doc: dict, value: int, probe: str = "livenessProbe", containe
     raise EditError(f"{probe} has no port to change")
 
 
-_PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+# `a.b[0]`, and `data["config.conf"]` for a key with dots in it.
+_PATH_TOKEN = re.compile(r'([^.\[\]"]+)|\[(\d+)\]|\["([^"]+)"\]')
 
 
 def _walk(doc: Any, path: str, create: bool):
-    tokens = [(m.group(1), m.group(2)) for m in _PATH_TOKEN.finditer(path)]
+    tokens = [(m.group(1) or m.group(3), m.group(2)) for m in _PATH_TOKEN.finditer(path)]
     if not tokens:
         raise EditError(f"empty path {path!r}")
     node = doc
@@ -155,6 +156,17 @@ def set_field(doc: dict, path: str, value: Any) -> dict:
     except (KeyError, IndexError, TypeError) as exc:
         raise EditError(f"path {path!r}: {exc}") from None
     return out
+
+
+def replace_text(doc: dict, path: str, old: str, new: str) -> dict:
+    """In the text at PATH (a ConfigMap's Corefile, an embedded config), replace OLD (which must be
+    there, exactly once) by NEW."""
+    text = get_field(doc, path)
+    if not isinstance(text, str):
+        raise EditError(f"path {path!r} is not text")
+    if text.count(old) != 1:
+        raise EditError(f"path {path!r}: {old!r} found {text.count(old)} times, expected once")
+    return set_field(doc, path, text.replace(old, new))
 
 
 def get_field(doc: Any, path: str) -> Any:
@@ -193,6 +205,7 @@ EDIT_OPS: dict[str, tuple[Callable[..., dict], dict[str, Param], dict[str, Param
                        {"probe": choice("livenessProbe", "readinessProbe", "startupProbe"), "container": TEXT}),
     "set_field": (set_field, {"path": FIELD_PATH, "value": ANY}, {}),
     "set_url_port": (set_url_port, {"path": FIELD_PATH, "value": PORT}, {}),
+    "replace_text": (replace_text, {"path": FIELD_PATH, "old": TEXT, "new": ANY_TEXT}, {}),
 }
 
 

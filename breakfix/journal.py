@@ -6,7 +6,9 @@ and the error says what the operator has to do."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from .errors import BreakfixError
 from .killpoints import killpoint
@@ -14,7 +16,7 @@ from .node import BACKUP_DIR, TMP_SUFFIX, Node, tmp_path
 
 JOURNAL_SUFFIX = ".breakfix.json"
 # Where write_atomic may have left a dot-file when it was killed mid-way.
-TMP_SWEEP_DIRS = ("/etc/kubernetes", "/var/lib/kubelet", BACKUP_DIR)
+TMP_SWEEP_DIRS = ("/etc/kubernetes", "/var/lib/kubelet", "/opt/cni/bin", BACKUP_DIR)
 
 
 class JournalError(BreakfixError):
@@ -30,12 +32,23 @@ class Entry:
     mode: str | None = None          # of the original file
     restart_unit: str | None = None  # restart after putting the file back (a node-file fault)
     start_unit: str | None = None    # start again (a service fault)
+    kind: str | None = None          # the target kind whose undo replays it (None: an older entry, a file
+                                     # or a service by the fields above)
+    created: str | None = None       # file_created: sha256 of the file it made (which did not exist)
+    objects: dict | None = None      # api_object: {object ref: {JSON pointer: original value (None: absent)}}
+    container: str | None = None     # host_container: the host's container to start again
 
     @property
     def file(self) -> str:
         return journal_path(self.fault)
 
     def what(self) -> str:
+        if self.kind == "file_created":
+            return f"remove {self.path}"
+        if self.objects:
+            return "put back " + ", ".join(self.objects)
+        if self.container:
+            return f"docker start {self.container}"
         return self.path or f"systemctl start {self.start_unit}"
 
 
@@ -60,28 +73,60 @@ def parse_entry(raw: bytes, where: str) -> Entry:
         raise JournalError(f"journal {where} is not a kube-breakfix journal entry (fields {sorted(fields)}); "
                            f"nothing was restored from it")
     for k, v in data.items():
-        if v is not None and not isinstance(v, str):
-            raise JournalError(f"journal {where}: field {k!r} must be a string, got {type(v).__name__}")
+        want = dict if k == "objects" else str
+        if v is not None and not isinstance(v, want):
+            raise JournalError(f"journal {where}: field {k!r} must be a {'mapping' if want is dict else 'string'}, "
+                               f"got {type(v).__name__}")
     entry = Entry(**data)
-    if bool(entry.path) != bool(entry.backup) or (entry.path and not entry.sha256):
+    from .targets import STRATEGIES
+    if entry.kind is not None and entry.kind not in STRATEGIES:
+        raise JournalError(f"journal {where}: unknown target kind {entry.kind!r} (known: {', '.join(STRATEGIES)}); "
+                           f"nothing was restored from it")
+    if entry.kind == "file_created":
+        if not entry.path or not entry.created or entry.backup:
+            raise JournalError(f"journal {where}: a created file needs path and created (its sha256), no backup")
+    elif bool(entry.path) != bool(entry.backup) or (entry.path and not entry.sha256):
         raise JournalError(f"journal {where}: a changed file needs path, backup and sha256 together")
+    if entry.kind == "api_object" and not entry.objects:
+        raise JournalError(f"journal {where}: an API object entry needs objects (the original fields)")
+    if entry.kind == "host_container" and not entry.container:
+        raise JournalError(f"journal {where}: a host container entry needs container")
     if entry.file != where:
         raise JournalError(f"journal {where} names fault {entry.fault!r}, whose journal is {entry.file}")
     return entry
 
 
 class Journal:
-    def __init__(self, node: Node):
-        self.node = node
+    """NODE's journal (BACKUP_DIR on the node); HOST: the journal of what is no node's (a container
+    on the host), kept in a directory of this machine; KUBE: the API, for the undo of an API object
+    (None: such an entry cannot be replayed and says so)."""
+
+    def __init__(self, node: Node, kube=None, host: "Journal | None" = None, directory: str = BACKUP_DIR,
+                 owner: str | None = None):
+        self.node, self.kube, self.directory = node, kube, directory
+        self.owner = owner           # host store: only entries whose container starts with this
+        self.host = host
+
+    def path_of(self, entry: Entry) -> str:
+        return f"{self.directory}/{entry.fault}{JOURNAL_SUFFIX}" if self.directory != BACKUP_DIR else entry.file
+
+    def _store(self, entry: Entry) -> "Journal":
+        from .targets import STRATEGIES
+        if entry.kind and getattr(STRATEGIES[entry.kind], "host", False) and self.host is not None:
+            return self.host
+        return self
 
     # --- before the change ---------------------------------------------------------------------
     def record(self, entry: Entry) -> Entry:
         """Back the file up (verified copy), then write the journal entry. Nothing is changed
         on the node's configuration yet: that is the caller's next step, after registering the
         restore."""
+        store = self._store(entry)
+        if store is not self:
+            return store.record(entry)
         n = self.node
-        n.make_private_dir(BACKUP_DIR)
-        if entry.path:
+        n.make_private_dir(self.directory)
+        if entry.path and entry.kind != "file_created":
             entry.backup = backup_path(entry.path)
             n.copy_file(entry.path, entry.backup)
             got = n.sha256(entry.backup)
@@ -89,7 +134,7 @@ class Journal:
                 raise JournalError(f"backup {entry.backup} of {entry.path} has sha256 {got}, expected {entry.sha256}; "
                                    f"nothing changed")
             killpoint("after-backup")
-        n.write_atomic(entry.file, json.dumps(asdict(entry)).encode())
+        n.write_atomic(self.path_of(entry), json.dumps(asdict(entry)).encode())
         killpoint("after-journal")
         return entry
 
@@ -97,17 +142,33 @@ class Journal:
     def entries(self) -> list[Entry]:
         """Every journal entry on the node. A listing that fails raises (a failed read is not an
         empty journal); a corrupt entry raises JournalError naming it."""
-        return [parse_entry(self.node.read_bytes(f), f) for f in self.node.list_files(BACKUP_DIR, f"*{JOURNAL_SUFFIX}")]
+        out = []
+        for f in self.node.list_files(self.directory, f"*{JOURNAL_SUFFIX}"):
+            e = parse_entry(self.node.read_bytes(f), f if self.directory == BACKUP_DIR else journal_path(
+                f.rpartition("/")[2].removesuffix(JOURNAL_SUFFIX)))
+            if self.owner is None or (e.container or "").startswith(self.owner + "-"):
+                out.append(e)
+        if self.host is not None:
+            out += self.host.entries()
+        return out
 
     # --- undo -----------------------------------------------------------------------------------
     def replay(self, entry: Entry) -> None:
-        """Put back what ENTRY changed; remove the entry only when that is proven (sha256)."""
+        """Put back what ENTRY changed with its target kind's one undo (targets.py); the entry is
+        removed only when that is proven. An entry without a kind (an older journal) is a file or a
+        service by its fields."""
+        from .targets import STRATEGIES
+        store = self._store(entry)
+        kind = entry.kind or ("file" if entry.path else "service")
+        STRATEGIES[kind].undo(store, entry)
+
+    def restore_file(self, entry: Entry) -> None:
+        """The original bytes and mode of entry.path back from the backup, proven by sha256."""
         n = self.node
         if entry.path:
             if not n.exists(entry.backup):
                 now = n.sha256(entry.path) if n.exists(entry.path) else "(file missing)"
                 if now == entry.sha256:   # killed after the restore, before the journal was removed
-                    self._finish(entry)
                     return
                 raise JournalError(
                     f"{entry.fault}: backup {entry.backup} of {entry.path} is missing and the file differs from "
@@ -121,22 +182,57 @@ class Journal:
                     f"{entry.sha256[:12]}; nothing restored, journal {entry.file} kept: check the backup and put "
                     f"{entry.path} back by hand, then delete the journal")
             if not n.exists(entry.path) or n.sha256(entry.path) != entry.sha256:
-                n.write_atomic(entry.path, n.read_bytes(entry.backup), mode=entry.mode or n.file_mode(entry.backup))
+                n.restore_copy(entry.backup, entry.path)
             if n.sha256(entry.path) != entry.sha256:
                 raise JournalError(f"{entry.fault}: {entry.path} does not match its backup after the restore; "
                                    f"journal {entry.file} kept")
             n.remove(tmp_path(entry.path))
-        killpoint("during-restore")
-        self._finish(entry)
 
-    def _finish(self, entry: Entry) -> None:
-        """The file is as it was: bring the unit back, then drop the backup and the entry."""
+    def remove_created(self, entry: Entry) -> None:
+        """The file entry.path did not exist before: delete it (and a half-written copy), prove it gone."""
+        n = self.node
+        n.remove(entry.path, tmp_path(entry.path))
+        if n.exists(entry.path):
+            raise JournalError(f"{entry.fault}: {entry.path} (made by the fault) is still there after removing it; "
+                               f"journal {entry.file} kept")
+
+    def restore_objects(self, entry: Entry) -> None:
+        """Every recorded field of every object back to its original value (JSON patch), proven by
+        reading them back."""
+        from .targets import _get, _patch, _read, _replace_ops
+        if self.kube is None:
+            raise JournalError(f"{entry.fault}: putting back {', '.join(entry.objects)} needs the API (a kubeconfig); "
+                               f"nothing restored, journal {entry.file} kept")
+        for ref, fields in entry.objects.items():
+            try:
+                _patch(self.kube, ref, _replace_ops(fields))
+                doc = _read(self.kube, ref)
+            except Exception as exc:  # noqa: BLE001 - API away or object gone: the entry stays
+                raise JournalError(f"{entry.fault}: putting back {ref} failed ({type(exc).__name__}: "
+                                   f"{' '.join(str(exc).split())[:160]}); journal {entry.file} kept") from None
+            for ptr, want in fields.items():
+                got = _get(doc, ptr.strip("/").split("/"))
+                if json.dumps(got, sort_keys=True) != json.dumps(want, sort_keys=True):
+                    raise JournalError(f"{entry.fault}: {ref} {ptr} differs from the original after the restore; "
+                                       f"journal {entry.file} kept")
+
+    def start_container(self, entry: Entry) -> None:
+        from .targets import container_running, docker
+        r = docker("start", entry.container)
+        if r.returncode != 0 or container_running(entry.container) is not True:
+            raise JournalError(f"{entry.fault}: docker start {entry.container} failed ({r.stderr.strip()[:160]}); "
+                               f"journal {self.path_of(entry)} kept")
+
+    def finish(self, entry: Entry) -> None:
+        """The target is as it was: bring the unit back, then drop the backup and the entry."""
         if entry.restart_unit:
             killpoint("during-unit-restart")
             self.node.systemctl("restart", entry.restart_unit)
         if entry.start_unit:
             self.node.systemctl("start", entry.start_unit)
-        self.node.remove(*[p for p in (entry.backup, entry.file) if p])
+        self.node.remove(*[p for p in (entry.backup, self.path_of(entry)) if p])
+
+    _finish = finish
 
     def sweep(self) -> list[str]:
         """Remove what a write killed mid-way leaves behind: kube-breakfix's own dot-files, and
@@ -144,7 +240,7 @@ class Journal:
         what it removed. A backup without a journal whose file *differs* is kept and reported."""
         n = self.node
         removed = n.delete_matching(list(TMP_SWEEP_DIRS), f".*{TMP_SUFFIX}")
-        journaled = {e.backup for e in self.entries()}
+        journaled = {e.backup for e in self.entries() if e.backup}
         for b in n.list_files(BACKUP_DIR):
             if b in journaled or b.endswith(JOURNAL_SUFFIX) or b.rpartition("/")[2].startswith("."):
                 continue
@@ -156,3 +252,42 @@ class Journal:
                 raise JournalError(f"backup {b} has no journal entry and differs from {target}; kept: compare them "
                                    f"and delete the backup by hand")
         return removed
+
+
+HOST_JOURNAL_DIR = os.environ.get("BREAKFIX_HOST_JOURNAL") or str(Path.home() / ".local/state/kube-breakfix/journal")
+
+
+class LocalFiles:
+    """The file operations a Journal uses, on this machine (the host's journal: what is no node's)."""
+    spec = "local://"
+
+    def make_private_dir(self, path: str) -> None:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        os.chmod(path, 0o700)
+
+    def write_atomic(self, path: str, data: bytes, mode: str = "0600", before_rename=None) -> None:
+        tmp = Path(path).with_name("." + Path(path).name + ".tmp")
+        tmp.write_bytes(data)
+        os.chmod(tmp, int(str(mode), 8))
+        if before_rename:
+            before_rename()
+        os.replace(tmp, path)
+
+    def read_bytes(self, path: str) -> bytes:
+        return Path(path).read_bytes()
+
+    def list_files(self, directory: str, pattern: str = "*") -> list[str]:
+        d = Path(directory)
+        return sorted(str(p) for p in d.glob(pattern) if p.is_file()) if d.is_dir() else []
+
+    def exists(self, path: str) -> bool:
+        return Path(path).exists()
+
+    def remove(self, *paths: str) -> None:
+        for p in paths:
+            Path(p).unlink(missing_ok=True)
+
+
+def host_journal(owner: str | None, directory: str | None = None) -> Journal:
+    """The host's journal, restricted to the entries of OWNER (a kind cluster's name)."""
+    return Journal(LocalFiles(), directory=directory or HOST_JOURNAL_DIR, owner=owner)

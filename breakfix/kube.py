@@ -179,6 +179,28 @@ class Kube:
             if exc.status != 404:
                 raise
 
+    def create_probe_service(self, selector: dict, port: int, namespace: str = "default") -> str:
+        """A fresh ClusterIP Service in front of SELECTOR's pods (its rules on the node are new)."""
+        client, _ = _client_modules()
+        name = f"breakfix-probe-{secrets.token_hex(3)}"
+        body = client.V1Service(
+            metadata=client.V1ObjectMeta(name=name, labels={"app.kubernetes.io/managed-by": "kube-breakfix",
+                                                             "kube-breakfix/probe": "true"}),
+            spec=client.V1ServiceSpec(selector=selector, ports=[client.V1ServicePort(port=port, target_port=port)]))
+        self.core.create_namespaced_service(namespace, body, _request_timeout=REQUEST_TIMEOUT)
+        return name
+
+    def service(self, name: str, namespace: str = "default"):
+        return self.core.read_namespaced_service(name, namespace, _request_timeout=REQUEST_TIMEOUT)
+
+    def delete_service(self, name: str, namespace: str = "default") -> None:
+        from kubernetes.client.exceptions import ApiException
+        try:
+            self.core.delete_namespaced_service(name, namespace, _request_timeout=REQUEST_TIMEOUT)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
     def delete_probe_pods(self, namespace: str = "default") -> None:
         for p in self.pods(namespace, "kube-breakfix/probe=true"):
             self.delete_pod(p.metadata.name, namespace)

@@ -3,7 +3,6 @@ Everything a fault needs comes from its data file; nothing here knows a fault by
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import shlex
 import signal
@@ -11,17 +10,17 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 
-import yaml
-
-from . import edits, waits
-from .catalog import COMPONENTS, Fault
+from . import waits
+from .catalog import Fault
 from .errors import InfrastructureError, NotRecovered, WaitTimeout
 from .grading.view import sandboxes
-from .journal import Entry, Journal, JournalError
+from .journal import Entry, Journal, JournalError, host_journal
 from .killpoints import killpoint
 from .kube import STATIC_COMPONENTS, Kube, container_view
 from .node import MANIFEST_DIR, WATCHED_PATHS, Node
 from .report import Reporter
+from .targets import cluster_of, strategy
+from .targets_spec import COMPONENTS
 from .waits import MIN_SECONDS, Observation, explicit_timeout, timeout, wait_until
 
 # A "nothing happens" hold lasts this many times the healthy control loop's measured reaction
@@ -33,7 +32,7 @@ HOLD_FACTOR = 10.0
 @dataclass
 class Injection:
     fault: Fault
-    path: str | None                  # node file changed (manifest or file target)
+    path: str | None                  # node file changed (a node-file target kind)
     original: bytes | None
     original_sha: str | None
     mode: str | None
@@ -47,6 +46,9 @@ class Injection:
     started: float = field(default_factory=time.monotonic)
     restored: bool = False
     context: dict = field(default_factory=dict)  # what symptoms set up (scale targets, probe pods)
+    new_bytes: bytes | None = None    # what a node-file target kind writes
+    wall: float | None = None         # time.time() of the change (events since the fault)
+    strategy: object = None           # the target kind (targets.py)
 
 
 @contextlib.contextmanager
@@ -89,7 +91,7 @@ class Lab:
         self.probe_image = probe_image or app_image
         self.namespace = namespace
         self.scale_factor = timeout_scale
-        self.journal = Journal(node)
+        self.journal = Journal(node, kube, host=host_journal(cluster_of(node_name)))
 
     def t(self, name: str) -> float:
         return timeout(name, self.scale_factor)
@@ -151,9 +153,18 @@ class Lab:
         return container_view(self.kube.pod(self.mirror_pod_name(component)))
 
     def component_ready(self, component: str) -> Observation:
-        if COMPONENTS[component] == "node":
+        """How the component's health is seen (targets_spec.COMPONENTS): its static pod, the node's
+        Ready condition, the API's /readyz, or a workload's status (all its pods updated and ready)."""
+        health = COMPONENTS.get(component, "node")
+        if health == "node":
             ok, seen = self.kube.node_ready(self.node_name)
             return Observation(ok, seen)
+        if health == "api":
+            return Observation(*self.kube.readyz())
+        if health.startswith(("deployment:", "daemonset:")):
+            from .symptoms import workload_status
+            st = workload_status(self.kube, health.replace(":", "/", 1))
+            return Observation(st["healthy"], st["line"])
         v = self.component_view(component)
         return Observation(v.ready and v.running, v.line())
 
@@ -307,39 +318,21 @@ class Lab:
     # --- break -------------------------------------------------------------------------------
     def inject(self, fault: Fault, register) -> Injection:
         """Back up, journal, register the restore (REGISTER(callable)), then break. Returns the
-        injection once the fault has provably taken effect."""
-        tgt = fault.target
-        path = f"{MANIFEST_DIR}/{tgt.path}" if tgt.kind == "manifest" else tgt.path
-        inj = Injection(fault, path, None, None, None, None)
+        injection once the fault has provably taken effect. What each step is for the fault's
+        target kind is that kind's strategy (targets.py); the order is the same for every kind."""
+        strat = strategy(fault.target.kind)
+        inj = Injection(fault, None, None, None, None, None, strategy=strat)
         with self.reporter.step(f"break: {fault.title}"):
             # What proves the change took effect is read before it: without it, proof is impossible.
-            if tgt.kind == "manifest":
-                inj.before_uid = self.sandbox_uid(fault.component)
-                if not inj.before_uid:
-                    raise InfrastructureError(f"no ready {fault.component} pod sandbox on the node before the fault "
-                                              f"(crictl pods): its change could not be proven; nothing changed")
-            unit = tgt.unit if tgt.kind in ("file", "service") else None
-            if unit:
-                inj.before_invocation = self.invocation_id(unit)
-                if not inj.before_invocation:
-                    raise InfrastructureError(f"{unit} has no systemd invocation id (not running?); nothing changed")
-            new_text = None
-            if path:
-                inj.original = self.node.read_bytes(path)
-                inj.original_sha = hashlib.sha256(inj.original).hexdigest()
-                inj.mode = self.node.file_mode(path)
-                doc = yaml.safe_load(inj.original)
-                new_text = yaml.safe_dump(edits.apply_edits(doc, list(fault.edits)), sort_keys=False,
-                                          default_flow_style=False)
-            # Backup and journal on the node, outside the manifests dir, before anything changes:
-            # a run killed with -9 is still restored by the next run or by `breakfix restore`.
-            inj.entry = self.journal.record(Entry(
-                fault=fault.id, path=path, sha256=inj.original_sha, mode=inj.mode,
-                restart_unit=tgt.unit if tgt.kind == "file" else None,
-                start_unit=tgt.unit if tgt.kind == "service" else None))
+            strat.prepare(self, inj)
+            # Backup and journal (on the node, outside the manifests dir; on the host for what is no
+            # node's) before anything changes: a run killed with -9 is still restored by the next
+            # run or by `breakfix restore`.
+            inj.entry = self.journal.record(strat.entry(self, inj))
             inj.backup_path = inj.entry.backup
             inj.since = self.node.now()
             inj.since_ns = int(self.node.check("date +%s%N").strip())
+
             def undo(wait: bool = True) -> None:
                 self.restore(inj, wait=wait)
             undo.injection = inj
@@ -348,49 +341,17 @@ class Lab:
             from .symptoms import start_monitors
             start_monitors(self, inj)      # what a symptom measures from before the change
             inj.changed = True
-            if path:
-                self.reporter.attach(f"diff {path}", edits.diff_text(inj.original.decode(), new_text, path), "diff")
-                self.node.write_atomic(path, new_text.encode(), mode=inj.mode,
-                                       before_rename=lambda: killpoint("during-write"))
-            if tgt.kind == "file":
-                self.node.systemctl("restart", tgt.unit)
-            if tgt.kind == "service":
-                self.node.systemctl(tgt.action, tgt.unit)
+            inj.wall = time.time()
+            strat.apply(self, inj)
             inj.started = time.monotonic()
             self._took_effect(inj)
             self.reporter.timing("inject->took effect", time.monotonic() - inj.started, fault=fault.id)
         return inj
 
     def _took_effect(self, inj: Injection) -> None:
-        """Wait for positive proof that the kubelet or systemd acted on the change. A failed
-        probe, an empty listing or an unknown state is never taken as proof."""
-        f = inj.fault
-        if f.target.kind == "manifest":
-            def changed() -> Observation:
-                states = sandboxes(self.node, self.node_name, f.component)
-                if states is None:
-                    return Observation(False, "crictl pods failed: the node's view is unknown")
-                ready = {u for u, st in states.items() if st == "SANDBOX_READY"}
-                # A new pod (uid = hash of the edited manifest) runs, or the old sandbox is still
-                # listed but no longer ready (an edited pod may never get a sandbox, e.g. when its
-                # volume can't mount). A sandbox that vanished from the listing proves nothing.
-                ok = bool(ready - {inj.before_uid}) or states.get(inj.before_uid) == "SANDBOX_NOTREADY"
-                return Observation(ok, f"sandboxes of {f.component}: {states or 'none listed'} "
-                                       f"(before: {inj.before_uid} ready)")
-            wait_until(changed, f"kubelet runs the edited {f.target.path}", self.t("took_effect"), interval=self.poll)
-        elif f.target.kind == "file":
-            def restarted() -> Observation:
-                now = self.invocation_id(f.target.unit)
-                return Observation(bool(now) and now != inj.before_invocation,
-                                   f"{f.target.unit} invocation {now or '(none)'} (before {inj.before_invocation})")
-            wait_until(restarted, f"{f.target.unit} restarted", self.t("took_effect"), interval=self.poll)
-        elif f.target.kind == "service":
-            def stopped() -> Observation:
-                state = self.node.unit_state(f.target.unit)
-                return Observation(state in ("inactive", "failed"), f"{f.target.unit} is {state}")
-            wait_until(stopped, f"{f.target.unit} {f.target.action}ped", self.t("took_effect"), interval=self.poll)
-        else:
-            raise InfrastructureError(f"no proof that a {f.target.kind} target took effect")
+        """Wait for positive proof that the change is in force (the target kind's own proof). A
+        failed probe, an empty listing or an unknown state is never taken as proof."""
+        (inj.strategy or strategy(inj.fault.target.kind)).took_effect(self, inj)
 
     # --- observe -----------------------------------------------------------------------------
     def observe(self, inj: Injection) -> dict[str, str]:
@@ -445,6 +406,9 @@ class Lab:
             for name in inj.context.get("probe_pods", []):
                 with contextlib.suppress(Exception):
                     self.kube.delete_pod(name, self.namespace)
+            for name in inj.context.get("probe_services", []):
+                with contextlib.suppress(Exception):
+                    self.kube.delete_service(name, self.namespace)
         if wait:
             self.wait_recovered(inj, window)
             self.reporter.timing("fix->recovered", time.monotonic() - t0, fault=f.id)
@@ -455,11 +419,7 @@ class Lab:
         f = inj.fault
         with self.reporter.step(f"verify: {f.component} Ready again"):
             try:
-                if f.target.kind == "manifest" and inj.before_uid:
-                    wait_until(lambda: Observation(self.sandbox_uid(f.component) == inj.before_uid,
-                                                   f"ready sandbox {self.sandbox_uid(f.component)}, want {inj.before_uid}"),
-                               f"kubelet runs the restored {f.target.path}", self.t("recover"),
-                               interval=self.poll)
+                (inj.strategy or strategy(f.target.kind)).recovered(self, inj)
                 wait_until(lambda: self.component_ready(f.component), f"{f.component} Ready", self.t("recover"),
                            interval=self.poll)
                 obs = self.wait_settled("control plane Ready after the fix", clear_backoff=True, window=window)
@@ -548,7 +508,7 @@ class Lab:
         with self.phase("fix", fault):
             # A fix that (re)starts the kubelet: the pod statuses in the API are the old kubelet's
             # until the new one resyncs them, so its window is waited in full, not overlapped.
-            kubelet = fault.target.kind in ("file", "service") and fault.target.unit == "kubelet"
+            kubelet = fault.target.kind in ("file", "service") and getattr(fault.target, "unit", None) == "kubelet"
             self.restore(inj, window=kubelet)
         with self.phase("verify", fault):
             self.verify(fault, inj)

@@ -24,7 +24,7 @@ MANIFEST_DIR = "/etc/kubernetes/manifests"
 UNIT_STATES = ("active", "inactive", "failed", "activating", "deactivating", "reloading", "maintenance")
 TMP_SUFFIX = ".breakfix-tmp"
 # Node files that faults may change and that must be byte-identical after a run (and grading).
-WATCHED_PATHS = ["/etc/kubernetes", "/var/lib/kubelet/config.yaml", "/var/lib/kubelet/kubeadm-flags.env"]
+WATCHED_PATHS = ["/etc/kubernetes", "/var/lib/kubelet/config.yaml", "/var/lib/kubelet/kubeadm-flags.env", "/opt/cni/bin"]
 BACKUP_DIR = "/var/lib/kube-breakfix/backups"   # outside the manifests dir: the kubelet never loads it
 
 
@@ -200,9 +200,18 @@ class Node:
             raise NodeUnreachable(f"node {self.spec}: wrote {path} but its sha256 is {got}, expected {want}")
 
     def copy_file(self, src: str, dst: str) -> None:
-        """Copy SRC to DST keeping mode and times, through DST.tmp then a rename."""
+        """Copy SRC to DST keeping mode and times (a symlink stays a symlink), through DST.tmp then a
+        rename."""
         q, d = shlex.quote(src), shlex.quote(dst)
-        self.check(f"cp -p {q} {d}.tmp && mv -f {d}.tmp {d}", what=f"copying {src} to {dst}")
+        self.check(f"cp -pP {q} {d}.tmp && mv -f {d}.tmp {d}", what=f"copying {src} to {dst}")
+
+    def restore_copy(self, src: str, dst: str) -> None:
+        """Put SRC (a backup) back as DST on the node itself, whatever its size (no bytes through the
+        transport): copied with mode and times (a symlink as a symlink) to DST's dot-file, then renamed
+        over DST, so the kubelet never sees a half-written file."""
+        tmp = tmp_path(dst)
+        self.check(f"cp -pP {shlex.quote(src)} {shlex.quote(tmp)} && mv -f {shlex.quote(tmp)} {shlex.quote(dst)}",
+                   what=f"restoring {dst} from {src}")
 
     def remove(self, *paths: str) -> None:
         if paths:
@@ -235,7 +244,8 @@ class Node:
         return self.check(f"stat -c %a {shlex.quote(path)}").strip()
 
     def checksums(self, paths: list[str]) -> dict[str, str]:
-        """sha256 of every regular file under the given paths (files or directories)."""
+        """sha256 of every regular file under the given paths (files or directories), and for every
+        symlink `symlink:` and its target (a link replaced by a copy of its file is a change)."""
         quoted = " ".join(shlex.quote(p) for p in paths)
         out = self.check(f"find {quoted} -type f 2>/dev/null | LC_ALL=C sort | xargs -r sha256sum", timeout=60)
         sums = {}
@@ -243,6 +253,11 @@ class Node:
             digest, _, name = line.partition("  ")
             if name:
                 sums[name] = digest
+        links = self.check(f"find {quoted} -type l -printf '%p\\t%l\\n' 2>/dev/null; true", timeout=60)
+        for line in links.splitlines():
+            name, _, target = line.partition("\t")
+            if name:
+                sums[name] = f"symlink:{target}"
         return sums
 
     # --- services and containers -------------------------------------------------------------

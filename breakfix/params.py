@@ -59,4 +59,5 @@ FIELD_PATH = Param("a field path like clusters[0].cluster.server",
                    lambda v: isinstance(v, str) and v.strip(".[]") != "" and " " not in v,
                    {"type": "string", "pattern": "^[^ ]*[^ .\\[\\]][^ ]*$"})
 ANY = Param("any value", lambda v: True)
+ANY_TEXT = Param("a string (may be empty)", lambda v: isinstance(v, str), {"type": "string"})
 HOLD = seconds(MIN_SECONDS["hold"])

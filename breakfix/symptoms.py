@@ -3,6 +3,7 @@ as text, or raises SymptomNotObserved / WaitTimeout with what it saw last. The p
 kind are declared in symptoms_spec.py."""
 from __future__ import annotations
 
+import shlex
 import time
 from typing import Callable
 
@@ -15,8 +16,15 @@ BACKOFF_REASONS = {"CrashLoopBackOff", "RunContainerError", "CreateContainerErro
                    "ContainerCannotRun", "Error"}
 
 
+def static_pod_of(inj) -> str:
+    """The control-plane static pod a fault's pod symptoms look at: the target's `static_pod` (a fault of
+    the static pod directory), else the fault's component."""
+    from .targets import tfield
+    return tfield(inj.fault.target, "static_pod") or inj.fault.component
+
+
 def _not_running(lab, inj, spec) -> str:
-    comp = inj.fault.component
+    comp = static_pod_of(inj)
     reasons = set(spec.get("reason_any") or BACKOFF_REASONS)
     tre = set(spec.get("terminated_reason_any") or [])
     code = spec.get("exit_code")
@@ -48,7 +56,7 @@ def _not_running(lab, inj, spec) -> str:
 
 
 def _previous_log(lab, inj, spec) -> str:
-    comp, text = inj.fault.component, spec["text"]
+    comp, text = static_pod_of(inj), spec["text"]
 
     def probe() -> Observation:
         try:
@@ -62,7 +70,7 @@ def _previous_log(lab, inj, spec) -> str:
 
 
 def _waiting(lab, inj, spec) -> str:
-    comp, reasons = inj.fault.component, set(spec["reason_any"])
+    comp, reasons = static_pod_of(inj), set(spec["reason_any"])
 
     def probe() -> Observation:
         v = lab.component_view(comp)
@@ -149,7 +157,7 @@ def _node_container_exited(lab, inj, spec) -> str:
     """On the node (the grader's view of the component): the newest container of the edited pod
     (not the one that ran before) exited, with the exit code and log text asked for."""
     from .grading.view import node_component
-    name = spec.get("container") or inj.fault.component
+    name = spec.get("container") or static_pod_of(inj)
     code, text = spec.get("exit_code"), spec.get("log_contains")
 
     def probe() -> Observation:
@@ -325,6 +333,251 @@ def _lease_moved(lab, inj, spec) -> str:
     return line
 
 
+# --- symptoms of the cluster's add-ons and certificates: structured facts only ----------------------
+def workload_status(kube, ref: str) -> dict:
+    """A Deployment's or DaemonSet's status as numbers (`deployment/NS/NAME`): healthy when the
+    controller has seen its last change and every wanted pod is updated, ready and available, and
+    no old pod is left."""
+    kind, ns, name = ref.split("/")
+    if kind == "deployment":
+        d = kube.apps.read_namespaced_deployment(name, ns, _request_timeout=10)
+        st = d.status
+        want = d.spec.replicas or 0
+        nums = {"want": want, "current": st.replicas or 0, "updated": st.updated_replicas or 0,
+                "ready": st.ready_replicas or 0, "available": st.available_replicas or 0}
+    else:
+        d = kube.apps.read_namespaced_daemon_set(name, ns, _request_timeout=10)
+        st = d.status
+        want = st.desired_number_scheduled or 0
+        nums = {"want": want, "current": st.current_number_scheduled or 0, "updated": st.updated_number_scheduled or 0,
+                "ready": st.number_ready or 0, "available": st.number_available or 0}
+    observed = (st.observed_generation or 0) >= (d.metadata.generation or 0)
+    healthy = observed and all(v == want for v in nums.values())
+    line = f"{ref}: " + " ".join(f"{k}={v}" for k, v in nums.items()) + f" observed={observed}"
+    return {"healthy": healthy, "line": line, "selector": d.spec.selector.match_labels or {}, **nums}
+
+
+def _workload_failing(lab, inj, spec) -> str:
+    """Pods of the workload started after the change do not run: a container waiting with one of
+    the reasons (default: the back-off reasons), and the workload not healthy."""
+    ref = spec["workload"]
+    reasons = set(spec.get("reason_any") or BACKOFF_REASONS | {"CrashLoopBackOff"})
+
+    def probe() -> Observation:
+        st = workload_status(lab.kube, ref)
+        sel = ",".join(f"{k}={v}" for k, v in st["selector"].items())
+        lines, bad = [st["line"]], 0
+        for p in lab.kube.pods(ref.split("/")[1], sel):
+            created = p.metadata.creation_timestamp.timestamp() if p.metadata.creation_timestamp else 0
+            if inj.wall and created < inj.wall - 1:
+                continue           # a pod from before the change proves nothing about it
+            for c in p.status.container_statuses or []:
+                w = c.state.waiting if c.state else None
+                t = c.last_state.terminated if c.last_state else None
+                lines.append(f"pod {p.metadata.name} {c.name}: waiting={w.reason if w else None} "
+                             f"restarts={c.restart_count} last exit={t.exit_code if t else None}")
+                if w and w.reason in reasons:
+                    bad += 1
+        return Observation(bad > 0 and not st["healthy"], "; ".join(lines))
+
+    return _wait(probe, f"pods of {ref} started after the change failing with {sorted(reasons)}", lab.t("symptom"),
+                 max(lab.poll, 1.0))
+
+
+def http_status(lab, ip: str, port: int, path: str = "/healthz") -> int | None:
+    """The HTTP status of GET PATH at IP:PORT, asked from the node: the code, 0 when there was no HTTP
+    answer (no connect, nothing back in time, not HTTP), None when the probe itself did not run (which
+    proves nothing). A bare TCP connect is not enough: a network that answers every connect (an egress
+    proxy) would look like a working Service."""
+    script = (f"exec 3<>/dev/tcp/{ip}/{int(port)} || exit 10; "
+              f"printf 'GET {path} HTTP/1.0\\r\\nHost: breakfix\\r\\n\\r\\n' >&3; timeout 3 head -c 12 <&3")
+    try:
+        r = lab.node.run(f"timeout 6 bash -c {shlex.quote(script)}", timeout=20)
+    except Exception:  # noqa: BLE001 - the node did not answer: no observation
+        return None
+    if r.rc in (10, 124) or (r.rc in (0, 1) and not r.stdout):
+        return 0
+    if r.rc != 0:
+        return None
+    parts = r.stdout.split()
+    if len(parts) >= 2 and parts[0].startswith("HTTP/") and parts[1].isdigit():
+        return int(parts[1])
+    return 0
+
+
+def _service_unreachable(lab, inj, spec) -> str:
+    """A fresh ClusterIP Service in front of `app`: from the node, a TCP connect to an app pod's IP
+    succeeds while one to the Service's ClusterIP does not, `streak` times in a row."""
+    port = spec.get("port", 8080)
+    if spec.get("workload"):
+        # The Service must be new to the proxy: created once no pod of the proxy's workload runs (one
+        # still terminating would program it).
+        ref = spec["workload"]
+
+        def none_running() -> Observation:
+            sel = ",".join(f"{k}={v}" for k, v in workload_status(lab.kube, ref)["selector"].items())
+            running = [p.metadata.name for p in lab.kube.pods(ref.split("/")[1], sel)
+                       if any(c.state and c.state.running for c in p.status.container_statuses or [])]
+            return Observation(not running, f"running pods of {ref}: {running or 'none'}")
+        lab.reporter.attach(f"no pod of {ref} running", _wait(none_running, f"no pod of {ref} running",
+                                                             lab.t("symptom"), max(lab.poll, 1.0)))
+    name = lab.kube.create_probe_service({"app": lab.app_name}, port, lab.namespace)
+    inj.context.setdefault("probe_services", []).append(name)
+    streak = {"n": 0}
+
+    def probe() -> Observation:
+        ip = lab.kube.service(name, lab.namespace).spec.cluster_ip
+        pods = [p for p in lab.kube.pods(lab.namespace, f"app={lab.app_name}") if p.status.pod_ip
+                and p.status.phase == "Running"]
+        if not ip or not pods:
+            streak["n"] = 0
+            return Observation(False, f"service {name} clusterIP {ip}, running app pods {len(pods)}")
+        path = spec.get("path", "/healthz")
+        pod_st, svc_st = http_status(lab, pods[0].status.pod_ip, port, path), http_status(lab, ip, port, path)
+        if pod_st == 200 and svc_st is not None and svc_st != 200:
+            streak["n"] += 1
+        elif pod_st is not None and svc_st is not None:
+            streak["n"] = 0
+        return Observation(streak["n"] >= spec.get("streak", 3),
+                           f"GET {path}: pod {pods[0].status.pod_ip}:{port} HTTP {pod_st}; service {name} {ip}:{port} "
+                           f"HTTP {svc_st} (0: no HTTP answer, None: probe did not run); in a row: {streak['n']}")
+
+    return _wait(probe, f"fresh service {name} unreachable while app pods answer", lab.t("symptom"), max(lab.poll, 1.0))
+
+
+def dns_query(name: str, qid: int = 0x4B42) -> bytes:
+    """A DNS query for NAME's A record, with the 2-byte length prefix of DNS over TCP."""
+    q = qid.to_bytes(2, "big") + b"\x01\x00" + b"\x00\x01\x00\x00\x00\x00\x00\x00"
+    for label in name.rstrip(".").split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\x00\x00\x01\x00\x01"
+    return len(q).to_bytes(2, "big") + q
+
+
+def dns_over_tcp(lab, server: str, name: str) -> tuple[str, dict]:
+    """One DNS query over TCP from the node: ("answered", header) with the answer count and rcode,
+    ("no-connect", {}) when the TCP connect failed, ("no-answer", {}) when nothing came back, or
+    ("unknown", {}) when the probe did not run (proves nothing)."""
+    payload = "".join(f"\\x{b:02x}" for b in dns_query(name))
+    script = (f"exec 3<>/dev/tcp/{server}/53 || exit 10; printf '{payload}' >&3; "
+              f"timeout 3 head -c 14 <&3 | od -An -tx1 -v")
+    try:
+        r = lab.node.run(f"timeout 8 bash -c {shlex.quote(script)}", timeout=20)
+    except Exception:  # noqa: BLE001
+        return "unknown", {}
+    if r.rc == 10 or (r.rc == 1 and not r.stdout.strip()):
+        return "no-connect", {}
+    if r.rc != 0:
+        return "unknown", {"rc": r.rc}
+    raw = bytes(int(x, 16) for x in r.stdout.split())
+    if len(raw) < 14:
+        return "no-answer", {"bytes": len(raw)}
+    hdr = raw[2:]
+    if int.from_bytes(hdr[0:2], "big") != 0x4B42 or not hdr[2] & 0x80:
+        return "no-answer", {"not a reply to the query": raw[:14].hex()}   # e.g. a proxy's bytes
+    return "answered", {"id": int.from_bytes(hdr[0:2], "big"), "rcode": hdr[3] & 0x0F,
+                        "answers": int.from_bytes(hdr[6:8], "big")}
+
+
+def _dns_unanswered(lab, inj, spec) -> str:
+    """From the node, DNS over TCP to the kube-dns Service's ClusterIP gets no answer (no connect,
+    or nothing back) `streak` times in a row. An answer of any kind resets the streak; a probe that
+    did not run proves nothing."""
+    name = spec.get("name", "kubernetes.default.svc.cluster.local")
+    svc = lab.kube.service("kube-dns", "kube-system")
+    server = svc.spec.cluster_ip
+    streak = {"n": 0}
+
+    def probe() -> Observation:
+        outcome, hdr = dns_over_tcp(lab, server, name)
+        if outcome in ("no-connect", "no-answer"):
+            streak["n"] += 1
+        elif outcome == "answered":
+            streak["n"] = 0
+        return Observation(streak["n"] >= spec.get("streak", 3),
+                           f"DNS over TCP to {server}:53 for {name}: {outcome} {hdr}; in a row: {streak['n']}")
+
+    return _wait(probe, f"DNS at {server} unanswered", lab.t("symptom"), max(lab.poll, 1.0))
+
+
+def tls_verify(kubeconfig) -> tuple[str, int | None]:
+    """A TLS handshake with the cluster endpoint, verified with the kubeconfig's CA: ("ok", None),
+    ("verify", the X.509 verify code), or ("other", None) when it failed for another reason."""
+    import socket
+    import ssl
+
+    from .targets import endpoint
+    host, port, ca = endpoint(kubeconfig)
+    ctx = ssl.create_default_context(cadata=ca.decode() if ca else None)
+    ctx.check_hostname = False
+    try:
+        with socket.create_connection((host, port), timeout=3) as s, ctx.wrap_socket(s, server_hostname=host):
+            return "ok", None
+    except ssl.SSLCertVerificationError as exc:
+        return "verify", exc.verify_code
+    except OSError:
+        return "other", None
+
+
+def _tls_verify_error(lab, inj, spec) -> str:
+    codes = set(spec.get("code_any") or [10])     # 10: X509_V_ERR_CERT_HAS_EXPIRED
+
+    def probe() -> Observation:
+        outcome, code = tls_verify(lab.kube.kubeconfig)
+        return Observation(outcome == "verify" and code in codes,
+                           f"TLS handshake with the cluster endpoint, verified with the cluster CA: {outcome}"
+                           + (f", X.509 verify code {code}" if code is not None else "") + f" (want {sorted(codes)})")
+
+    return _wait(probe, f"TLS verify error {sorted(codes)} from the cluster endpoint", lab.t("symptom"), lab.poll)
+
+
+def _api_status(lab, inj, spec) -> str:
+    """Requests with the kubeconfig's own credentials get one of the HTTP statuses, `streak` in a row."""
+    statuses, path = set(spec["status_any"]), spec.get("path", "/api")
+    streak = {"n": 0}
+
+    def probe() -> Observation:
+        try:
+            method, url, headers, body, post = lab.kube.api_client.param_serialize("GET", path,
+                                                                                   auth_settings=["BearerToken"])
+            resp = lab.kube.api_client.call_api(method, url, headers, body, post, _request_timeout=5)
+            status = resp.status
+        except Exception as exc:  # noqa: BLE001 - no HTTP status: no observation
+            streak["n"] = 0
+            return Observation(False, f"GET {path}: no HTTP answer ({type(exc).__name__})")
+        streak["n"] = streak["n"] + 1 if status in statuses else 0
+        return Observation(streak["n"] >= spec.get("streak", 3), f"GET {path}: HTTP {status}; in a row: {streak['n']}")
+
+    return _wait(probe, f"GET {path} answered {sorted(statuses)}", lab.t("symptom"), lab.poll)
+
+
+def _pod_events(lab, inj, spec) -> str:
+    """Events with one of the reasons, since the change, on a fresh probe pod that does not reach
+    Running (`object: probe`), or on the component's mirror pod (`object: component`)."""
+    import datetime as dt
+    reasons = set(spec["reason_any"])
+    obj = spec.get("object", "probe")
+    if obj == "probe":
+        name, ns = lab.kube.create_probe_pod(lab.probe_image, lab.namespace), lab.namespace
+        inj.context.setdefault("probe_pods", []).append(name)
+    else:
+        name, ns = lab.mirror_pod_name(static_pod_of(inj)), "kube-system"
+    since = dt.datetime.fromtimestamp((inj.wall or time.time()) - 1, dt.timezone.utc)
+
+    def probe() -> Observation:
+        evs = [e for e in lab.kube.events_for(name, ns) if e.reason in reasons
+               and (e.last_timestamp or e.event_time or e.metadata.creation_timestamp) >= since]
+        seen = [f"{event_time(e)} {e.type} {e.reason} x{e.count or 1}" for e in evs]
+        ok = bool(evs)
+        if obj == "probe":
+            phase = lab.kube.pod(name, ns).status.phase
+            ok &= phase != "Running"
+            seen.insert(0, f"pod {name}: phase={phase}")
+        return Observation(ok, "; ".join(seen) or f"no {sorted(reasons)} event on {name} since the change")
+
+    return _wait(probe, f"{sorted(reasons)} events on {name}", lab.t("symptom"), max(lab.poll, 1.0))
+
+
 def _wait(probe, what: str, deadline: float, interval: float) -> str:
     try:
         return wait_until(probe, what, deadline, interval=interval).text()
@@ -346,6 +599,12 @@ CHECKS: dict[str, Callable] = {
     "journal_contains": _journal,
     "api_available": _api_available,
     "lease_moved": _lease_moved,
+    "workload_failing": _workload_failing,
+    "service_unreachable": _service_unreachable,
+    "dns_unanswered": _dns_unanswered,
+    "tls_verify_error": _tls_verify_error,
+    "api_status": _api_status,
+    "pod_events": _pod_events,
 }
 # Symptom kinds that measure from just before the change (started by Lab.inject).
 MONITORS: dict[str, Callable] = {

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .params import HOLD, TEXT, seconds
+from .params import HOLD, TEXT, Param, choice, seconds
+
+WORKLOAD = Param("deployment/NAMESPACE/NAME or daemonset/NAMESPACE/NAME",
+                 lambda v: isinstance(v, str) and len(v.split("/")) == 3 and all(v.split("/"))
+                 and v.split("/")[0] in ("deployment", "daemonset"),
+                 {"type": "string", "pattern": "^(deployment|daemonset)/[^/]+/[^/]+$"})
+INTS = Param("a non-empty list of integers", lambda v: isinstance(v, list) and bool(v) and all(
+    isinstance(x, int) and not isinstance(x, bool) for x in v), {"type": "array", "items": {"type": "integer"},
+                                                               "minItems": 1})
+STREAK = Param("an integer 1-20 (failed probes in a row)", lambda v: isinstance(v, int) and not isinstance(v, bool)
+               and 1 <= v <= 20, {"type": "integer", "minimum": 1, "maximum": 20})
+PORT = Param("an integer 1-65535", lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 65535,
+             {"type": "integer", "minimum": 1, "maximum": 65535})
 
 
 @dataclass(frozen=True)
@@ -61,4 +73,35 @@ SYMPTOM_KINDS: dict[str, SymptomSpec] = {
         "the new holder) is reported next to the lease's duration and is at most max_lease_durations of it",
         required=frozenset({"lease"}), optional={"max_lease_durations": 4},
         types={"lease": TEXT, "max_lease_durations": seconds(1)}),
+    # Add-ons, network and certificates: decided from statuses, codes and counts, never from text.
+    "workload_failing": SymptomSpec(
+        "pods of a Deployment or DaemonSet started after the change do not run (a container waiting with one "
+        "of `reason_any`, default the back-off reasons) and the workload is not healthy",
+        required=frozenset({"workload"}), optional={"reason_any": None},
+        types={"workload": WORKLOAD, "reason_any": list}),
+    "service_unreachable": SymptomSpec(
+        "a fresh ClusterIP Service in front of `app`: from the node GET `path` on an app pod's IP answers HTTP "
+        "200, the same through the Service's ClusterIP does not (no connect, no answer, or not 200), `streak` "
+        "times in a row; with `workload` (the proxy's), the Service is created once no pod of it runs",
+        optional={"port": 8080, "path": "/healthz", "streak": 3, "workload": None},
+        types={"port": PORT, "path": TEXT, "streak": STREAK, "workload": WORKLOAD}),
+    "dns_unanswered": SymptomSpec(
+        "from the node, a DNS query over TCP to the kube-dns Service's ClusterIP gets no answer (no connect or "
+        "nothing back), `streak` times in a row; any answer resets the count",
+        optional={"name": "kubernetes.default.svc.cluster.local", "streak": 3},
+        types={"name": TEXT, "streak": STREAK}),
+    "tls_verify_error": SymptomSpec(
+        "a TLS handshake with the cluster endpoint, verified with the kubeconfig's CA, fails with one of the "
+        "X.509 verify codes `code_any` (default 10, certificate has expired)",
+        optional={"code_any": [10]}, types={"code_any": INTS}),
+    "api_status": SymptomSpec(
+        "GET `path` (default /api) with the kubeconfig's own credentials answers one of the HTTP statuses "
+        "`status_any`, `streak` times in a row",
+        required=frozenset({"status_any"}), optional={"path": "/api", "streak": 3},
+        types={"status_any": INTS, "path": TEXT, "streak": STREAK}),
+    "pod_events": SymptomSpec(
+        "events with one of `reason_any` since the change: on a fresh probe pod that does not reach Running "
+        "(`object: probe`), or on the component's mirror pod (`object: component`)",
+        required=frozenset({"reason_any"}), optional={"object": "probe"},
+        types={"reason_any": list, "object": choice("probe", "component")}),
 }

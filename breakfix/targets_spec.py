@@ -14,13 +14,22 @@ from .params import ABS_PATH, TEXT, Param, choice
 
 MANIFEST_DIR = "/etc/kubernetes/manifests"
 
-# How a component's health is seen: a static pod of the control plane, or the node itself.
+# How a component's health is seen (Lab.component_ready): a static pod of the control plane, the node's
+# Ready condition, the API's /readyz, or a workload's status (`deployment:NS/NAME`, `daemonset:NS/NAME`:
+# every pod updated, ready and available).
 COMPONENTS = {
     "etcd": "static_pod",
     "kube-apiserver": "static_pod",
     "kube-controller-manager": "static_pod",
     "kube-scheduler": "static_pod",
     "kubelet": "node",
+    "pki": "api",                                    # the cluster's certificates: the API answers, verified
+    "kube-proxy": "daemonset:kube-system/kube-proxy",
+    "coredns": "deployment:kube-system/coredns",
+    "cni": "node",                                   # the node's network plugin: Ready, pods get sandboxes
+    "container-runtime": "node",                     # containerd: the node Ready
+    "static-pod-dir": "node",                        # /etc/kubernetes/manifests as the kubelet reads it
+    "load-balancer": "api",                          # kind's external load balancer (ha): the API answers
 }
 SERVICE_ACTIONS = ("stop",)
 
@@ -53,6 +62,56 @@ def _file_rule(target: dict, fault: dict) -> tuple[str, str] | None:
     return None
 
 
+def _node_path_rule(target: dict, fault: dict) -> tuple[str, str] | None:
+    pod = target.get("static_pod")
+    if pod is not None and COMPONENTS.get(pod) != "static_pod":
+        return "target.static_pod", f"must be a control-plane static pod ({', '.join(_static_pods())}), got {pod}"
+    return None
+
+
+def _created_rule(target: dict, fault: dict) -> tuple[str, str] | None:
+    why = _node_path_rule(target, fault)
+    if why:
+        return why
+    name = target["path"].rsplit("/", 1)[-1]
+    if target["path"] == target["source"]:
+        return "target.path", "must differ from target.source (the file is created, it did not exist)"
+    if name.startswith("."):
+        return "target.path", "a dot-file is ignored by the kubelet and by the byte-identity check: name it as a person would"
+    return None
+
+
+def _static_pods() -> list[str]:
+    return [c for c, h in COMPONENTS.items() if h == "static_pod"]
+
+
+def _object_rule(target: dict, fault: dict) -> tuple[str, str] | None:
+    for e in fault.get("edits") or []:
+        if isinstance(e, dict) and e.get("op") not in ("set_field", "replace_text"):
+            return "edits", f"an api_object target takes set_field and replace_text edits, got {e.get('op')}"
+    return None
+
+
+OBJECT_REF = Param("resource/namespace/name, resource one of configmap, deployment, daemonset (e.g. "
+                   "configmap/kube-system/coredns)",
+                   lambda v: isinstance(v, str) and len(v.split("/")) == 3 and all(v.split("/"))
+                   and v.split("/")[0] in ("configmap", "deployment", "daemonset"),
+                   {"type": "string", "pattern": "^(configmap|deployment|daemonset)/[^/]+/[^/]+$"})
+WORKLOAD_REF = Param("deployment/namespace/name or daemonset/namespace/name",
+                     lambda v: isinstance(v, str) and len(v.split("/")) == 3 and all(v.split("/"))
+                     and v.split("/")[0] in ("deployment", "daemonset"),
+                     {"type": "string", "pattern": "^(deployment|daemonset)/[^/]+/[^/]+$"})
+STATIC_POD = Param("a control-plane static pod: etcd, kube-apiserver, kube-controller-manager, kube-scheduler",
+                   lambda v: isinstance(v, str) and v in ("etcd", "kube-apiserver", "kube-controller-manager",
+                                                          "kube-scheduler"),
+                   {"type": "string", "enum": ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]})
+DAYS = Param("a whole number of days >= 1", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+             {"type": "integer", "minimum": 1})
+FLAG_BOOL = Param("true or false", lambda v: isinstance(v, bool), {"type": "boolean"})
+CONTAINER = Param("a container name suffix (the host's container is <cluster>-<this>)",
+                  lambda v: isinstance(v, str) and v.strip() != "" and "/" not in v,
+                  {"type": "string", "minLength": 1, "pattern": "^[^/]+$"})
+
 UNIT = Param("a systemd unit name (e.g. kubelet)", lambda v: isinstance(v, str) and v.strip() != "" and "/" not in v,
              {"type": "string", "minLength": 1, "pattern": "^[^/]+$"})
 
@@ -68,4 +127,32 @@ TARGET_KINDS: dict[str, TargetSpec] = {
     "service": TargetSpec(
         "a systemd unit on the node, given an `action` (stop); undone by starting it",
         required={"unit": UNIT, "action": choice(*SERVICE_ACTIONS)}, edits="refused"),
+    "file_removed": TargetSpec(
+        "a node file removed (a static pod manifest moved out of the manifests directory, a CNI plugin binary "
+        "gone); backed up first, undone by putting the original bytes and mode back. `static_pod`: the static "
+        "pod whose sandbox proves the kubelet acted (else the file being gone is the proof)",
+        required={"path": ABS_PATH}, optional={"static_pod": STATIC_POD}, edits="refused", check=_node_path_rule),
+    "file_created": TargetSpec(
+        "a node file that did not exist, created as a copy of `source` with the fault's `edits` applied if it "
+        "has any (a stale backup left in the manifests directory); the journal records that it did not exist, "
+        "the undo deletes it. `static_pod`: the static pod whose new sandbox proves the kubelet runs the copy",
+        required={"path": ABS_PATH, "source": ABS_PATH}, optional={"static_pod": STATIC_POD}, edits="allowed",
+        check=_created_rule),
+    "certificate": TargetSpec(
+        "a certificate on the node re-issued from its CA (`ca`, key `ca_key`, default the CA's path with .key) "
+        "for the same key and names, expired `expired_days` ago (generated on the host); undone by putting the "
+        "original bytes back. `served`: the cluster endpoint serving the new certificate is the proof",
+        required={"path": ABS_PATH, "ca": ABS_PATH},
+        optional={"ca_key": ABS_PATH, "expired_days": DAYS, "served": FLAG_BOOL}, edits="refused"),
+    "api_object": TargetSpec(
+        "a Kubernetes API object (`object`: configmap|deployment|daemonset/NAMESPACE/NAME) patched by `edits` "
+        "(set_field, replace_text on the object as the API returns it); the journal on the node keeps the "
+        "original fields, the undo puts them back. `rollout`: a workload restarted with it (its pods read the "
+        "config only at start) and put back to its original template",
+        required={"object": OBJECT_REF}, optional={"rollout": WORKLOAD_REF}, check=_object_rule),
+    "host_container": TargetSpec(
+        "a container on the host, no node (kind's load balancer: `container: external-load-balancer` is "
+        "<cluster>-external-load-balancer), stopped with docker stop; the journal is on the host, the undo "
+        "is docker start",
+        required={"container": CONTAINER}, edits="refused"),
 }

@@ -54,6 +54,10 @@ class FakeNode:
         self._log("copy_file", src, dst)
         self.files[dst] = self.files[src]
 
+    def restore_copy(self, src, dst):
+        self._log("restore_copy", src, dst)
+        self.files[dst] = self.files[src]
+
     def remove(self, *paths):
         self._log("remove", *paths)
         for p in paths:

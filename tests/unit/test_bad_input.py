@@ -143,7 +143,7 @@ TABLE = [
     P("shard-zero", ["--shard=0/2"], "--shard='0/2': need 1 <= I <= N"),
     P("shard-words", ["--shard=first"], "--shard='first': expected I/N, e.g. 2/3"),
     # --- the suite: selection, catalog, cluster ------------------------------------------------
-    P("unknown-fault", ["--fault", "nope"], "unknown fault 'nope'; known: apiserver-etcd-port"),
+    P("unknown-fault", ["--fault", "nope"], "unknown fault 'nope'; known: apiserver-admission-plugin-removed"),
     P("unknown-component", ["--component", "nope"], "unknown component 'nope'; known: etcd, kube-apiserver"),
     P("faults-dir-missing", ["--faults-dir", "/does/not/exist"],
       "/does/not/exist: field '(directory)': fault catalog directory not found"),
@@ -160,7 +160,7 @@ TABLE = [
     P("fault-file-verify-scale-0", ["--faults-dir", "{tmp}/faults"], FIELD_ERRORS["verify-scale-0"],
       fault="verify-scale-0"),
     # --- the breakfix CLI ----------------------------------------------------------------------
-    C("break-unknown-fault", ["break", "nope", *TARGET], "unknown fault 'nope'; known: apiserver-etcd-port"),
+    C("break-unknown-fault", ["break", "nope", *TARGET], "unknown fault 'nope'; known: apiserver-admission-plugin-removed"),
     C("check-kubeconfig-missing", ["check", "--kubeconfig", "/nonexistent", "--node", "docker://breakfix-fake-node"],
       "--kubeconfig /nonexistent not found"),
     C("check-kubeconfig-not-yaml", ["check", "--kubeconfig", "{tmp}/notyaml", "--node", "docker://breakfix-fake-node"],
