@@ -125,9 +125,11 @@ stress: venv node-image
 
 # The project's own tests: lint, unit tests, the end-to-end tests (toolchain, report, grader, kill -9,
 # bad input), then the conformance suite on a real cluster with a representative subset of the
-# catalog: one fault of each target kind (manifest, node file, service) and an API-down one, plus
+# catalog: one fault of each target kind (manifest, node file, service, file removed, file created,
+# certificate, API object) and an API-down one, plus
 # every lab of labs/ replayed in order, grading and the byte-identity check. `make conformance` runs every fault.
-TEST_FAULTS ?= scheduler-command-typo apiserver-unknown-flag kubelet-apiserver-port kubelet-stopped
+TEST_FAULTS ?= scheduler-command-typo apiserver-unknown-flag kubelet-apiserver-port kubelet-stopped \
+  cni-plugin-binary-missing static-pod-stray-copy apiserver-serving-cert-expired coredns-scaled-to-zero
 TEST_LABS ?= control-plane-failure
 # The conformance subset on two clusters at once (WORKERS=2, measured 1.43x faster here: README).
 TEST_WORKERS ?= 2
