@@ -406,8 +406,10 @@ def http_status(lab, ip: str, port: int, path: str = "/healthz") -> int | None:
 
 
 def _service_unreachable(lab, inj, spec) -> str:
-    """A fresh ClusterIP Service in front of `app`: from the node, a TCP connect to an app pod's IP
-    succeeds while one to the Service's ClusterIP does not, `streak` times in a row."""
+    """A fresh ClusterIP Service in front of `app`: from the node, GET `path` on an app pod's IP answers
+    HTTP 200 while the same request through the Service's ClusterIP does not (another status, or no
+    HTTP answer), `streak` times in a row. A bare TCP connect proves nothing here: a network may answer
+    every connect (an egress proxy)."""
     port = spec.get("port", 8080)
     if spec.get("workload"):
         # The Service must be new to the proxy: created once no pod of the proxy's workload runs (one
