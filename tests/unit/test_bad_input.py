@@ -376,7 +376,8 @@ def test_kind_create_port_race_is_retried_once(tmp_path):
     from fixtures.cluster import create_kind_cluster
     said = []
     fake = FakeCreate([(1, RACE), (0, "")])
-    assert create_kind_cluster("x", "kind", tmp_path / "kc", "img", None, run=fake, log=said.append) == 2
+    assert create_kind_cluster("x", "kind", tmp_path / "kc", "img", None, run=fake, log=said.append,
+                               prepare=lambda log: None) == 2
     assert fake.calls == [["get", "clusters"], ["create", "cluster"], ["delete", "cluster"], ["create", "cluster"]]
     assert len(said) == 1 and "port is already allocated" in said[0]
 
@@ -388,7 +389,8 @@ def test_kind_create_failure_is_one_line_with_kinds_reason(tmp_path, results):
     from fixtures.cluster import create_kind_cluster
     fake = FakeCreate(results)
     with pytest.raises(InfrastructureError) as e:
-        create_kind_cluster("x", "kind", tmp_path / "kc", "img", None, run=fake, log=lambda m: None)
+        create_kind_cluster("x", "kind", tmp_path / "kc", "img", None, run=fake, log=lambda m: None,
+                            prepare=lambda log: None)
     msg = str(e.value)
     assert "\n" not in msg and "kind create cluster x failed (exit 1): ERROR:" in msg
     assert fake.calls[-1] == ["delete", "cluster"]      # nothing half-made is left
@@ -399,3 +401,15 @@ def test_an_existing_cluster_is_not_created_again(tmp_path):
     fake = FakeCreate([])
     assert create_kind_cluster("other", "kind", tmp_path / "kc", None, None, run=fake) == 0
     assert fake.calls == [["get", "clusters"]]
+
+
+def test_inotify_limits_are_raised_never_lowered(tmp_path):
+    from fixtures.cluster import ensure_inotify_limits
+    low, high, gone = tmp_path / "max_user_instances", tmp_path / "max_user_watches", tmp_path / "nope" / "x"
+    low.write_text("128\n")
+    high.write_text("999999\n")
+    said = []
+    assert ensure_inotify_limits({str(low): 512, str(high): 524288, str(gone): 1}, log=said.append) == \
+        ["max_user_instances 128 -> 512"]
+    assert low.read_text() == "512\n" and high.read_text() == "999999\n"
+    assert len(said) == 2 and "could not raise" in said[0] and "raised" in said[1]
