@@ -472,7 +472,11 @@ def _members_ready(lab, inj, spec) -> str:
         raise SymptomNotObserved(what, "the API listed no control-plane node with an InternalIP before the change "
                                        f"(label {CONTROL_PLANE_LABEL}): "
                                        "nothing to ask, which proves nothing")
-    ctx, headers = kubeconfig_tls(lab.kube.kubeconfig)
+    try:
+        ctx, headers = kubeconfig_tls(lab.kube.kubeconfig)
+    except Exception as exc:  # noqa: BLE001 - without the kubeconfig's credentials nobody can be asked
+        raise SymptomNotObserved(what, f"the kubeconfig's credentials and CA could not be loaded: {_exc_text(exc)}") \
+            from None
     last = {"obs": Observation(False, "no round of probes finished")}
 
     def probe() -> Observation:

@@ -232,3 +232,11 @@ def test_kubeconfig_credentials_and_verification_always_on(tmp_path, skip):
     assert headers == {}
     if not skip:
         assert any(c["subject"] == ((("commonName", "kubernetes"),),) for c in ctx.get_ca_certs())
+
+
+def test_unloadable_credentials_are_said(monkeypatch, tmp_path):
+    (tmp_path / "kubeconfig").write_text("clusters: []\n")
+    lab = FakeLab(None)
+    lab.kube.kubeconfig = tmp_path / "kubeconfig"
+    with pytest.raises(SymptomNotObserved, match="credentials and CA could not be loaded"):
+        symptoms.check(lab, NS(context={"members": [A]}), {"kind": "members_ready"})
