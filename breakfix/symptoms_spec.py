@@ -73,6 +73,11 @@ SYMPTOM_KINDS: dict[str, SymptomSpec] = {
         "the new holder) is reported next to the lease's duration and is at most max_lease_durations of it",
         required=frozenset({"lease"}), optional={"max_lease_durations": 4},
         types={"lease": TEXT, "max_lease_durations": seconds(1)}),
+    "members_ready": SymptomSpec(
+        "every control-plane member's own API server answers GET /readyz with HTTP 200 at its address while "
+        "the cluster endpoint does not: members and InternalIPs read from the Node objects just before the "
+        "change (port: kubeadm's advertise-address annotation of the member's kube-apiserver pod, else 6443), "
+        "asked with the kubeconfig's own credentials and CA, TLS verified; a probe that did not run is not ready"),
     # Add-ons, network and certificates: decided from statuses, codes and counts, never from text.
     "workload_failing": SymptomSpec(
         "pods of a Deployment or DaemonSet started after the change do not run (a container waiting with one "
