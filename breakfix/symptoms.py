@@ -131,14 +131,18 @@ def _scale_stuck(lab, inj, spec) -> str:
     target = spec.get("replicas") or base + spec.get("add", 1)
     inj.context.setdefault("app_base", base)
     inj.context["scale_target"] = target
+    # "Scaling creates no pod": the pods listed before the scale (a pod of an earlier scale-down may
+    # still be terminating) are not counted; any other pod of the app is a reaction.
+    before = {p.metadata.uid for p in lab.kube.pods(lab.namespace, f"app={lab.app_name}")}
     lab.kube.scale(lab.app_name, target, lab.namespace)
 
     def stuck() -> Observation:
         d = lab.kube.deployment(lab.app_name, lab.namespace)
-        rs_pods = len(lab.kube.pods(lab.namespace, f"app={lab.app_name}"))
+        pods = lab.kube.pods(lab.namespace, f"app={lab.app_name}")
+        new = [p.metadata.name for p in pods if p.metadata.uid not in before]
         seen = (f"deployment {lab.app_name}: spec.replicas={d.spec.replicas} status.replicas={d.status.replicas or 0} "
-                f"ready={d.status.ready_replicas or 0} pods={rs_pods}")
-        return Observation(d.spec.replicas == target and rs_pods < target, seen)
+                f"ready={d.status.ready_replicas or 0}; pods {len(pods)}, created since the scale: {new or 'none'}")
+        return Observation(d.spec.replicas == target and not new, seen)
 
     return hold(stuck, f"{lab.app_name} stays below {target} replicas", lab.hold_for(spec),
                 interval=lab.poll).text()
