@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from .samples import DEMO_FAULT
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTEST_USAGE_ERROR = 2     # fixtures/inputs.refuse: the same status as the breakfix command line
 CLI_ERROR = 2              # breakfix.cli.EXIT_ERROR
@@ -37,17 +39,7 @@ users:
 """
 NOT_YAML = "apiVersion: v1\nclusters: [unclosed\n  users: {\n"
 
-FAULT = """id: demo-fault
-component: kube-scheduler
-title: demo
-target: {kind: manifest, path: kube-scheduler.yaml}
-edits:
-  - {op: set_command, value: nope}
-symptoms:
-  - {kind: pod_not_scheduled}
-fix: put it back
-remediation: read the manifest
-"""
+FAULT = DEMO_FAULT.lstrip("\n")
 KUBELET_FAULT = """id: demo-fault
 component: kubelet
 title: demo
