@@ -8,7 +8,7 @@ target and the whole fault file, None or (field, reason) for the one-line error.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 from .params import ABS_PATH, TEXT, Param, choice
 
