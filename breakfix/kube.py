@@ -159,15 +159,27 @@ class Kube:
             if exc.status != 404:
                 raise
 
-    def create_probe_pod(self, image: str, namespace: str = "default") -> str:
+    def create_probe_pod(self, image: str, namespace: str = "default", node: str | None = None) -> str:
+        """A pod that only has to run. NODE: it may only run there (a node affinity on the node's
+        name, which the scheduler still decides, with the control-plane taint tolerated), for what
+        a fault breaks on one node."""
         client, _ = _client_modules()
         name = f"breakfix-probe-{secrets.token_hex(3)}"
+        placement = {}
+        if node:
+            term = client.V1NodeSelectorTerm(match_fields=[client.V1NodeSelectorRequirement(
+                key="metadata.name", operator="In", values=[node])])
+            placement = {"affinity": client.V1Affinity(node_affinity=client.V1NodeAffinity(
+                required_during_scheduling_ignored_during_execution=client.V1NodeSelector(node_selector_terms=[term]))),
+                "tolerations": [client.V1Toleration(key="node-role.kubernetes.io/control-plane",
+                                                    operator="Exists", effect="NoSchedule")]}
         body = client.V1Pod(
             metadata=client.V1ObjectMeta(name=name, labels={"app.kubernetes.io/managed-by": "kube-breakfix",
                                                              "kube-breakfix/probe": "true"}),
             spec=client.V1PodSpec(termination_grace_period_seconds=1, restart_policy="Never",
                                   containers=[client.V1Container(name="probe", image=image,
-                                                                 image_pull_policy="IfNotPresent")]))
+                                                                 image_pull_policy="IfNotPresent")],
+                                  **placement))
         self.core.create_namespaced_pod(namespace, body, _request_timeout=REQUEST_TIMEOUT)
         return name
 

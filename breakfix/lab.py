@@ -96,6 +96,16 @@ class Lab:
     def t(self, name: str) -> float:
         return timeout(name, self.scale_factor)
 
+    def node_at(self, name: str) -> Node | None:
+        """The node NAME of the cluster (for what a fault breaks per node), or None when the
+        transport cannot reach a node by its name."""
+        if name == self.node_name:
+            return self.node
+        cache = self.__dict__.setdefault("_siblings", {})
+        if name not in cache:
+            cache[name] = self.node.sibling(name)
+        return cache[name]
+
     def hold_for(self, spec: dict, half: bool = False) -> float:
         """How long a "nothing happens" symptom must hold: the fault file's `hold`, else the
         BREAKFIX_TIMEOUT_HOLD override, else the calibrated hold (HOLD_FACTOR x the healthy
@@ -472,12 +482,13 @@ class Lab:
                 self.kube.delete_pod(name, self.namespace)
 
     def verify(self, fault: Fault, inj: Injection | None = None) -> None:
-        """After the fix: a new pod schedules and runs, and `app` scales (to the target a symptom
-        asked for, or by verify.scale replicas), both asked at once; then back to where it was."""
-        with self.reporter.step("verify: a pod schedules and app scales"):
+        """After the fix: a new pod schedules and runs on the node the fault broke, and `app` scales
+        (to the target a symptom asked for, or by verify.scale replicas), both asked at once; then
+        back to where it was."""
+        with self.reporter.step(f"verify: a pod schedules on {self.node_name} and app scales"):
             base = (inj.context.get("app_base") if inj else None) or self.app_ready_replicas()[0]
             target = (inj.context.get("scale_target") if inj else None) or base + fault.verify_scale
-            name = self.kube.create_probe_pod(self.probe_image, self.namespace)
+            name = self.kube.create_probe_pod(self.probe_image, self.namespace, node=self.node_name)
             try:
                 self.kube.scale(self.app_name, target, self.namespace)
             except Exception:

@@ -120,6 +120,7 @@ class Node:
         import testinfra  # imported here so pure-logic users of the engine don't need it
 
         self.spec = spec
+        self.sudo = sudo
         self.default_timeout = default_timeout
         _check_ssh_files(spec)
         try:
@@ -131,6 +132,15 @@ class Node:
 
     def __repr__(self) -> str:
         return f"Node({self.spec})"
+
+    def sibling(self, name: str) -> "Node | None":
+        """Another node of the same cluster over the same transport: a kind node is the Docker
+        container of its name. None where a node name does not say how to reach it (ssh, local)."""
+        if not self.spec.startswith("docker://"):
+            return None
+        if self.spec == f"docker://{name}":
+            return self
+        return Node(f"docker://{name}", sudo=self.sudo, default_timeout=self.default_timeout)
 
     def run(self, cmd: str, timeout: float | None = None) -> Result:
         t = int(timeout or self.default_timeout)

@@ -547,15 +547,15 @@ def _workload_failing(lab, inj, spec) -> str:
                  max(lab.poll, 1.0))
 
 
-def http_status(lab, ip: str, port: int, path: str = "/healthz") -> int | None:
+def http_status(lab, ip: str, port: int, path: str = "/healthz", node=None) -> int | None:
     """The HTTP status of GET PATH at IP:PORT, asked from the node: the code, 0 when there was no HTTP
     answer (no connect, nothing back in time, not HTTP), None when the probe itself did not run (which
     proves nothing). A bare TCP connect is not enough: a network that answers every connect (an egress
-    proxy) would look like a working Service."""
+    proxy) would look like a working Service. NODE: ask from that node (default: the lab's)."""
     script = (f"exec 3<>/dev/tcp/{ip}/{int(port)} || exit 10; "
               f"printf 'GET {path} HTTP/1.0\\r\\nHost: breakfix\\r\\n\\r\\n' >&3; timeout 3 head -c 12 <&3")
     try:
-        r = lab.node.run(f"timeout 6 bash -c {shlex.quote(script)}", timeout=20)
+        r = (node or lab.node).run(f"timeout 6 bash -c {shlex.quote(script)}", timeout=20)
     except Exception:  # noqa: BLE001 - the node did not answer: no observation
         return None
     if r.rc in (10, 124) or (r.rc in (0, 1) and not r.stdout):
@@ -568,46 +568,71 @@ def http_status(lab, ip: str, port: int, path: str = "/healthz") -> int | None:
     return 0
 
 
+def proxy_down_node(lab, ref: str) -> tuple[Observation, str | None]:
+    """A node where the workload should run a pod (it has one, running or not) and none of its pods
+    runs, which the lab can reach; the target node first. A node-local workload (a DaemonSet such as
+    kube-proxy) breaks per node: a rolling update stops after its first broken pod, so the old pods
+    keep running on the other nodes. Returns the observation and that node's name (or None)."""
+    sel = ",".join(f"{k}={v}" for k, v in workload_status(lab.kube, ref)["selector"].items())
+    by_node: dict[str, dict[str, bool]] = {}      # node -> pod name -> a container running
+    for p in lab.kube.pods(ref.split("/")[1], sel):
+        if p.spec.node_name:
+            by_node.setdefault(p.spec.node_name, {})[p.metadata.name] = any(
+                c.state and c.state.running for c in p.status.container_statuses or [])
+    down = sorted((n for n, pods in by_node.items() if not any(pods.values())), key=lambda n: n != lab.node_name)
+    reachable = [n for n in down if lab.node_at(n) is not None]
+    seen = "; ".join(f"{n}: " + ", ".join(f"{pod} {'running' if up else 'not running'}" for pod, up in pods.items())
+                     for n, pods in sorted(by_node.items())) or "no pods"
+    return (Observation(bool(reachable), f"pods of {ref} by node: {seen}; no pod running on: {down or 'none'}"
+                        + ("" if reachable or not down else " (not reachable by name from here)")),
+            reachable[0] if reachable else None)
+
+
 def _service_unreachable(lab, inj, spec) -> str:
     """A fresh ClusterIP Service in front of `app`: from the node, GET `path` on an app pod's IP answers
     HTTP 200 while the same request through the Service's ClusterIP does not (another status, or no
     HTTP answer), `streak` times in a row. A bare TCP connect proves nothing here: a network may answer
-    every connect (an egress proxy)."""
+    every connect (an egress proxy). With `workload` (the proxy), the probe runs from a node where no
+    pod of it runs, and the Service is created after that was seen (a pod still terminating there
+    would program it)."""
     port = spec.get("port", 8080)
+    node_name = lab.node_name
     if spec.get("workload"):
-        # The Service must be new to the proxy: created once no pod of the proxy's workload runs (one
-        # still terminating would program it).
         ref = spec["workload"]
+        found: dict = {}
 
-        def none_running() -> Observation:
-            sel = ",".join(f"{k}={v}" for k, v in workload_status(lab.kube, ref)["selector"].items())
-            running = [p.metadata.name for p in lab.kube.pods(ref.split("/")[1], sel)
-                       if any(c.state and c.state.running for c in p.status.container_statuses or [])]
-            return Observation(not running, f"running pods of {ref}: {running or 'none'}")
-        lab.reporter.attach(f"no pod of {ref} running", _wait(none_running, f"no pod of {ref} running",
-                                                             lab.t("symptom"), max(lab.poll, 1.0)))
+        def proxy_down() -> Observation:
+            obs, found["node"] = proxy_down_node(lab, ref)
+            return obs
+        seen = _wait(proxy_down, f"a node where no pod of {ref} runs", lab.t("symptom"), max(lab.poll, 1.0))
+        node_name = found["node"]
+        lab.reporter.attach(f"no pod of {ref} running on {node_name}", seen)
+    node = lab.node_at(node_name)
     name = lab.kube.create_probe_service({"app": lab.app_name}, port, lab.namespace)
     inj.context.setdefault("probe_services", []).append(name)
     streak = {"n": 0}
 
     def probe() -> Observation:
         ip = lab.kube.service(name, lab.namespace).spec.cluster_ip
-        pods = [p for p in lab.kube.pods(lab.namespace, f"app={lab.app_name}") if p.status.pod_ip
-                and p.status.phase == "Running"]
+        pods = sorted((p for p in lab.kube.pods(lab.namespace, f"app={lab.app_name}") if p.status.pod_ip
+                       and p.status.phase == "Running"), key=lambda p: p.spec.node_name != node_name)
         if not ip or not pods:
             streak["n"] = 0
             return Observation(False, f"service {name} clusterIP {ip}, running app pods {len(pods)}")
         path = spec.get("path", "/healthz")
-        pod_st, svc_st = http_status(lab, pods[0].status.pod_ip, port, path), http_status(lab, ip, port, path)
+        pod_st = http_status(lab, pods[0].status.pod_ip, port, path, node=node)
+        svc_st = http_status(lab, ip, port, path, node=node)
         if pod_st == 200 and svc_st is not None and svc_st != 200:
             streak["n"] += 1
         elif pod_st is not None and svc_st is not None:
             streak["n"] = 0
         return Observation(streak["n"] >= spec.get("streak", 3),
-                           f"GET {path}: pod {pods[0].status.pod_ip}:{port} HTTP {pod_st}; service {name} {ip}:{port} "
-                           f"HTTP {svc_st} (0: no HTTP answer, None: probe did not run); in a row: {streak['n']}")
+                           f"from {node_name}: GET {path}: pod {pods[0].status.pod_ip}:{port} HTTP {pod_st}; "
+                           f"service {name} {ip}:{port} HTTP {svc_st} (0: no HTTP answer, None: probe did not run); "
+                           f"in a row: {streak['n']}")
 
-    return _wait(probe, f"fresh service {name} unreachable while app pods answer", lab.t("symptom"), max(lab.poll, 1.0))
+    return _wait(probe, f"fresh service {name} unreachable from {node_name} while app pods answer",
+                 lab.t("symptom"), max(lab.poll, 1.0))
 
 
 def dns_query(name: str, qid: int = 0x4B42) -> bytes:
@@ -717,13 +742,13 @@ def _api_status(lab, inj, spec) -> str:
 
 
 def _pod_events(lab, inj, spec) -> str:
-    """Events with one of the reasons, since the change, on a fresh probe pod that does not reach
-    Running (`object: probe`), or on the component's mirror pod (`object: component`)."""
+    """Events with one of the reasons, since the change, on a fresh probe pod placed on the target node
+    that does not reach Running (`object: probe`), or on the component's mirror pod (`object: component`)."""
     import datetime as dt
     reasons = set(spec["reason_any"])
     obj = spec.get("object", "probe")
-    if obj == "probe":
-        name, ns = lab.kube.create_probe_pod(lab.probe_image, lab.namespace), lab.namespace
+    if obj == "probe":       # on the node the fault broke: elsewhere a pod proves nothing about it
+        name, ns = lab.kube.create_probe_pod(lab.probe_image, lab.namespace, node=lab.node_name), lab.namespace
         inj.context.setdefault("probe_pods", []).append(name)
     else:
         name, ns = lab.mirror_pod_name(static_pod_of(inj)), "kube-system"
