@@ -140,8 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     lrs.add_argument("--app-image", default=None,
                      help="image of the app deployment when it has to be created (default: kube-breakfix/app:v1)")
 
-    rs = sub.add_parser("restore", parents=[common], help="put back every backup found on the node",
-                        description="Restore every fault `breakfix break` (or a killed run) left on the node.")
+    rs = sub.add_parser("restore", parents=[common], help="put back every backup found on the node(s)",
+                        description="Restore every fault `breakfix break` (or a killed run) left on the node, "
+                                    "or with --cluster (and no --node) on every node of the kind cluster.")
     rs.add_argument("--no-wait", action="store_true", help="do not wait for the control plane to be Ready again")
     return p
 
@@ -386,53 +387,93 @@ def _undo_failed_break(undo, exc: BaseException, spec: str, args) -> int:
     return EXIT_FAILED
 
 
+def kind_node_specs(cluster: str) -> list[str]:
+    """docker://NAME of every Kubernetes node of the kind cluster, the first control plane first
+    (kind's own list: it needs no API, so a restore works while the API is what is broken; kind's
+    load balancer is a container of the cluster but no node: its role label says so)."""
+    try:
+        r = subprocess.run([kind_binary(), "get", "nodes", "--name", cluster], capture_output=True, text=True,
+                           timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise UsageError(f"kind get nodes --name {cluster}: {exc}") from None
+    names = sorted(r.stdout.split()) if r.returncode == 0 else []
+    if not names:
+        why = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
+        raise UsageError(f"kind cluster {cluster!r}: " + (why[-1] if why else "no nodes"))
+    roles = subprocess.run(["docker", "inspect", "-f", '{{index .Config.Labels "io.x-k8s.kind.role"}}', *names],
+                           capture_output=True, text=True, timeout=60)
+    role = dict(zip(names, roles.stdout.split())) if roles.returncode == 0 else {}
+    nodes = [n for n in names if role.get(n, "control-plane") != "external-load-balancer"]
+    first = f"{cluster}-control-plane"
+    return [f"docker://{n}" for n in sorted(nodes, key=lambda n: (n != first, n))]
+
+
 def cmd_restore(args) -> int:
+    """Replay the journal of the node (--node), or of every node of a kind cluster (--cluster
+    without --node), and the host's; then wait until each restored node's control plane is Ready."""
+    from .journal import JournalError
+
+    target = Target(args, need_kubeconfig=not args.no_wait)
+    try:
+        kube = open_kube(target.kubeconfig) if target.kubeconfig else None
+        specs = kind_node_specs(args.cluster) if args.cluster and not args.node else [target.node]
+        restored, failed = [], 0
+        for spec in specs:
+            try:
+                lab, entries, bad = _restore_node(kube, spec, args)
+            except JournalError as exc:     # this node's journal unreadable: the others still restored
+                err(exc)
+                failed += 1
+                continue
+            failed += bad
+            if entries:
+                restored.append((lab, entries))
+        if failed:
+            return EXIT_FAILED
+        if not restored:
+            print(f"nothing to restore on {', '.join(specs)}")
+            return EXIT_OK
+        count = sum(len(entries) for _, entries in restored)
+        if not args.no_wait:
+            for lab, entries in restored:
+                try:
+                    lab.wait_settled(f"control plane Ready on {lab.node_name} after restoring")
+                except WaitTimeout as exc:
+                    err(f"restored {', '.join(e.fault for e in entries)} on {lab.node.spec} but the control "
+                        f"plane is not Ready: {exc}")
+                    return EXIT_FAILED
+            print(f"control plane Ready again ({count} fault(s) restored)")
+        return EXIT_OK
+    except JournalError as exc:
+        err(exc)
+        return EXIT_FAILED
+    finally:
+        target.cleanup()
+
+
+def _restore_node(kube, spec: str, args):
+    """(lab, entries restored, entries that failed) for one node: every journal entry replayed,
+    then what a killed write left swept. A journal that cannot be read raises JournalError."""
     from .grading import node_name_of
     from .journal import JournalError
     from .lab import Lab
     from .report import TextReporter
 
-    target = Target(args, need_kubeconfig=not args.no_wait)
-    try:
-        kube = open_kube(target.kubeconfig) if target.kubeconfig else None
-        node = open_node(target.node, args.sudo)
-        lab = Lab(kube, node, node_name_of(node), reporter=TextReporter(verbose=False))
+    node = open_node(spec, args.sudo)
+    lab = Lab(kube, node, node_name_of(node), reporter=TextReporter(verbose=False))
+    done, failed = [], 0
+    for e in lab.leftovers():
         try:
-            entries = lab.leftovers()
+            lab.journal.replay(e)
         except JournalError as exc:
             err(exc)
-            return EXIT_FAILED
-        failed = 0
-        for e in entries:
-            try:
-                lab.journal.replay(e)
-            except JournalError as exc:
-                err(exc)
-                failed += 1
-                continue
-            print(f"restored {e.fault}: {e.what()}" + (f" (from {e.backup})" if e.backup else ""))
-        try:
-            swept = lab.journal.sweep()
-        except JournalError as exc:
-            err(exc)
-            return EXIT_FAILED
-        for f in swept:
-            print(f"removed stale {f}")
-        if failed:
-            return EXIT_FAILED
-        if not entries:
-            print(f"nothing to restore on {node.spec}")
-            return EXIT_OK
-        if not args.no_wait:
-            try:
-                lab.wait_settled("control plane Ready after restoring")
-            except WaitTimeout as exc:
-                err(f"restored {', '.join(e.fault for e in entries)} but the control plane is not Ready: {exc}")
-                return EXIT_FAILED
-            print(f"control plane Ready again ({len(entries)} fault(s) restored)")
-        return EXIT_OK
-    finally:
-        target.cleanup()
+            failed += 1
+            continue
+        done.append(e)
+        print(f"restored {e.fault} on {node.spec}: {e.what()}" + (f" (from {e.backup})" if e.backup else ""))
+    for f in lab.journal.sweep():
+        print(f"removed stale {f} on {node.spec}")
+    return lab, done, failed
 
 
 def _check_alluredir(args) -> None:

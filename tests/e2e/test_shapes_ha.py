@@ -1,7 +1,9 @@
 """The ha shape end to end, offline: the suite creates a three-control-plane kind cluster from
 clusters/ha.yaml with kind's load balancer running our kindest/haproxy image (airgap/haproxy-image.sh),
 pulls nothing (Docker's own image events during the run), and one HA fault passes with its timing in
-the timings file. Cluster names start with shapes- (marker `shapes`: `pytest -m shapes tests/e2e`)."""
+the timings file; then faults left on two other members by `breakfix break --node` are all put back,
+byte for byte, by one `breakfix restore --cluster` (every node of the cluster). Cluster names start
+with shapes- (marker `shapes`: `pytest -m shapes tests/e2e`)."""
 import json
 import os
 import shutil
@@ -11,7 +13,7 @@ import time
 
 import pytest
 
-from .support import BIN, IMAGE_REF, ROOT, kind
+from .support import BIN, IMAGE_REF, ROOT, breakfix, kind
 
 NAME = "shapes-e2e-ha"
 LB_IMAGE = dict(line.split("=", 1) for line in (ROOT / "airgap" / "versions.env").read_text().splitlines()
@@ -62,3 +64,26 @@ def test_ha_cluster_offline_and_one_ha_fault(offline_ready, tmp_path):
     rows = json.loads(timings.read_text())["phases"]
     handover = [t for t in rows if t.get("name") == "lease kube-scheduler hand-over"]
     assert handover and handover[0]["seconds"] > 0, rows
+
+    # Faults left on two members (a lab author's `breakfix break --node`): one `breakfix restore
+    # --cluster` replays every node's journal and the files are back byte for byte.
+    members = {2: "ha-apiserver-member-down", 3: "ha-etcd-member-down"}
+    before = {i: manifest_sums(f"{NAME}-control-plane{i}") for i in members}
+    for i, fault in members.items():
+        r = breakfix("break", fault, "--cluster", NAME, "--node", f"docker://{NAME}-control-plane{i}")
+        assert r.returncode == 0, f"break {fault} on member {i}: {r.stdout}\n{r.stderr}"
+        assert manifest_sums(f"{NAME}-control-plane{i}") != before[i]
+    r = breakfix("restore", "--cluster", NAME)
+    assert r.returncode == 0, f"restore --cluster: {r.stdout}\n{r.stderr}"
+    for i, fault in members.items():
+        assert f"restored {fault} on docker://{NAME}-control-plane{i}" in r.stdout, r.stdout
+        assert manifest_sums(f"{NAME}-control-plane{i}") == before[i]
+    assert "control plane Ready again (2 fault(s) restored)" in r.stdout, r.stdout
+    assert "nothing to restore" in breakfix("restore", "--cluster", NAME).stdout
+
+
+def manifest_sums(container: str) -> str:
+    r = subprocess.run(["docker", "exec", container, "sh", "-c", "sha256sum /etc/kubernetes/manifests/*"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip(), r.stderr
+    return r.stdout
