@@ -4,26 +4,9 @@ import yaml
 from breakfix import edits
 from breakfix.edits import EditError
 
-MANIFEST = yaml.safe_load("""
-apiVersion: v1
-kind: Pod
-metadata: {name: kube-controller-manager, namespace: kube-system}
-spec:
-  containers:
-  - name: kube-controller-manager
-    image: registry.k8s.io/kube-controller-manager:v1.34.4
-    command:
-    - kube-controller-manager
-    - --kubeconfig=/etc/kubernetes/controller-manager.conf
-    - --leader-elect=true
-    livenessProbe:
-      httpGet: {host: 127.0.0.1, path: /healthz, port: 10257, scheme: HTTPS}
-  volumes:
-  - name: k8s-certs
-    hostPath: {path: /etc/kubernetes/pki, type: DirectoryOrCreate}
-  - name: kubeconfig
-    hostPath: {path: /etc/kubernetes/controller-manager.conf, type: FileOrCreate}
-""")
+from .samples import KCM
+
+MANIFEST = yaml.safe_load(KCM)
 
 
 def cmd(doc):
@@ -59,7 +42,7 @@ def test_get_and_remove_flag():
 
 def test_set_host_path_and_type():
     out = edits.set_host_path(MANIFEST, "k8s-certs", "/etc/kubernetes/WRONG-PKI-DIRECTORY", type="Directory")
-    v = out["spec"]["volumes"][0]["hostPath"]
+    [v] = [vol["hostPath"] for vol in out["spec"]["volumes"] if vol["name"] == "k8s-certs"]
     assert v == {"path": "/etc/kubernetes/WRONG-PKI-DIRECTORY", "type": "Directory"}
     with pytest.raises(EditError, match="no volume named"):
         edits.set_host_path(MANIFEST, "nope", "/x")

@@ -14,30 +14,8 @@ from breakfix.edits import apply_edits
 from breakfix.grading import (WEIGHTS, CheckResult, GradeReport, LikelyFault, compare_checksums, host_path_for,
                             manifest_problems, needed_paths, score)
 
-KCM = """
-apiVersion: v1
-kind: Pod
-metadata: {name: kube-controller-manager, namespace: kube-system}
-spec:
-  containers:
-  - name: kube-controller-manager
-    image: registry.k8s.io/kube-controller-manager:v1.34.4
-    command:
-    - kube-controller-manager
-    - --kubeconfig=/etc/kubernetes/controller-manager.conf
-    - --client-ca-file=/etc/kubernetes/pki/ca.crt
-    - --cluster-signing-cert-file=/etc/kubernetes/pki/ca.crt
-    - --requestheader-client-ca-file=/etc/kubernetes/pki/front-proxy-ca.crt
-    - --bind-address=127.0.0.1
-    volumeMounts:
-    - {mountPath: /etc/ssl/certs, name: ca-certs, readOnly: true}
-    - {mountPath: /etc/kubernetes/pki, name: k8s-certs, readOnly: true}
-    - {mountPath: /etc/kubernetes/controller-manager.conf, name: kubeconfig, readOnly: true}
-  volumes:
-  - {name: ca-certs, hostPath: {path: /etc/ssl/certs, type: DirectoryOrCreate}}
-  - {name: k8s-certs, hostPath: {path: /etc/kubernetes/pki, type: DirectoryOrCreate}}
-  - {name: kubeconfig, hostPath: {path: /etc/kubernetes/controller-manager.conf, type: FileOrCreate}}
-"""
+from .samples import KCM
+
 NODE_FILES = {"/etc/ssl/certs", "/etc/kubernetes/pki", "/etc/kubernetes/pki/ca.crt",
               "/etc/kubernetes/pki/front-proxy-ca.crt", "/etc/kubernetes/controller-manager.conf"}
 IMAGES = {"registry.k8s.io/kube-controller-manager:v1.34.4"}

@@ -1,5 +1,6 @@
 """Labs as data (breakfix/labs.py): the shipped labs load, the reference lab is the lab the old
 Python list was, and a bad lab file is refused with one line naming path, field and reason."""
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ from breakfix.catalog import load_catalog
 from breakfix.errors import FaultFileError, UnknownFault
 from breakfix.labs import LabFileError, load_lab_file, load_labs, select_labs
 
+from .samples import DEMO_FAULT
 from .samples import write as write_file
 
 CATALOG = load_catalog()
@@ -31,17 +33,7 @@ title: Demo
 steps:
   - title: an inline fault
     inline:
-      id: demo-inline
-      component: kube-scheduler
-      title: demo
-      target: {kind: manifest, path: kube-scheduler.yaml}
-      edits:
-        - {op: set_command, value: nope}
-      symptoms:
-        - {kind: pod_not_scheduled}
-      fix: put it back
-      remediation: read the manifest
-"""
+""" + textwrap.indent(DEMO_FAULT.strip().replace("id: demo-fault", "id: demo-inline"), " " * 6) + "\n"
 
 
 def write(tmp_path: Path, text: str, name: str = "demo-lab.yaml") -> Path:
