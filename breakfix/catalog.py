@@ -126,3 +126,13 @@ def select(faults: dict[str, Fault], ids: list[str] | None = None, component: st
             raise UnknownFault(f"unknown component {component!r}; known: {', '.join(COMPONENTS)}")
         out = [f for f in out if f.component == component]
     return out
+
+
+def table(faults: dict[str, Fault], lab_column: bool = False) -> list[str]:
+    """The catalog as aligned text lines (id, component, [reference-lab step,] title): `pytest
+    --list-faults` and `breakfix list`."""
+    w = max(len(i) for i in faults)
+    cw = max(len(f.component) for f in faults.values())
+    lab = (lambda f: f"{str(f.reference_lab or '-'):<3}  ") if lab_column else (lambda f: "")
+    head = f"{'ID':<{w}}  {'COMPONENT':<{cw}}  " + ("LAB  " if lab_column else "") + "TITLE"
+    return [head] + [f"{f.id:<{w}}  {f.component:<{cw}}  {lab(f)}{f.title}" for f in faults.values()]

@@ -269,11 +269,8 @@ def cmd_list(args) -> int:
                            "reference_lab": f.reference_lab, "api_down": f.api_down} for f in faults.values()],
                          indent=2))
         return EXIT_OK
-    w = max(len(i) for i in faults)
-    cw = max(len(f.component) for f in faults.values())
-    print(f"{'ID':<{w}}  {'COMPONENT':<{cw}}  LAB  TITLE")
-    for f in faults.values():
-        print(f"{f.id:<{w}}  {f.component:<{cw}}  {str(f.reference_lab or '-'):<3}  {f.title}")
+    from .catalog import table
+    print("\n".join(table(faults, lab_column=True)))
     return EXIT_OK
 
 
