@@ -20,6 +20,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from .catalog import Fault
+from .charts import svg_head
 from .lab import Lab
 from .report import Reporter
 
@@ -142,10 +143,8 @@ def svg(data: dict) -> str:
     longest = max([max(r["suite"]["total"], r["floor"]["total"]) for r in rows] + [1.0])
     px = scale_w / longest
     height = 40 + len(rows) * (2 * bar_h + gap) + 40
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + scale_w + 80}" height="{height}" '
-           f'font-family="sans-serif" font-size="11">',
-           '<text x="4" y="16" font-size="13" font-weight="bold">kube-breakfix bench: suite cycle (upper bar) '
-           'vs floor (lower bar), seconds</text>']
+    out = svg_head("kube-breakfix bench: suite cycle (upper bar) vs floor (lower bar), seconds",
+                   label_w + scale_w + 80, height)
     y = 32
     for r in rows:
         out.append(f'<text x="4" y="{y + bar_h + 4}">{escape(r["id"])} ({r["ratio"]}×)</text>')

@@ -28,10 +28,7 @@ def phase_svg(rows: list[dict], title: str) -> str:
     end = max([r["start"] + r["seconds"] for r in rows] + [1.0])
     scale = WIDTH / end
     h = PAD * 2 + 24 + ROW * max(len(rows), 1) + 24
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{LEFT + WIDTH + 90}" height="{h}" '
-           f'font-family="sans-serif" font-size="12" role="img" aria-label="{escape(title)}">',
-           f'<title>{escape(title)}</title>',
-           f'<text x="{PAD}" y="{PAD + 12}" font-weight="bold">{escape(title)}</text>']
+    out = svg_head(title, LEFT + WIDTH + 90, h)
     y = PAD + 24
     for r in rows:
         label, colour = _label(r["name"])
@@ -45,6 +42,14 @@ def phase_svg(rows: list[dict], title: str) -> str:
     out.append(_axis(y, end, scale))
     out.append("</svg>")
     return "\n".join(out)
+
+
+def svg_head(title: str, width: float, height: float) -> list[str]:
+    """The opening of a chart: the svg element (an image with TITLE as its name) and the title."""
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'font-family="sans-serif" font-size="12" role="img" aria-label="{escape(title)}">',
+            f'<title>{escape(title)}</title>',
+            f'<text x="{PAD}" y="{PAD + 12}" font-weight="bold">{escape(title)}</text>']
 
 
 def _axis(y: float, end: float, scale: float) -> str:
@@ -68,10 +73,7 @@ def overview_svg(by_test: dict[str, list[dict]], title: str = "phase timings of 
     legend = list(dict.fromkeys(r["name"] for v in by_test.values() for r in v))
     h = PAD * 2 + 24 + ROW * max(len(names), 1) + 30 + 18 * len(legend)
     left = max(LEFT, 7 * max([len(n) for n in names] + [10]))
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + WIDTH + 90}" height="{h}" '
-           f'font-family="sans-serif" font-size="12" role="img" aria-label="{escape(title)}">',
-           f'<title>{escape(title)}</title>',
-           f'<text x="{PAD}" y="{PAD + 12}" font-weight="bold">{escape(title)}</text>']
+    out = svg_head(title, left + WIDTH + 90, h)
     y = PAD + 24
     for name in names:
         out.append(f'<text x="{PAD}" y="{y + 14}">{escape(name)}</text>')
