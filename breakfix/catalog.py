@@ -43,6 +43,7 @@ class Fault:
     api_down: bool = False
     reference_lab: int | None = None
     verify_scale: int = 1
+    verify_on_node: bool = False                     # the verification's pod on the fault's node
     source: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
     shapes: tuple[str, ...] = DEFAULT_FAULT_SHAPES   # cluster shapes it applies to (clusters/*.yaml)
@@ -80,7 +81,8 @@ def parse_fault(data: Any, path: Path) -> Fault:
     return Fault(id=m.id, component=m.component, title=m.title, severity=m.severity, target=target,
                  edits=tuple(data.get("edits", [])), symptoms=tuple(data["symptoms"]), fix=m.fix.strip(),
                  remediation=m.remediation.strip(), api_down=m.api_down, reference_lab=m.reference_lab,
-                 verify_scale=m.verify.scale if m.verify else 1, source=str(path), tags=tuple(m.tags),
+                 verify_scale=m.verify.scale if m.verify else 1,
+                 verify_on_node=bool(m.verify and m.verify.on_node), source=str(path), tags=tuple(m.tags),
                  shapes=tuple(m.shapes), nodes=tuple(nodes), k8s_versions=m.k8s_versions)
 
 

@@ -482,13 +482,14 @@ class Lab:
                 self.kube.delete_pod(name, self.namespace)
 
     def verify(self, fault: Fault, inj: Injection | None = None) -> None:
-        """After the fix: a new pod schedules and runs on the node the fault broke, and `app` scales
-        (to the target a symptom asked for, or by verify.scale replicas), both asked at once; then
-        back to where it was."""
-        with self.reporter.step(f"verify: a pod schedules on {self.node_name} and app scales"):
+        """After the fix: a new pod schedules and runs (on the node the fault broke, with
+        verify.on_node), and `app` scales (to the target a symptom asked for, or by verify.scale
+        replicas), both asked at once; then back to where it was."""
+        on = self.node_name if fault.verify_on_node else None
+        with self.reporter.step("verify: a pod schedules" + (f" on {on}" if on else "") + " and app scales"):
             base = (inj.context.get("app_base") if inj else None) or self.app_ready_replicas()[0]
             target = (inj.context.get("scale_target") if inj else None) or base + fault.verify_scale
-            name = self.kube.create_probe_pod(self.probe_image, self.namespace, node=self.node_name)
+            name = self.kube.create_probe_pod(self.probe_image, self.namespace, node=on)
             try:
                 self.kube.scale(self.app_name, target, self.namespace)
             except Exception:

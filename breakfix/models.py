@@ -108,6 +108,9 @@ _VERSIONS_SCHEMA = {"anyOf": [{"type": "object", "additionalProperties": False, 
 
 class Verify(_Strict):
     scale: StrictInt = Field(1, ge=1, description="replicas added to `app` after the fix (0 would prove nothing)")
+    on_node: StrictBool = Field(False, description="the verification's new pod must run on the fault's node (placed "
+                                "there through the scheduler): for a fault in what a node does for its own pods, "
+                                "e.g. the CNI; otherwise it runs wherever the scheduler puts it")
 
 
 class FaultFile(_Strict):

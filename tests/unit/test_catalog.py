@@ -30,6 +30,9 @@ def test_every_symptom_kind_has_a_check():
 def test_valid_file_loads(tmp_path):
     f = load_file(write(tmp_path, VALID))
     assert f.id == "demo-fault" and f.target.path == "kube-scheduler.yaml"
+    assert (f.verify_scale, f.verify_on_node) == (1, False)
+    f = load_file(write(tmp_path, VALID + "verify: {scale: 2, on_node: true}\n"))
+    assert (f.verify_scale, f.verify_on_node) == (2, True)
 
 
 @pytest.mark.parametrize("old,new,field", [
@@ -45,6 +48,7 @@ def test_valid_file_loads(tmp_path):
     ("kind: manifest", "kind: service", "target.unit"),
     ("component: kube-scheduler", "component: etcd", "target.path"),
     ("id: demo-fault", "id: Demo_Fault", "id"),
+    ("fix: put it back\n", "fix: put it back\nverify: {on_node: yes please}\n", "verify.on_node"),
 ])
 def test_invalid_files_name_file_and_field(tmp_path, old, new, field):
     p = write(tmp_path, VALID.replace(old, new))
