@@ -569,20 +569,22 @@ def http_status(lab, ip: str, port: int, path: str = "/healthz", node=None) -> i
 
 
 def proxy_down_node(lab, ref: str) -> tuple[Observation, str | None]:
-    """A node where the workload should run a pod (it has one, running or not) and none of its pods
-    runs, which the lab can reach; the target node first. A node-local workload (a DaemonSet such as
+    """A node of the cluster on which no pod of the workload runs, which the lab can reach; the
+    target node first. A node-local workload (a DaemonSet such as
     kube-proxy) breaks per node: a rolling update stops after its first broken pod, so the old pods
     keep running on the other nodes. Returns the observation and that node's name (or None)."""
     sel = ",".join(f"{k}={v}" for k, v in workload_status(lab.kube, ref)["selector"].items())
-    by_node: dict[str, dict[str, bool]] = {}      # node -> pod name -> a container running
+    # node -> pod name -> a container running; a node with no pod at all runs no proxy either (a
+    # nodeSelector that matches no node deletes every pod)
+    by_node: dict[str, dict[str, bool]] = {n: {} for n in lab.kube.node_names()}
     for p in lab.kube.pods(ref.split("/")[1], sel):
         if p.spec.node_name:
             by_node.setdefault(p.spec.node_name, {})[p.metadata.name] = any(
                 c.state and c.state.running for c in p.status.container_statuses or [])
     down = sorted((n for n, pods in by_node.items() if not any(pods.values())), key=lambda n: n != lab.node_name)
     reachable = [n for n in down if lab.node_at(n) is not None]
-    seen = "; ".join(f"{n}: " + ", ".join(f"{pod} {'running' if up else 'not running'}" for pod, up in pods.items())
-                     for n, pods in sorted(by_node.items())) or "no pods"
+    seen = "; ".join(f"{n}: " + (", ".join(f"{pod} {'running' if up else 'not running'}" for pod, up in pods.items())
+                                 or "no pod") for n, pods in sorted(by_node.items())) or "no nodes listed"
     return (Observation(bool(reachable), f"pods of {ref} by node: {seen}; no pod running on: {down or 'none'}"
                         + ("" if reachable or not down else " (not reachable by name from here)")),
             reachable[0] if reachable else None)

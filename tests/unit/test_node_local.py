@@ -13,8 +13,11 @@ def pod(name, node, running):
 
 
 class Kube:
-    def __init__(self, pods):
-        self._pods = pods
+    def __init__(self, pods, nodes=("cp", "w1", "w2")):
+        self._pods, self._nodes = pods, list(nodes)
+
+    def node_names(self):
+        return self._nodes
 
     def pods(self, namespace, selector):
         assert selector == "k8s-app=kube-proxy"
@@ -22,8 +25,8 @@ class Kube:
 
 
 class Lab:
-    def __init__(self, pods, reachable=("cp", "w1", "w2")):
-        self.kube, self.node_name, self.reachable = Kube(pods), "cp", reachable
+    def __init__(self, pods, reachable=("cp", "w1", "w2"), nodes=("cp", "w1", "w2")):
+        self.kube, self.node_name, self.reachable = Kube(pods, nodes), "cp", reachable
 
     def node_at(self, name):
         return object() if name in self.reachable else None
@@ -49,15 +52,22 @@ def test_the_target_node_first(monkeypatch):
 
 def test_a_node_with_a_running_pod_beside_a_broken_one_is_not_down(monkeypatch):
     status(monkeypatch)     # the old pod still runs while the new one crash-loops: its rules are live
-    lab = Lab([pod("kp-old", "cp", True), pod("kp-new", "cp", False)])
+    lab = Lab([pod("kp-old", "cp", True), pod("kp-new", "cp", False)], nodes=("cp",))
     obs, node = proxy_down_node(lab, "daemonset/kube-system/kube-proxy")
     assert not obs.ok and node is None
 
 
-def test_no_pods_or_an_unreachable_node_proves_nothing(monkeypatch):
+def test_a_node_without_any_pod_runs_no_proxy(monkeypatch):
+    status(monkeypatch)     # a nodeSelector that matches no node: every pod deleted (seen in `make bench`)
+    obs, node = proxy_down_node(Lab([]), "daemonset/kube-system/kube-proxy")
+    assert obs.ok and node == "cp" and "cp: no pod" in obs.seen
+
+
+def test_no_nodes_or_an_unreachable_node_proves_nothing(monkeypatch):
     status(monkeypatch)
-    assert proxy_down_node(Lab([]), "daemonset/kube-system/kube-proxy")[0].ok is False
-    obs, node = proxy_down_node(Lab([pod("kp", "w1", False)], reachable=("cp",)), "daemonset/kube-system/kube-proxy")
+    assert proxy_down_node(Lab([], nodes=()), "daemonset/kube-system/kube-proxy")[0].ok is False
+    obs, node = proxy_down_node(Lab([pod("kp", "w1", False), pod("kp2", "cp", True)], reachable=("cp",),
+                                    nodes=("cp", "w1")), "daemonset/kube-system/kube-proxy")
     assert not obs.ok and node is None and "not reachable" in obs.seen
 
 
