@@ -92,6 +92,7 @@ class Lab:
         self.namespace = namespace
         self.scale_factor = timeout_scale
         self.journal = Journal(node, kube, host=host_journal(cluster_of(node_name)))
+        self._siblings: dict[str, Node | None] = {}   # the cluster's other nodes, by name (node_at)
 
     def t(self, name: str) -> float:
         return timeout(name, self.scale_factor)
@@ -101,10 +102,9 @@ class Lab:
         transport cannot reach a node by its name."""
         if name == self.node_name:
             return self.node
-        cache = self.__dict__.setdefault("_siblings", {})
-        if name not in cache:
-            cache[name] = self.node.sibling(name)
-        return cache[name]
+        if name not in self._siblings:
+            self._siblings[name] = self.node.sibling(name)
+        return self._siblings[name]
 
     def hold_for(self, spec: dict, half: bool = False) -> float:
         """How long a "nothing happens" symptom must hold: the fault file's `hold`, else the
