@@ -164,6 +164,19 @@ def kind_binary() -> str:
     raise UsageError("--cluster needs the kind binary: none in airgap/.build/bin or on PATH (or set BREAKFIX_KIND_BIN)")
 
 
+def kind_get(what: str, cluster: str) -> subprocess.CompletedProcess:
+    """`kind get WHAT --name CLUSTER`; its own last line of error as one UsageError."""
+    try:
+        r = subprocess.run([kind_binary(), "get", what, "--name", cluster], capture_output=True, text=True,
+                           timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise UsageError(f"kind get {what} --name {cluster}: {exc}") from None
+    if r.returncode != 0:
+        why = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
+        raise UsageError(f"kind cluster {cluster!r}: {why[-1] if why else f'kind get {what} failed'}")
+    return r
+
+
 class Target:
     """Where to act: a kubeconfig path and a node host spec (from options or a kind cluster)."""
 
@@ -192,14 +205,7 @@ class Target:
             raise UsageError("which API server? give --kubeconfig PATH (or --cluster NAME for a kind cluster)")
 
     def _kind_kubeconfig(self, name: str) -> str:
-        try:
-            r = subprocess.run([kind_binary(), "get", "kubeconfig", "--name", name], capture_output=True,
-                               text=True, timeout=60)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise UsageError(f"kind get kubeconfig --name {name}: {exc}") from None
-        if r.returncode != 0:
-            why = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
-            raise UsageError(f"kind cluster {name!r}: {why[-1] if why else 'kind get kubeconfig failed'}")
+        r = kind_get("kubeconfig", name)
         fd, path = tempfile.mkstemp(prefix=f"breakfix-{name}-", suffix=".kubeconfig")
         with os.fdopen(fd, "w") as f:
             f.write(r.stdout)
@@ -388,15 +394,9 @@ def kind_node_specs(cluster: str) -> list[str]:
     """docker://NAME of every Kubernetes node of the kind cluster, the first control plane first
     (kind's own list: it needs no API, so a restore works while the API is what is broken; kind's
     load balancer is a container of the cluster but no node: its role label says so)."""
-    try:
-        r = subprocess.run([kind_binary(), "get", "nodes", "--name", cluster], capture_output=True, text=True,
-                           timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise UsageError(f"kind get nodes --name {cluster}: {exc}") from None
-    names = sorted(r.stdout.split()) if r.returncode == 0 else []
+    names = sorted(kind_get("nodes", cluster).stdout.split())
     if not names:
-        why = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
-        raise UsageError(f"kind cluster {cluster!r}: " + (why[-1] if why else "no nodes"))
+        raise UsageError(f"kind cluster {cluster!r}: no nodes")
     roles = subprocess.run(["docker", "inspect", "-f", '{{index .Config.Labels "io.x-k8s.kind.role"}}', *names],
                            capture_output=True, text=True, timeout=60)
     role = dict(zip(names, roles.stdout.split())) if roles.returncode == 0 else {}

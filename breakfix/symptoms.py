@@ -570,9 +570,9 @@ def http_status(lab, ip: str, port: int, path: str = "/healthz", node=None) -> i
 
 def proxy_down_node(lab, ref: str) -> tuple[Observation, str | None]:
     """A node of the cluster on which no pod of the workload runs, which the lab can reach; the
-    target node first. A node-local workload (a DaemonSet such as
-    kube-proxy) breaks per node: a rolling update stops after its first broken pod, so the old pods
-    keep running on the other nodes. Returns the observation and that node's name (or None)."""
+    target node first. A node-local workload (a DaemonSet such as kube-proxy) breaks per node: a
+    rolling update stops after its first broken pod, so the old pods keep running on the other
+    nodes. Returns the observation and that node's name (or None)."""
     sel = ",".join(f"{k}={v}" for k, v in workload_status(lab.kube, ref)["selector"].items())
     # node -> pod name -> a container running; a node with no pod at all runs no proxy either (a
     # nodeSelector that matches no node deletes every pod)
