@@ -259,11 +259,27 @@ class Lab:
         """The stability window after a fix, overlapped with the verification that follows it: the
         control plane must stay exactly as it was when it came back (the same kube-system pods,
         restart counts and readiness) until `stable` seconds have passed since then. If anything
-        changed meanwhile, a full settle (window included) follows."""
+        changed meanwhile, a full settle (window included) follows.
+        When it came back exactly as it was last seen settled before the fault (no kube-system pod
+        replaced, restarted or turned unready: the fault never reached the control plane's pods) and
+        is still so now, after the verification, those containers are the ones that already stood a
+        whole window: one more look instead of a new window. Only here, where the caller overlaps the
+        window (not after an API outage or a kubelet fix, whose pod statuses may still be stale)."""
         pending, self._unconfirmed = self._unconfirmed, None
         if pending is None or not self.dwell:
             return
         fp, since = pending
+        if self._settled is not None and fp == self._settled[0]:
+            try:
+                now = self.control_plane_ready()
+            except Exception:  # noqa: BLE001 - unknown proves nothing: the window below
+                now = Observation(False, "")
+            if now.ok and self._fingerprint == fp:
+                self.reporter.attach("control plane untouched by the fault",
+                                     f"the same kube-system pods, restart counts and readiness as when it was "
+                                     f"settled {time.monotonic() - self._settled[1]:.1f} s ago (window "
+                                     f"{self.t('stable'):g} s), at the fix and now:\n" + now.text().replace("; ", "\n"))
+                return
 
         def same() -> Observation:
             obs = self.control_plane_ready()

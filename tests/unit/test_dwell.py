@@ -81,3 +81,31 @@ def test_fix_window_overlaps_verify_and_falls_back_when_something_changed():
     lab.wait_settled("after the fix", window=False)
     lab.confirm_stable()
     assert lab._settled[0] == ("b",)
+
+
+def test_fix_window_not_repeated_when_the_fault_never_touched_the_control_plane():
+    lab = ScriptedLab([("a",)])
+    lab.wait_settled("before the fault")          # a full window on "a"
+    settled_at = lab._settled[1]
+    lab.wait_settled("after the fix", window=False)
+    lab.calls = 0
+    lab.confirm_stable()                          # came back as "a", still "a": one look
+    assert lab.calls == 1 and lab._settled == (("a",), settled_at)
+
+
+def test_fix_window_held_when_the_control_plane_changed_or_is_unknown():
+    # settled as "a", came back as "b" (a pod restarted during the fault): the window is held
+    lab = ScriptedLab([("a",)])
+    lab.wait_settled("before the fault")
+    lab.fps, lab.calls = [("b",)], 0
+    lab.wait_settled("after the fix", window=False)
+    lab.calls = 0
+    lab.confirm_stable()
+    assert lab.calls > 2 and lab._settled[0] == ("b",)
+    # came back as "a" but the look after the verification sees nothing (not Ready): no shortcut
+    lab = ScriptedLab([("a",)])
+    lab.wait_settled("before the fault")
+    lab.wait_settled("after the fix", window=False)
+    lab.fps, lab.calls = [None, ("a",)], 0
+    lab.confirm_stable()
+    assert lab.calls > 2 and lab._settled[0] == ("a",)
