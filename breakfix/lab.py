@@ -86,6 +86,7 @@ class Lab:
         self._settled: tuple | None = None   # kube-system's fingerprint when last seen settled
         self._fingerprint: tuple | None = None
         self._unconfirmed: tuple | None = None  # Ready once after a fix, window not yet confirmed
+        self._last_backoff_clear = -1e9          # monotonic time of the last kubelet restart for it
         self.reporter = reporter or Reporter()
         self.app_name, self.app_image = app_name, app_image
         self.probe_image = probe_image or app_image
@@ -212,12 +213,7 @@ class Lab:
         `stable` window. When the cluster was seen settled before and nothing changed since (every
         kube-system pod the same uid, restart counts and readiness: a crash in between would show),
         it has been stable all that time: no new window is needed.
-        clear_backoff: after a fix, a control-plane container still in CrashLoopBackOff is serving
-        the kubelet's back-off from crashes during the fault (e.g. the scheduler losing its lease
-        while the API server was down). The kubelet keys that back-off on the pod uid, container
-        name and spec hash, and the restored pod has its original uid, so the back-off (up to 5
-        minutes) applies to it; only a kubelet restart clears it. Done as soon as it is seen (the
-        API answering), at most once a minute, and said in the report.
+        clear_backoff: clear a crash back-off the fault left (clear_crash_backoff) while waiting.
         window=False: Ready once; the caller confirms the window later (confirm_stable).
         reuse: only before a fault. After a fix the API's view may be stale (a kubelet that was
         stopped has not updated any pod status yet): an unchanged fingerprint proves nothing there."""
@@ -231,18 +227,10 @@ class Lab:
                                      f"settled {time.monotonic() - self._settled[1]:.1f} s ago; the same pods, "
                                      f"restart counts and readiness now:\n" + obs.text().replace("; ", "\n"))
                 return obs
-        last_clear = {"t": -1e9}
-
         def probe() -> Observation:
             obs = self.control_plane_ready()
-            if clear_backoff and not obs.ok and time.monotonic() - last_clear["t"] > 60:
-                stuck = [c for c in STATIC_COMPONENTS
-                         if self.component_view(c).waiting_reason == "CrashLoopBackOff"]
-                if stuck and self.kube.readyz()[0]:
-                    last_clear["t"] = time.monotonic()
-                    self.node.systemctl("restart", "kubelet")
-                    self.reporter.attach("kubelet restarted to clear crash back-off",
-                                         f"{', '.join(stuck)} in CrashLoopBackOff after the fix:\n{obs.text()}")
+            if clear_backoff and not obs.ok:
+                self.clear_crash_backoff(obs.text())
             return obs
 
         with self.reporter.timed("settle"):
@@ -254,6 +242,24 @@ class Lab:
             else:
                 self._unconfirmed = (self._fingerprint, time.monotonic())
         return obs
+
+    def clear_crash_backoff(self, seen: str) -> bool:
+        """After a fix, a control-plane container still in CrashLoopBackOff while the API answers is
+        serving the kubelet's back-off from crashes during the fault (e.g. the scheduler losing its
+        lease while the API server was down). The kubelet keys that back-off on the pod uid,
+        container name and spec hash, and the restored pod has its original uid, so the back-off (up
+        to 5 minutes) applies to it; only a kubelet restart clears it. Done as soon as it is seen, at
+        most once a minute, and said in the report. SEEN: what the caller was waiting on."""
+        if time.monotonic() - self._last_backoff_clear < 60:
+            return False
+        stuck = [c for c in STATIC_COMPONENTS if self.component_view(c).waiting_reason == "CrashLoopBackOff"]
+        if not stuck or not self.kube.readyz()[0]:
+            return False
+        self._last_backoff_clear = time.monotonic()
+        self.node.systemctl("restart", "kubelet")
+        self.reporter.attach("kubelet restarted to clear crash back-off",
+                             f"{', '.join(stuck)} in CrashLoopBackOff after the fix:\n{seen}")
+        return True
 
     def confirm_stable(self) -> None:
         """The stability window after a fix, overlapped with the verification that follows it: the
@@ -486,11 +492,19 @@ class Lab:
         return self._wait_probe(self.kube.create_probe_pod(self.probe_image, self.namespace))
 
     def _wait_probe(self, name: str) -> str:
+        """The probe pod NAME gets a node and runs. A scheduler still serving a crash back-off from
+        the fault would hold it Pending for minutes: cleared as after a fix (a look every 5 s)."""
+        next_look = time.monotonic() + 5
         try:
             def probe() -> Observation:
+                nonlocal next_look
                 p = self.kube.pod(name, self.namespace)
-                return Observation(p.status.phase == "Running" and bool(p.spec.node_name),
-                                   f"pod {name}: phase={p.status.phase} node={p.spec.node_name}")
+                obs = Observation(p.status.phase == "Running" and bool(p.spec.node_name),
+                                  f"pod {name}: phase={p.status.phase} node={p.spec.node_name}")
+                if not obs.ok and time.monotonic() >= next_look:
+                    next_look = time.monotonic() + 5
+                    self.clear_crash_backoff(obs.text())
+                return obs
             return wait_until(probe, f"probe pod {name} Running", self.t("schedule"),
                               interval=self.poll).text()
         finally:

@@ -109,3 +109,37 @@ def test_fix_window_held_when_the_control_plane_changed_or_is_unknown():
     lab.fps, lab.calls = [None, ("a",)], 0
     lab.confirm_stable()
     assert lab.calls > 2 and lab._settled[0] == ("a",)
+
+
+class _Kube:
+    def __init__(self, api_ok=True):
+        self.api_ok = api_ok
+
+    def readyz(self):
+        return self.api_ok, "readyz"
+
+
+def _backoff_lab(reasons, api_ok=True):
+    from types import SimpleNamespace
+
+    from tests.unit.fakenode import FakeNode
+    class Recording(Reporter):
+        def attach(self, name, body, kind="text"):
+            self.attachments.append((name, body))
+    rep = Recording()
+    rep.attachments = []
+    lab = Lab(kube=_Kube(api_ok), node=FakeNode(), node_name="n", reporter=rep, poll=0.01)
+    lab.component_view = lambda c: SimpleNamespace(waiting_reason=reasons.get(c))
+    return lab
+
+
+def test_crash_backoff_cleared_once_a_minute_only_when_stuck_and_the_api_answers():
+    lab = _backoff_lab({"kube-scheduler": "CrashLoopBackOff"})
+    assert lab.clear_crash_backoff("probe pod Pending")
+    assert lab.node.calls == [("systemctl", "restart", "kubelet")]
+    assert not lab.clear_crash_backoff("still Pending")          # within the minute: not again
+    assert len(lab.node.calls) == 1
+    assert any(a[0] == "kubelet restarted to clear crash back-off" for a in lab.reporter.attachments)
+    # nothing in CrashLoopBackOff, or the API not answering (the back-off may be the fault's own)
+    assert not _backoff_lab({"kube-scheduler": "ContainerCreating"}).clear_crash_backoff("x")
+    assert not _backoff_lab({"kube-scheduler": "CrashLoopBackOff"}, api_ok=False).clear_crash_backoff("x")
