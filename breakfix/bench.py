@@ -103,6 +103,9 @@ def tidy(lab: Lab, base_replicas: int) -> None:
     lab.wait_settled("control plane Ready between measurements")
 
 
+RATIO_GOAL = 1.3   # issue 9: a fault's suite cycle within this multiple of its floor
+
+
 def summary(rows: list[dict], calibration: dict | None, wall: float, env: dict) -> dict:
     suites = [r["suite"]["total"] for r in rows]
     return {
@@ -113,6 +116,10 @@ def summary(rows: list[dict], calibration: dict | None, wall: float, env: dict) 
         "median_suite_seconds": round(statistics.median(suites), 1) if suites else None,
         "median_floor_seconds": round(statistics.median(r["floor"]["total"] for r in rows), 1) if rows else None,
         "suite_catalog_seconds": round(sum(suites), 1),
+        # the floors end to end: what one cluster cannot go below for these faults, whatever the suite does
+        "floor_catalog_seconds": round(sum(r["floor"]["total"] for r in rows), 1),
+        "within_ratio": {"ratio": RATIO_GOAL, "faults": sum(1 for r in rows if r["ratio"] is not None
+                                                             and r["ratio"] <= RATIO_GOAL), "of": len(rows)},
         "wall_seconds": round(wall, 1),
     }
 

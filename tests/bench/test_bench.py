@@ -41,5 +41,7 @@ def test_bench_summary(lab, cluster):
     allure.attach(s.read_text(), name="floor vs suite per fault", attachment_type=allure.attachment_type.SVG)
     allure.attach(bench.markdown(data), name="table", attachment_type=allure.attachment_type.TEXT)
     print("\n" + bench.markdown(data))
-    print(f"median suite cycle {data['median_suite_seconds']} s, catalog {data['suite_catalog_seconds']} s, "
-          f"wall {data['wall_seconds']} s -> {j}, {s}")
+    w = data["within_ratio"]
+    print(f"median suite cycle {data['median_suite_seconds']} s (floor {data['median_floor_seconds']} s), "
+          f"catalog {data['suite_catalog_seconds']} s (floors {data['floor_catalog_seconds']} s), "
+          f"{w['faults']} of {w['of']} within {w['ratio']}x, wall {data['wall_seconds']} s -> {j}, {s}")
