@@ -143,3 +143,19 @@ def test_crash_backoff_cleared_once_a_minute_only_when_stuck_and_the_api_answers
     # nothing in CrashLoopBackOff, or the API not answering (the back-off may be the fault's own)
     assert not _backoff_lab({"kube-scheduler": "ContainerCreating"}).clear_crash_backoff("x")
     assert not _backoff_lab({"kube-scheduler": "CrashLoopBackOff"}, api_ok=False).clear_crash_backoff("x")
+
+
+def test_unstuck_looks_for_a_back_off_every_5_s_while_the_wait_is_not_over(monkeypatch):
+    lab = _backoff_lab({"kube-controller-manager": "CrashLoopBackOff"})
+    now = {"t": 100.0}
+    monkeypatch.setattr("breakfix.lab.time.monotonic", lambda: now["t"])
+    seen = [Observation(False, "not Ready")]
+    probe = lab.unstuck(lambda: seen[0])
+    probe()                                   # just after the restore: no look yet
+    assert lab.node.calls == []
+    now["t"] += 5
+    probe()                                   # 5 s on, still not Ready, stuck: the kubelet restarted
+    assert lab.node.calls == [("systemctl", "restart", "kubelet")]
+    seen[0] = Observation(True, "Ready")
+    now["t"] += 70
+    assert probe().ok and len(lab.node.calls) == 1     # Ready: nothing more
