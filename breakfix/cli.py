@@ -307,6 +307,7 @@ def cmd_break(args) -> int:
     from .grading import Grader
     from .lab import Lab
     from .report import TextReporter
+    from .symptoms import stop_monitors
     from .waits import timeout, wait_until
 
     catalog = _catalog(args)
@@ -342,6 +343,9 @@ def cmd_break(args) -> int:
             except WaitTimeout as exc:
                 warn(f"{fault.id} is in place but not visible yet: {exc.last_seen[:200]}")
                 shown = f"(not visible yet) {exc.last_seen}"
+        # The fault stays, unmeasured: its symptoms' probes (e.g. an API monitor's thread) stop now,
+        # not mid-request while the interpreter exits.
+        stop_monitors(inj)
         print(f"broke {fault.id} on {node.spec} (node {node_name}): {fault.title}")
         if path:
             print(f"  changed: {path}")

@@ -453,6 +453,8 @@ class Lab:
             except JournalError as exc:
                 raise NotRecovered(f.id, str(exc)) from None
             inj.restored = True
+            from .symptoms import stop_monitors
+            stop_monitors(inj)             # nothing left probing the API for a fault put back
             for name in inj.context.get("probe_pods", []):
                 with contextlib.suppress(Exception):
                     self.kube.delete_pod(name, self.namespace)

@@ -263,6 +263,20 @@ class _Monitor:
             self.rows.append((start, _fresh_probe(self.kubeconfig, self.write, seq)))
             time.sleep(max(0.0, 0.5 - (time.monotonic() - start)))   # paced probes, not a fixed wait
 
+    def stop(self, timeout: float = 15) -> None:
+        """No more probes (the fault is being put back, or left in place unmeasured by `breakfix
+        break`); waits for the probe in flight (each request times out after 3 s), so no thread is
+        still inside a request when the process exits."""
+        self.end = 0.0
+        self.thread.join(timeout=timeout)
+
+
+def stop_monitors(inj) -> None:
+    """Stop every monitor Lab.inject started for INJ (idempotent)."""
+    for key, mon in list(inj.context.items()):
+        if key.startswith("monitor:") and hasattr(mon, "stop"):
+            mon.stop()
+
 
 def _start_api_monitor(lab, inj, spec) -> None:
     hold = spec.get("hold") or 30

@@ -145,3 +145,17 @@ def test_version_ranges(tmp_path):
         with pytest.raises(FaultFileError) as e:
             load_file(write(tmp_path, bad))
         assert e.value.field == "k8s_versions"
+
+
+def test_an_api_monitor_stops_on_request(monkeypatch):
+    """`breakfix break` leaves the fault unmeasured and Lab.restore puts it back: either stops the
+    monitor's probe thread, so no probe is still in flight when the process exits."""
+    from breakfix import symptoms
+    from breakfix.waits import Observation
+    probes = []
+    monkeypatch.setattr(symptoms, "_fresh_probe", lambda kc, write, seq: probes.append(seq) or Observation(True, "200"))
+    mon = symptoms._Monitor("kubeconfig", write=False, hold=30, lifetime=600)
+    inj = SimpleNamespace(context={"monitor:api_available": mon, "probe_pods": []})
+    symptoms.stop_monitors(inj)
+    assert not mon.thread.is_alive() and probes
+    symptoms.stop_monitors(inj)            # idempotent
