@@ -91,9 +91,21 @@ for d in "$BUILD_DIR" "$(go env GOCACHE | xargs dirname)" /var/lib/docker; do
   (( free >= need_gib )) || die "only ${free} GiB free under $d; need ${need_gib} GiB (set BREAKFIX_NEED_GIB to override)"
 done
 
+# The rootfs (debootstrap: downloads from the mirror and unpacking) runs beside the Go builds, which
+# keep both cores busy compiling: it costs them little and saves its own wall time on a cold build.
+# Its output is shown when it is waited for; stopping this script stops it.
+log "step rootfs: started beside the Go builds (output: $BUILD_DIR/rootfs-step.log)"
+bash "$AIRGAP_DIR/build-rootfs.sh" > "$BUILD_DIR/rootfs-step.log" 2>&1 &
+ROOTFS_PID=$!
+trap 'pkill -TERM -P "$ROOTFS_PID" 2>/dev/null; kill "$ROOTFS_PID" 2>/dev/null || true' EXIT
 step kubernetes bash "$AIRGAP_DIR/build-k8s.sh"
 step components bash "$AIRGAP_DIR/build-components.sh"
-step rootfs bash "$AIRGAP_DIR/build-rootfs.sh"
+t_wait=$SECONDS
+rootfs_rc=0; wait "$ROOTFS_PID" || rootfs_rc=$?
+trap - EXIT
+cat "$BUILD_DIR/rootfs-step.log" >&2
+(( rootfs_rc == 0 )) || die "the rootfs build failed (exit $rootfs_rc): see above and $BUILD_DIR/rootfs-step.log"
+log "step rootfs: done ($((SECONDS - t_wait))s waited for it after the Go builds)"
 
 ROOTFS_IMAGE="kube-breakfix/rootfs:$(cut -c1-12 "$BUILD_DIR/rootfs.tar.key")"
 if ! docker image inspect "$ROOTFS_IMAGE" >/dev/null 2>&1; then
