@@ -3,7 +3,8 @@
 #   1. Docker engine up (docker-up.sh)
 #   2. Kubernetes binaries from source (build-k8s.sh)
 #   3. kind, etcd, CoreDNS, crictl and the project's own programs (build-components.sh)
-#   4. Debian root filesystem (build-rootfs.sh)
+#   4. Debian root filesystem (build-rootfs.sh; beside 2 and 3, as is the load balancer's image,
+#      haproxy-image.sh, beside 5 and 6)
 #   5. one image per component, tagged with the names kubeadm expects
 #   6. the node image: rootfs + node files + binaries, component images imported into its
 #      containerd (namespace k8s.io) so that creating a cluster pulls nothing.
@@ -91,21 +92,39 @@ for d in "$BUILD_DIR" "$(go env GOCACHE | xargs dirname)" /var/lib/docker; do
   (( free >= need_gib )) || die "only ${free} GiB free under $d; need ${need_gib} GiB (set BREAKFIX_NEED_GIB to override)"
 done
 
+# beside NAME CMD...: run a build step in the background while the main line goes on; its output
+# goes to $BUILD_DIR/NAME.log and is shown by await_beside NAME. Stopping this script stops it.
+declare -A BESIDE_PID=()
+stop_beside() {
+  local p
+  for p in "${BESIDE_PID[@]}"; do pkill -TERM -P "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
+  return 0
+}
+trap stop_beside EXIT
+beside() {
+  local name=$1; shift
+  log "step $name: started beside the build (output: $BUILD_DIR/$name.log)"
+  "$@" > "$BUILD_DIR/$name.log" 2>&1 &
+  BESIDE_PID[$name]=$!
+}
+await_beside() {
+  local name=$1 t0=$SECONDS rc=0
+  wait "${BESIDE_PID[$name]}" || rc=$?
+  unset "BESIDE_PID[$name]"
+  cat "$BUILD_DIR/$name.log" >&2
+  (( rc == 0 )) || die "step $name failed (exit $rc): see above and $BUILD_DIR/$name.log"
+  log "step $name: done ($((SECONDS - t0))s waited for it)"
+}
+
 # The rootfs (debootstrap: downloads from the mirror and unpacking) runs beside the Go builds, which
 # keep both cores busy compiling: it costs them little and saves its own wall time on a cold build.
-# Its output is shown when it is waited for; stopping this script stops it.
-log "step rootfs: started beside the Go builds (output: $BUILD_DIR/rootfs-step.log)"
-bash "$AIRGAP_DIR/build-rootfs.sh" > "$BUILD_DIR/rootfs-step.log" 2>&1 &
-ROOTFS_PID=$!
-trap 'pkill -TERM -P "$ROOTFS_PID" 2>/dev/null; kill "$ROOTFS_PID" 2>/dev/null || true' EXIT
+beside rootfs bash "$AIRGAP_DIR/build-rootfs.sh"
 step kubernetes bash "$AIRGAP_DIR/build-k8s.sh"
 step components bash "$AIRGAP_DIR/build-components.sh"
-t_wait=$SECONDS
-rootfs_rc=0; wait "$ROOTFS_PID" || rootfs_rc=$?
-trap - EXIT
-cat "$BUILD_DIR/rootfs-step.log" >&2
-(( rootfs_rc == 0 )) || die "the rootfs build failed (exit $rootfs_rc): see above and $BUILD_DIR/rootfs-step.log"
-log "step rootfs: done ($((SECONDS - t_wait))s waited for it after the Go builds)"
+# The load balancer's image (its own cache; kind's source is in Go's module cache by now, so its
+# check of the image name runs) is built beside the node image's assembly.
+beside load-balancer bash "$AIRGAP_DIR/haproxy-image.sh"
+await_beside rootfs
 
 ROOTFS_IMAGE="kube-breakfix/rootfs:$(cut -c1-12 "$BUILD_DIR/rootfs.tar.key")"
 if ! docker image inspect "$ROOTFS_IMAGE" >/dev/null 2>&1; then
@@ -232,6 +251,7 @@ preload() {
 }
 step preload-images preload
 docker rmi "$BASE_IMAGE" >/dev/null 2>&1 || true
+await_beside load-balancer
 log "node image built in $((SECONDS - T0))s"
 write_ref
 echo "$IMAGE"
