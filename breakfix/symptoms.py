@@ -274,7 +274,7 @@ class _Monitor:
 def stop_monitors(inj) -> None:
     """Stop every monitor Lab.inject started for INJ (idempotent)."""
     for key, mon in list(inj.context.items()):
-        if key.startswith("monitor:") and hasattr(mon, "stop"):
+        if key.startswith("monitor:"):
             mon.stop()
 
 

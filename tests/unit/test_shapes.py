@@ -150,12 +150,19 @@ def test_version_ranges(tmp_path):
 def test_an_api_monitor_stops_on_request(monkeypatch):
     """`breakfix break` leaves the fault unmeasured and Lab.restore puts it back: either stops the
     monitor's probe thread, so no probe is still in flight when the process exits."""
+    import threading
     from breakfix import symptoms
     from breakfix.waits import Observation
-    probes = []
-    monkeypatch.setattr(symptoms, "_fresh_probe", lambda kc, write, seq: probes.append(seq) or Observation(True, "200"))
+    probes, probed = [], threading.Event()
+
+    def probe(kc, write, seq):
+        probes.append(seq)
+        probed.set()
+        return Observation(True, "200")
+    monkeypatch.setattr(symptoms, "_fresh_probe", probe)
     mon = symptoms._Monitor("kubeconfig", write=False, hold=30, lifetime=600)
     inj = SimpleNamespace(context={"monitor:api_available": mon, "probe_pods": []})
+    assert probed.wait(10)                 # stopped while probing, not before its first probe
     symptoms.stop_monitors(inj)
     assert not mon.thread.is_alive() and probes
     symptoms.stop_monitors(inj)            # idempotent
