@@ -15,17 +15,19 @@ KIND_ARGS := $(if $(KIND_IMAGE),--kind-image=$(KIND_IMAGE)) $(if $(KIND_BIN),--k
 KIND_CMD := $(if $(KIND_BIN),$(KIND_BIN),airgap/.build/bin/kind)
 # A conformance run starts from a fresh cluster; REUSE=1 keeps one left by --keep-cluster.
 REUSE ?=
+# A cluster shape of clusters/ (single, workers, ha) and a Kubernetes version of airgap/versions.env.
+CLUSTER_SHAPE ?= single
 # WORKERS=N: pytest-xdist, one kind cluster per worker ($(CLUSTER)-gw0 ...), the catalog spread over
-# them. SHARD=I/N: only the I-th of N stable slices (one CI runner each: .github/workflows).
-WORKERS ?= 1
+# them, the longest tests first (reports/durations.json). Three on the single shape: the fastest
+# measured here (README "Speed"); one for the bigger shapes (three HA clusters do not fit 2 cores),
+# and WORKERS=1 to iterate on one kept cluster (REUSE=1 --keep-cluster) or test an existing one.
+# SHARD=I/N: only the I-th of N stable slices (one CI runner each: .github/workflows).
+WORKERS ?= $(if $(filter single,$(CLUSTER_SHAPE)),3,1)
 SHARD ?=
 XDIST := $(if $(filter-out 1,$(WORKERS)),-n $(WORKERS))
 CLUSTERS := $(CLUSTER) $(if $(XDIST),$(foreach i,$(shell seq 0 $$(( $(WORKERS) - 1 ))),$(CLUSTER)-gw$(i)))
 
-# A cluster shape of clusters/ (single, workers, ha) and a Kubernetes version of airgap/versions.env.
-CLUSTER_SHAPE ?= single
-
-.PHONY: schemas schemas-check help venv docker-up node-image node-images plan lint conformance test unit e2e stress grader-unseen bench report list-faults clean-cluster \
+.PHONY: schemas schemas-check help venv docker-up node-image node-images plan lint conformance test unit e2e stress grader-unseen bench report durations list-faults clean-cluster \
   tools-report tools-test
 
 help:
@@ -85,6 +87,11 @@ conformance: venv tools-report $(IMAGE_DEP)
 	  --junitxml=$(REPORTS)/junit.xml $(PYTEST_ARGS); rc=$$?; \
 	$(VPY) -m breakfix.report_html --history $(REPORTS)/history $(REPORTS)/allure-results $(REPORTS)/html || rc=$${rc:-1}; \
 	exit $$rc
+
+# The stored durations that order a run on several clusters (longest first), from the last run's
+# JUnit XML (breakfix/durations.py): after a whole `make conformance`, then commit reports/durations.json.
+durations: venv
+	$(VPY) -m breakfix.durations $(REPORTS)/junit.xml
 
 report: venv tools-report
 	$(VPY) -m breakfix.report_html --history $(REPORTS)/history $(REPORTS)/allure-results $(REPORTS)/html

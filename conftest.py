@@ -10,4 +10,5 @@ pytest_plugins = [
     "fixtures.diagnostics",
     "fixtures.reporting",
     "fixtures.shard",
+    "fixtures.order",
 ]

@@ -92,6 +92,40 @@ CONFORMANCE_DEFAULTS = {
     "cluster_name": "breakfix",                       # --cluster-name (make's CLUSTER)
 }
 _PLUGIN_DEFAULTS = {"allure_report_dir": None, "clean_alluredir": False, "xmlpath": None}
+# make conformance's WORKERS on the single shape (the Makefile's default; the fastest measured here):
+# kind clusters created at once, one per pytest-xdist worker.
+DEFAULT_WORKERS = 3
+
+
+def _given(config, *flags: str) -> bool:
+    """Whether the command line gave one of FLAGS (`-n 3`, `-n3`, `--numprocesses=3`, ...)."""
+    return any(a == f or a.startswith(f + "=") or (not f.startswith("--") and a.startswith(f))
+               for a in config.invocation_params.args for f in flags)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_cmdline_main(config):
+    """Bare `pytest` spreads the suite over DEFAULT_WORKERS clusters as `make conformance` does:
+    set here, around every other implementation (pytest-xdist reads -n in its own, tryfirst), and
+    only where make would (the single shape, clusters the run creates, -n not given, xdist loaded,
+    not a worker itself)."""
+    config._breakfix_workers_default = None
+    if _default_workers_apply(config):
+        config.option.numprocesses = DEFAULT_WORKERS
+        config._breakfix_workers_default = DEFAULT_WORKERS
+    return (yield)
+
+
+def _default_workers_apply(config) -> bool:
+    o = config.option
+    if (config.args_source != pytest.Config.ArgsSource.TESTPATHS or hasattr(config, "workerinput")
+            or not config.pluginmanager.hasplugin("xdist") or not hasattr(o, "numprocesses")):
+        return False
+    if _given(config, "-n", "--numprocesses", "--dist", "-d", "--tx") or o.numprocesses:
+        return False
+    if getattr(o, "kubeconfig", None) or getattr(o, "node", None) or getattr(o, "usepdb", False):
+        return False
+    return getattr(o, "cluster_shape", "single") == "single"
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -116,6 +150,8 @@ _FLAGS = {"allure_report_dir": ("--alluredir",), "clean_alluredir": ("--clean-al
 def pytest_report_header(config):
     chosen = getattr(config, "_breakfix_conformance_defaults", None)
     if chosen:
+        workers = getattr(config, "_breakfix_workers_default", None)
         return ["kube-breakfix: `pytest` alone runs like `make conformance`: "
-                + " ".join(f"{_FLAGS[n][0]}" + ("" if v is True else f"={v}") for n, v in chosen.items())]
+                + " ".join(f"{_FLAGS[n][0]}" + ("" if v is True else f"={v}") for n, v in chosen.items())
+                + (f" -n {workers}" if workers else "")]
     return None

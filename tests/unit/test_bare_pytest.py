@@ -55,3 +55,18 @@ def test_other_runs_are_left_alone():
     header = next(ln for ln in pytest_run("--alluredir=/tmp/x", "--collect-only").stdout.splitlines()
                   if ln.startswith(HEADER))
     assert "--alluredir" not in header and "--junitxml" in header
+
+
+def test_bare_pytest_takes_make_conformances_workers_where_make_does():
+    from breakfix.pytest_options import DEFAULT_WORKERS
+    text = (ROOT / "Makefile").read_text()
+    assert re.search(r"^WORKERS \?= \$\(if \$\(filter single,\$\(CLUSTER_SHAPE\)\),(\d+),1\)", text, re.M).group(1) \
+        == str(DEFAULT_WORKERS)
+    assert "$(XDIST)" in makefile_conformance()
+
+    def header(*args):
+        return next(ln for ln in pytest_run(*args, "--collect-only").stdout.splitlines() if ln.startswith(HEADER))
+    assert header().endswith(f" -n {DEFAULT_WORKERS}")
+    # the bigger shapes and an -n of the user's own: no default workers
+    for args in (["--cluster-shape=ha"], ["-n", "2"], ["-n1"], ["--numprocesses=2"]):
+        assert " -n " not in header(*args) + " ", args
