@@ -562,17 +562,22 @@ class Lab:
         with self.phase("symptoms", fault):
             evidence = self.observe(inj)
         with self.phase("fix", fault):
-            # A fix that (re)starts the kubelet: the pod statuses in the API are the old kubelet's
-            # until the new one resyncs them, so its window is waited in full, not overlapped. The same
-            # after an API outage: the scheduler and controller manager lost their leases while the API
-            # was away and may restart after being seen Ready once (a full run saw the verification's
-            # pod stay Pending 90 s after apiserver-unknown-flag).
-            kubelet = fault.target.kind in ("file", "service") and getattr(fault.target, "unit", None) == "kubelet"
-            self.restore(inj, window=kubelet or fault.api_down)
+            self.restore(inj, window=self.full_window_after_fix(fault))
         with self.phase("verify", fault):
             self.verify(fault, inj)
             self.confirm_stable()
         return evidence
+
+    @staticmethod
+    def full_window_after_fix(fault: Fault) -> bool:
+        """Whether the stability window after FAULT's fix is waited in full instead of overlapped
+        with the verification (confirm_stable). A fix that (re)starts the kubelet: the pod statuses
+        in the API are the old kubelet's until the new one resyncs them. After an API outage: the
+        scheduler and controller manager lost their leases while the API was away and may restart
+        after being seen Ready once (a full run saw the verification's pod stay Pending 90 s after
+        apiserver-unknown-flag)."""
+        kubelet = fault.target.kind in ("file", "service") and getattr(fault.target, "unit", None) == "kubelet"
+        return kubelet or fault.api_down
 
 
 def require_static_pod_manifest(node: Node, component: str) -> None:

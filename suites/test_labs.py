@@ -35,10 +35,12 @@ def test_lab(lab_def, catalog, phase_picture, writable_lab, restore_on_exit, req
     lab.wait_app(lab_def.app_replicas)
     for step in lab_def.steps:
         with allure.step(f"lab {lab_def.id} {step.full_title} ({step.fault.id})"):
-            lab.wait_settled("control plane Ready before the step")
+            # as run_fault: one look when nothing changed since the last settle, the window after
+            # the fix overlapped with the step's "fixed" checks where that is safe (confirm_stable)
+            lab.wait_settled("control plane Ready before the step", reuse=True)
             inj = lab.inject(step.fault, restore_on_exit)
             lab.observe(inj)
-            lab.restore(inj)
+            lab.restore(inj, window=lab.full_window_after_fix(step.fault))
             with allure.step(f"fixed: app at {step.app_replicas} Ready replicas"
                              + (", a new pod schedules" if step.new_pod_schedules else "")):
                 lab.kube.scale(lab.app_name, step.app_replicas, lab.namespace)
@@ -48,6 +50,7 @@ def test_lab(lab_def, catalog, phase_picture, writable_lab, restore_on_exit, req
                 if step.new_pod_schedules:
                     allure.attach(lab.schedule_probe(), name="a new pod scheduled",
                                   attachment_type=allure.attachment_type.TEXT)
+                lab.confirm_stable()
             with allure.step(f"grade step {step.number} (breakfix lab check {lab_def.id} --step {step.number})"):
                 grader = step_grader(step, lab.node, lab.kube, lab.node_name, catalog, app_name=lab.app_name,
                                      namespace=lab.namespace, probe_image=lab.probe_image)
