@@ -18,13 +18,14 @@ REUSE ?=
 # A cluster shape of clusters/ (single, workers, ha) and a Kubernetes version of airgap/versions.env.
 CLUSTER_SHAPE ?= single
 # WORKERS=N: pytest-xdist, one kind cluster per worker ($(CLUSTER)-gw0 ...), the catalog spread over
-# them, the longest tests first (reports/durations.json). Three on the single shape: the fastest
+# them, the longest tests first (reports/durations.json; --dist loadgroup hands every test out on
+# its own, one running and one queued per worker, in that order). Three on the single shape: the fastest
 # measured here (README "Speed"); one for the bigger shapes (three HA clusters do not fit 2 cores),
 # and WORKERS=1 to iterate on one kept cluster (REUSE=1 --keep-cluster) or test an existing one.
 # SHARD=I/N: only the I-th of N stable slices (one CI runner each: .github/workflows).
 WORKERS ?= $(if $(filter single,$(CLUSTER_SHAPE)),3,1)
 SHARD ?=
-XDIST := $(if $(filter-out 1,$(WORKERS)),-n $(WORKERS))
+XDIST := $(if $(filter-out 1,$(WORKERS)),-n $(WORKERS) --dist loadgroup)
 CLUSTERS := $(CLUSTER) $(if $(XDIST),$(foreach i,$(shell seq 0 $$(( $(WORKERS) - 1 ))),$(CLUSTER)-gw$(i)))
 
 .PHONY: schemas schemas-check help venv docker-up node-image node-images plan lint conformance test unit e2e stress grader-unseen bench report durations list-faults clean-cluster \

@@ -95,6 +95,11 @@ _PLUGIN_DEFAULTS = {"allure_report_dir": None, "clean_alluredir": False, "xmlpat
 # make conformance's WORKERS on the single shape (the Makefile's default; the fastest measured here):
 # kind clusters created at once, one per pytest-xdist worker.
 DEFAULT_WORKERS = 3
+# How make conformance hands the tests to the workers: loadgroup with no group makes every test its
+# own unit, given out in the collected order (longest first under -n, fixtures/order.py), one
+# running and one queued per worker. The default `load` sends consecutive chunks (the two labs to
+# one worker).
+DIST = "loadgroup"
 
 
 def _given(config, *flags: str) -> bool:
@@ -112,6 +117,7 @@ def pytest_cmdline_main(config):
     config._breakfix_workers_default = None
     if _default_workers_apply(config):
         config.option.numprocesses = DEFAULT_WORKERS
+        config.option.dist = DIST
         config._breakfix_workers_default = DEFAULT_WORKERS
     return (yield)
 
@@ -153,5 +159,5 @@ def pytest_report_header(config):
         workers = getattr(config, "_breakfix_workers_default", None)
         return ["kube-breakfix: `pytest` alone runs like `make conformance`: "
                 + " ".join(f"{_FLAGS[n][0]}" + ("" if v is True else f"={v}") for n, v in chosen.items())
-                + (f" -n {workers}" if workers else "")]
+                + (f" -n {workers} --dist {DIST}" if workers else "")]
     return None

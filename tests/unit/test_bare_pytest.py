@@ -58,15 +58,16 @@ def test_other_runs_are_left_alone():
 
 
 def test_bare_pytest_takes_make_conformances_workers_where_make_does():
-    from breakfix.pytest_options import DEFAULT_WORKERS
+    from breakfix.pytest_options import DEFAULT_WORKERS, DIST
     text = (ROOT / "Makefile").read_text()
     assert re.search(r"^WORKERS \?= \$\(if \$\(filter single,\$\(CLUSTER_SHAPE\)\),(\d+),1\)", text, re.M).group(1) \
         == str(DEFAULT_WORKERS)
     assert "$(XDIST)" in makefile_conformance()
+    assert re.search(r"^XDIST := .*-n \$\(WORKERS\) --dist (\w+)\)", text, re.M).group(1) == DIST
 
     def header(*args):
         return next(ln for ln in pytest_run(*args, "--collect-only").stdout.splitlines() if ln.startswith(HEADER))
-    assert header().endswith(f" -n {DEFAULT_WORKERS}")
+    assert header().endswith(f" -n {DEFAULT_WORKERS} --dist {DIST}")
     # the bigger shapes and an -n of the user's own: no default workers
     for args in (["--cluster-shape=ha"], ["-n", "2"], ["-n1"], ["--numprocesses=2"]):
         assert " -n " not in header(*args) + " ", args
