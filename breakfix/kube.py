@@ -124,6 +124,19 @@ class Kube:
     def deployment(self, name: str, namespace: str = "default"):
         return self.apps.read_namespaced_deployment(name, namespace, _request_timeout=REQUEST_TIMEOUT)
 
+    def deployment_gone(self, name: str, namespace: str = "default") -> bool:
+        """True only on the API's 404: a deployment being deleted in the foreground stays (with a
+        deletionTimestamp) until the garbage collector has removed its pods and ReplicaSets. Any
+        other failure to read it is raised, not taken for "gone"."""
+        from kubernetes.client.exceptions import ApiException
+        try:
+            self.deployment(name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return True
+            raise
+        return False
+
     def ensure_deployment(self, name: str, image: str, replicas: int, namespace: str = "default") -> None:
         client, _ = _client_modules()
         from kubernetes.client.exceptions import ApiException

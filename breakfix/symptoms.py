@@ -94,9 +94,15 @@ def _not_scheduled(lab, inj, spec) -> str:
     if workload == "app":
         # The lab's story: the application is (re)deployed while the scheduler is down.
         lab.kube.delete_deployment(lab.app_name, lab.namespace)
-        wait_until(lambda: Observation(not lab.kube.pods(lab.namespace, f"app={lab.app_name}"),
-                                       f"{len(lab.kube.pods(lab.namespace, f'app={lab.app_name}'))} old app pods"),
-                   "old app pods gone", lab.t("scale"))
+
+        def old_app_gone() -> Observation:
+            # the deployment object too: created again while the garbage collector still holds it
+            # (foreground deletion), the create conflicts and the deployment then vanishes
+            left = len(lab.kube.pods(lab.namespace, f"app={lab.app_name}"))
+            gone = lab.kube.deployment_gone(lab.app_name, lab.namespace)
+            return Observation(not left and gone, f"{left} old app pods; deployment "
+                                                  f"{'gone' if gone else 'still there (being deleted)'}")
+        wait_until(old_app_gone, "old app deployment and pods gone", lab.t("scale"))
         lab.kube.ensure_deployment(lab.app_name, lab.app_image, 1, lab.namespace)
         inj.context["app_base"] = 1
 

@@ -17,6 +17,10 @@ def test_lab(lab_def, catalog, phase_picture, writable_lab, restore_on_exit, req
     off = [s.fault.id for s in lab_def.steps if shape not in s.fault.shapes]
     if off:
         pytest.skip(f"lab {lab_def.id}: its faults ({', '.join(off)}) are not for cluster shape {shape}")
+    # A step that fails after redeploying `app` (the learner's story) must not leave the next test on
+    # this cluster without it: `app` back at one replica whatever happened (a finalizer registered
+    # first runs last, after the step's own restore).
+    restore_on_exit(lambda: lab.ensure_app(1))
     allure.dynamic.title(lab_def.title)
     allure.dynamic.epic("Control plane failures")
     allure.dynamic.feature("labs")

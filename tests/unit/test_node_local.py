@@ -4,6 +4,8 @@ its first broken pod, so kube-proxy can be down on a worker while the control pl
 the target node through the scheduler (node affinity, never nodeName)."""
 from types import SimpleNamespace as NS
 
+import pytest
+
 from breakfix.symptoms import proxy_down_node
 
 
@@ -93,3 +95,25 @@ def test_a_sibling_node_is_reached_over_the_same_transport():
     assert n.sibling("other") is None
     n.spec = "docker://kb-control-plane"
     assert n.sibling("kb-control-plane") is n
+
+
+@pytest.mark.parametrize("status,want", [(None, False), (404, True), (500, "raises")])
+def test_a_deployment_is_gone_only_on_the_apis_404(status, want):
+    """A deployment deleted in the foreground stays until its pods and ReplicaSets are collected;
+    creating it again meanwhile conflicts (seen under four clusters: the lab's redeployed `app`
+    then vanished). Only a 404 is "gone"; a failed read is raised, not taken for gone."""
+    from kubernetes.client.exceptions import ApiException
+
+    from breakfix import kube as kube_mod
+
+    def read(name, ns, **kw):
+        if status is None:
+            return NS(metadata=NS(name=name, deletion_timestamp="now"))
+        raise ApiException(status=status, reason="x")
+    k = kube_mod.Kube.__new__(kube_mod.Kube)
+    k.apps = NS(read_namespaced_deployment=read)
+    if want == "raises":
+        with pytest.raises(ApiException):
+            k.deployment_gone("app")
+    else:
+        assert k.deployment_gone("app") is want
