@@ -94,7 +94,7 @@ CONFORMANCE_DEFAULTS = {
 _PLUGIN_DEFAULTS = {"allure_report_dir": None, "clean_alluredir": False, "xmlpath": None}
 # make conformance's WORKERS on the single shape (the Makefile's default; the fastest measured here):
 # kind clusters created at once, one per pytest-xdist worker.
-DEFAULT_WORKERS = 3
+DEFAULT_WORKERS = 4
 # How make conformance hands the tests to the workers: loadgroup with no group makes every test its
 # own unit, given out in the collected order (longest first under -n, fixtures/order.py), one
 # running and one queued per worker. The default `load` sends consecutive chunks (the two labs to
