@@ -92,9 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BadInput as exc:
         print(f"kube-breakfix: {exc}", file=sys.stderr)
         return 2
+    stored = merged(old, new)
     a.out.write_text(json.dumps({"how": "python -m breakfix.durations reports/junit.xml (make durations)",
-                                    "tests": merged(old, new)}, indent=1) + "\n")
-    print(f"{a.out}: {len(new)} measured, {len(merged(old, new))} stored")
+                                 "tests": stored}, indent=1) + "\n")
+    print(f"{a.out}: {len(new)} measured, {len(stored)} stored")
     return 0
 
 
