@@ -140,8 +140,7 @@ def pytest_configure(config):
         return
     chosen = {}
     for name, value in CONFORMANCE_DEFAULTS.items():
-        given = any(a.split("=")[0] in _FLAGS[name] for a in config.invocation_params.args)
-        if hasattr(config.option, name) and not given:
+        if hasattr(config.option, name) and not _given(config, *_FLAGS[name]):
             chosen[name] = str(config.rootpath / value) if name in ("allure_report_dir", "xmlpath") else value
     config._breakfix_conformance_defaults = chosen
     if not config.option.collectonly:   # --collect-only writes no report (and so wipes none)
