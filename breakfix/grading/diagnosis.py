@@ -171,21 +171,34 @@ def _norm(v: Any) -> Any:
 _COBRA = re.compile(r"^\s*(?:Error|error): \S")
 _KLOG = re.compile(r"^[EF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+\] ")
 _WORDS = re.compile(r"\b(error|failed|fatal|invalid|unable|cannot|no such file|refused|denied|not found)\b", re.I)
+# journalctl's short format puts "Nov 26 09:49:30.352084 host kubelet[9086]: " before the line itself.
+_JOURNALD = re.compile(r"^[A-Z][a-z]{2} +\d+ [\d:.]+ \S+ [\w.@-]+\[\d+\]: ")
+
+
+def clip(line: str, limit: int = 400) -> str:
+    """LINE in at most LIMIT characters. A longer one keeps its head and its tail: a Go error chain
+    says the concrete reason last ("...: dial unix /x.sock: connect: no such file or directory")."""
+    if len(line) <= limit:
+        return line
+    head = (limit - 5) * 2 // 5
+    return f"{line[:head]} ... {line[len(line) - (limit - 5 - head):]}"
 
 
 def error_line(log: str) -> str | None:
     """The component's own error line in its log: the first cobra `Error: ...` line (a bad flag,
     printed before pages of --help), else the last klog error/fatal line, else the last line that
-    says it failed. None for a log without one."""
-    lines = [ln.rstrip() for ln in (log or "").splitlines() if ln.strip()]
+    says it failed. A journal's lines are taken without journald's prefix, so that the kubelet's own
+    klog line wins over systemd's "Failed with result" whichever of the two was written last.
+    None for a log without one."""
+    lines = [_JOURNALD.sub("", ln.strip()) for ln in (log or "").splitlines() if ln.strip()]
     for ln in lines:
         if _COBRA.match(ln):
-            return ln.strip()[:400]
+            return clip(ln.strip())
     klog = [ln for ln in lines if _KLOG.match(ln)]
     if klog:
-        return klog[-1][:400]
+        return clip(klog[-1])
     hits = [ln for ln in lines if _WORDS.search(ln)]
-    return hits[-1].strip()[:400] if hits else None
+    return clip(hits[-1].strip()) if hits else None
 
 
 # An error that says only that time ran out; the line that says why is earlier in the log.
@@ -195,9 +208,6 @@ _CONCRETE = re.compile(r"dial (?:tcp|udp|unix) \S+: .*|connect: connection refus
                        r"x509: .*|tls: .*|permission denied|no such host|certificate signed by unknown authority",
                        re.I)
 
-
-# journalctl's short format puts "Nov 26 09:49:30.352084 host kubelet[9086]: " before the line itself.
-_JOURNALD = re.compile(r"^[A-Z][a-z]{2} +\d+ [\d:.]+ \S+ [\w.@-]+\[\d+\]: ")
 _ERRORISH = re.compile(r"\b[EFW]\d{4} \d\d:\d\d:\d\d|\"level\":\"(?:error|fatal|warn)|" + _WORDS.pattern, re.I)
 
 
@@ -218,7 +228,7 @@ def mention_line(log: str, changed: list[Change]) -> str | None:
         return None
     hits = [_JOURNALD.sub("", ln.strip()) for ln in (log or "").splitlines()
             if _ERRORISH.search(ln) and any(p.search(ln) for p in pats)]
-    return hits[-1][:600] if hits else None
+    return clip(hits[-1], 600) if hits else None
 
 
 def cause_line(log: str, error: str | None) -> str | None:
@@ -228,7 +238,7 @@ def cause_line(log: str, error: str | None) -> str | None:
     if not error or not _NO_REASON.search(error) or _CONCRETE.search(error):
         return None
     hits = [ln.strip() for ln in (log or "").splitlines() if _CONCRETE.search(ln) and ln.strip() != error]
-    return hits[-1][:400] if hits else None
+    return clip(hits[-1]) if hits else None
 
 
 # --- root causes --------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from ..report import redact
+from .diagnosis import clip
 from .results import EVIDENCE_LINES, GradeReport, score
 
 
@@ -11,7 +12,7 @@ def _indent(text: str, prefix: str, limit: int | None = EVIDENCE_LINES) -> str:
     lines = [ln for ln in redact(text).strip().splitlines() if ln.strip()]
     if limit and len(lines) > limit:
         lines = lines[:limit] + [f"... ({len(lines) - limit} more lines in --json / --junit)"]
-    return "\n".join(prefix + ln[:400] for ln in lines)
+    return "\n".join(prefix + clip(ln) for ln in lines)
 
 
 def to_text(rep: GradeReport) -> str:
@@ -41,7 +42,7 @@ def to_text(rep: GradeReport) -> str:
             out.append("    changed: nothing found against the baseline" if not rep.notes else
                        f"    changed: unknown ({rep.notes[-1]})")
         for i, line in enumerate(f.proof or ["(nothing on the node explains it yet)"]):
-            out.append(f"    {'proof:  ' if i == 0 else '        '} {redact(line)[:400]}")
+            out.append(f"    {'proof:  ' if i == 0 else '        '} {clip(redact(line))}")
         if f.catalog is not None:
             out.append(f"    catalog: {f.catalog.id}: {f.catalog.title}")
             if f.catalog.id not in shown:

@@ -9,7 +9,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from .diagnosis import cause_line, error_line
+from .diagnosis import cause_line, clip, error_line
 from ..node import Node
 
 _KLOG_ERR = re.compile(r"\b[EF]\d{4} \d\d:\d\d:\d\d")
@@ -118,7 +118,7 @@ def node_component(node: Node, node_name: str, component: str, journal: str | No
             log = node.crictl(f"logs --tail 300 {shlex.quote(ended[-1]['id'])}")
             v.log = (log.stdout + "\n" + log.stderr).strip()
             # A container that never started (exec failed) has no log: the runtime's message is its word.
-            v.error = error_line(v.log) or (str(ins.get("message")).strip()[:400] if ins.get("message") else None)
+            v.error = error_line(v.log) or (clip(str(ins.get("message")).strip()) if ins.get("message") else None)
             v.cause = cause_line(v.log, v.error)
     if not mine:   # no container at all: only the kubelet can say why (image, volume, sandbox)
         text = journal if journal is not None else node.journal("kubelet", lines=400)
@@ -127,4 +127,4 @@ def node_component(node: Node, node_name: str, component: str, journal: str | No
 
 
 def _short(line: str) -> str:
-    return " ".join(line.split())[:400]
+    return clip(" ".join(line.split()))

@@ -108,7 +108,7 @@ def test_broken_documents_are_problems_not_crashes():
 
 
 # --- diagnosis without the catalog --------------------------------------------------------------
-from breakfix.grading.diagnosis import (Change, catalog_match, cause_line, changes, error_line,  # noqa: E402
+from breakfix.grading.diagnosis import (Change, catalog_match, cause_line, changes, clip, error_line,  # noqa: E402
                                        mention_line, root_causes)
 
 KCM_PATH = "/etc/kubernetes/manifests/kube-controller-manager.yaml"
@@ -177,6 +177,33 @@ def test_a_catalog_edit_shared_by_faults_of_other_shapes_names_the_broadest_or_t
 def test_error_line_is_the_components_own(log, want):
     got = error_line(log)
     assert (got is None) if want is None else (want in got)
+
+
+# The journal of a kubelet that cannot reach its runtime (CI, stop 20): systemd restarts it every
+# second, so the journal may end on the kubelet's own line or on systemd's.
+_RUNTIME_KLOG = (
+    'E1127 05:01:58.410938   17132 run.go:72] "command failed" err="failed to run Kubelet: validate service '
+    'connection: validate CRI v1 runtime API for endpoint \\"unix:///run/containerd/containerd-missing.sock\\": '
+    'rpc error: code = Unavailable desc = connection error: desc = \\"transport: Error while dialing: dial unix '
+    '/run/containerd/containerd-missing.sock: connect: no such file or directory\\""')
+_RUNTIME_JOURNAL = [
+    "Nov 27 05:01:58.408001 breakfix-unseen-control-plane systemd[1]: Started kubelet.service - kubelet.",
+    "Nov 27 05:01:58.411053 breakfix-unseen-control-plane kubelet[17132]: " + _RUNTIME_KLOG,
+    "Nov 27 05:01:58.420002 breakfix-unseen-control-plane systemd[1]: kubelet.service: Failed with result "
+    "'exit-code'."]
+
+
+@pytest.mark.parametrize("lines", [_RUNTIME_JOURNAL, _RUNTIME_JOURNAL[:2]], ids=["systemd-last", "kubelet-last"])
+def test_a_journal_error_line_is_the_kubelets_own_whichever_came_last(lines):
+    got = error_line("\n".join(lines))
+    assert got == _RUNTIME_KLOG   # without journald's prefix, whole: the dial's reason is at its end
+
+
+def test_a_long_line_keeps_its_head_and_its_tail():
+    line = "E1 x] " + "a" * 500 + " dial unix /x.sock: connect: no such file or directory"
+    got = clip(line)
+    assert len(got) == 400 and got.startswith("E1 x] aaa") and got.endswith("connect: no such file or directory")
+    assert clip("short") == "short" and clip(line, 600) == line
 
 
 APISERVER_TIMEOUT_LOG = (
