@@ -175,13 +175,25 @@ _WORDS = re.compile(r"\b(error|failed|fatal|invalid|unable|cannot|no such file|r
 _JOURNALD = re.compile(r"^[A-Z][a-z]{2} +\d+ [\d:.]+ \S+ [\w.@-]+\[\d+\]: ")
 
 
+# The words that end a concrete reason (where a line may be cut after it).
+_REASON = re.compile(r"no such file or directory|connection refused|permission denied|no such host|i/o timeout|"
+                     r"certificate signed by unknown authority|(?:x509|tls): [^\"\\\n]*")
+
+
 def clip(line: str, limit: int = 400) -> str:
-    """LINE in at most LIMIT characters. A longer one keeps its head and its tail: a Go error chain
-    says the concrete reason last ("...: dial unix /x.sock: connect: no such file or directory")."""
+    """LINE in at most LIMIT characters: its head, as the component wrote it. When the line's concrete
+    reason (a dial, a missing file, a bad certificate) ends past the head, the head is shortened and
+    the part that ends with that reason follows it: a Go error chain says it last
+    ("...: dial unix /x.sock: connect: no such file or directory"), while etcd's JSON line says it
+    early and then carries a stack trace."""
     if len(line) <= limit:
         return line
+    m = _REASON.search(line)
+    if m is None or m.end() <= limit:
+        return line[:limit]
     head = (limit - 5) * 2 // 5
-    return f"{line[:head]} ... {line[len(line) - (limit - 5 - head):]}"
+    tail = limit - 5 - head
+    return f"{line[:head]} ... {line[m.end() - tail:m.end()]}"
 
 
 def error_line(log: str) -> str | None:

@@ -199,11 +199,23 @@ def test_a_journal_error_line_is_the_kubelets_own_whichever_came_last(lines):
     assert got == _RUNTIME_KLOG   # without journald's prefix, whole: the dial's reason is at its end
 
 
-def test_a_long_line_keeps_its_head_and_its_tail():
-    line = "E1 x] " + "a" * 500 + " dial unix /x.sock: connect: no such file or directory"
-    got = clip(line)
+ETCD_FATAL = ('{"level":"fatal","ts":"2026-11-27T05:30:36.654801Z","caller":"etcdmain/etcd.go:198","msg":"listener '
+              'failed","error":"open /etc/kubernetes/pki/etcd/server-key.pem: no such file or directory","stacktrace":"'
+              + "go.etcd.io/etcd/server/v3/etcdmain.startEtcdOrProxyV2\\n\\tgo.etcd.io/etcd/server/v3@v3.6.5/x.go:1" * 8
+              + '"}')
+
+
+def test_a_long_line_keeps_the_part_that_says_why():
+    dial = "E1 x] " + "a" * 500 + " dial unix /x.sock: connect: no such file or directory"
+    got = clip(dial)
     assert len(got) == 400 and got.startswith("E1 x] aaa") and got.endswith("connect: no such file or directory")
-    assert clip("short") == "short" and clip(line, 600) == line
+    # etcd says why early and then prints a stack trace: its head is kept (CI rehearsal, session 9)
+    got = clip(ETCD_FATAL)
+    assert got == ETCD_FATAL[:400] and "server-key.pem: no such file or directory" in got
+    assert clip("E1 x] " + "b" * 600) == "E1 x] " + "b" * 394          # no reason anywhere: the head
+    assert clip("short") == "short" and clip(dial, 600) == dial
+    journal = clip(_RUNTIME_JOURNAL[1])   # the kubelet's line with journald's prefix is 405 characters
+    assert journal.startswith("Nov 27") and journal.endswith("containerd-missing.sock: connect: no such file or directory")
 
 
 APISERVER_TIMEOUT_LOG = (
