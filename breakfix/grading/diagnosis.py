@@ -191,9 +191,8 @@ def clip(line: str, limit: int = 400) -> str:
     m = _REASON.search(line)
     if m is None or m.end() <= limit:
         return line[:limit]
-    head = (limit - 5) * 2 // 5
-    tail = limit - 5 - head
-    return f"{line[:head]} ... {line[m.end() - tail:m.end()]}"
+    tail = min(120, limit // 3)     # enough for "dial unix <path>: connect: <reason>"
+    return f"{line[:limit - 5 - tail]} ... {line[m.end() - tail:m.end()]}"
 
 
 def error_line(log: str) -> str | None:
