@@ -173,8 +173,6 @@ _KLOG = re.compile(r"^[EF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+\] ")
 _WORDS = re.compile(r"\b(error|failed|fatal|invalid|unable|cannot|no such file|refused|denied|not found)\b", re.I)
 # journalctl's short format puts "Nov 26 09:49:30.352084 host kubelet[9086]: " before the line itself.
 _JOURNALD = re.compile(r"^[A-Z][a-z]{2} +\d+ [\d:.]+ \S+ [\w.@-]+\[\d+\]: ")
-
-
 # The words that end a concrete reason (where a line may be cut after it).
 _REASON = re.compile(r"no such file or directory|connection refused|permission denied|no such host|i/o timeout|"
                      r"certificate signed by unknown authority|(?:x509|tls): [^\"\\\n]*")
@@ -204,12 +202,12 @@ def error_line(log: str) -> str | None:
     lines = [_JOURNALD.sub("", ln.strip()) for ln in (log or "").splitlines() if ln.strip()]
     for ln in lines:
         if _COBRA.match(ln):
-            return clip(ln.strip())
+            return clip(ln)
     klog = [ln for ln in lines if _KLOG.match(ln)]
     if klog:
         return clip(klog[-1])
     hits = [ln for ln in lines if _WORDS.search(ln)]
-    return clip(hits[-1].strip()) if hits else None
+    return clip(hits[-1]) if hits else None
 
 
 # An error that says only that time ran out; the line that says why is earlier in the log.
