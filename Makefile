@@ -51,15 +51,18 @@ docker-up:
 
 # The node image, and the load balancer image kind runs for more than one control plane.
 # K8S_VERSION=v1.33.13 builds that version's image instead (one of K8S_VERSIONS in airgap/versions.env);
-# node-images builds every version's.
+# node-images builds every version's. The last line printed is the node image reference (the load
+# balancer's comes before it): the scripts print their references on stdout and their logs on
+# stderr, so the node image's reference is kept and printed after the load balancer's.
 K8S_VERSION ?=
 node-image: docker-up
-	BREAKFIX_K8S_VERSION=$(K8S_VERSION) bash airgap/node-image.sh
-	bash airgap/haproxy-image.sh
+	@ref=$$(BREAKFIX_K8S_VERSION=$(K8S_VERSION) bash airgap/node-image.sh) && bash airgap/haproxy-image.sh && \
+	  echo "$$ref"
 
 node-images: docker-up
-	set -e; source airgap/versions.env; for v in $$K8S_VERSIONS; do BREAKFIX_K8S_VERSION=$$v bash airgap/node-image.sh; done
-	bash airgap/haproxy-image.sh
+	@set -e; source airgap/versions.env; refs=; \
+	  for v in $$K8S_VERSIONS; do refs+="$$(BREAKFIX_K8S_VERSION=$$v bash airgap/node-image.sh)"$$'\n'; done; \
+	  bash airgap/haproxy-image.sh; printf '%s' "$$refs"
 
 # What a build would install and build on this machine; changes nothing.
 plan:

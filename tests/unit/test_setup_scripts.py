@@ -123,3 +123,35 @@ def test_no_script_checks_a_tool_outside_ensure():
             if f.name != "lib.sh" and re.search(r"command -v|which |need_cmd|type -p", code):
                 offenders.append(f"{f.name}:{n}: {line.strip()}")
     assert not offenders, offenders
+
+
+@pytest.mark.parametrize("target", ["node-image", "node-images"])
+def test_make_node_image_prints_the_node_image_reference_last(tmp_path, target):
+    """The Makefile's own recipe, with stand-ins for the scripts it runs: each prints a log line on
+    stderr and its reference on stdout, as the real ones do; the node image's comes last."""
+    (tmp_path / "airgap").mkdir()
+    (tmp_path / "Makefile").write_text((ROOT / "Makefile").read_text())
+    (tmp_path / "airgap" / "versions.env").write_text('K8S_VERSIONS="v1.34.4 v1.33.13"\n')
+    scripts = {"docker-up.sh": 'echo "[airgap] docker up" >&2',
+               "node-image.sh": 'echo "[airgap] node image built" >&2; echo "kube-breakfix/node:${BREAKFIX_K8S_VERSION:-v1.34.4}-abc"',
+               "haproxy-image.sh": 'echo "[airgap] load balancer built" >&2; echo "kindest/haproxy:v1"'}
+    for name, body in scripts.items():
+        (tmp_path / "airgap" / name).write_text(f"#!/usr/bin/env bash\n{body}\n")
+    r = subprocess.run(["make", "-s", "-C", str(tmp_path), target], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.split()
+    want = ["kindest/haproxy:v1", "kube-breakfix/node:v1.34.4-abc"]
+    if target == "node-images":
+        want.append("kube-breakfix/node:v1.33.13-abc")
+    assert lines == want, r.stdout
+    assert "node image built" in r.stderr and "load balancer built" in r.stderr
+
+
+def test_make_node_image_stops_when_the_node_image_fails(tmp_path):
+    (tmp_path / "airgap").mkdir()
+    (tmp_path / "Makefile").write_text((ROOT / "Makefile").read_text())
+    for name, body in {"docker-up.sh": "true", "node-image.sh": 'echo "airgap: error: no go" >&2; exit 1',
+                       "haproxy-image.sh": 'echo "kindest/haproxy:v1"'}.items():
+        (tmp_path / "airgap" / name).write_text(f"#!/usr/bin/env bash\n{body}\n")
+    r = subprocess.run(["make", "-s", "-C", str(tmp_path), "node-image"], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and r.stdout == "" and "airgap: error: no go" in r.stderr
