@@ -29,7 +29,7 @@ SHARD ?=
 XDIST := $(if $(filter-out 1,$(WORKERS)),-n $(WORKERS) --dist loadgroup)
 CLUSTERS := $(CLUSTER) $(if $(XDIST),$(foreach i,$(shell seq 0 $$(( $(WORKERS) - 1 ))),$(CLUSTER)-gw$(i)))
 
-.PHONY: schemas schemas-check help venv docker-up node-image node-images plan lint conformance test unit e2e stress grader-unseen bench report durations list-faults clean-cluster \
+.PHONY: schemas schemas-check docs docs-check help venv docker-up node-image node-images plan lint conformance test unit e2e stress grader-unseen bench report durations list-faults clean-cluster \
   tools-report tools-test
 
 help:
@@ -76,7 +76,7 @@ tools-report:
 tools-test:
 	bash airgap/host-tools.sh test
 
-lint: tools-test
+lint: tools-test docs-check
 	shellcheck -x airgap/*.sh .ci/run
 
 list-faults: venv
@@ -107,6 +107,13 @@ schemas: venv
 
 schemas-check: venv
 	$(VPY) -m breakfix.models --check
+
+# The fault catalog table (docs/faults.md), generated from faults/*.yaml (breakfix/docs.py).
+docs: venv
+	$(VPY) -m breakfix.docs
+
+docs-check: venv
+	$(VPY) -m breakfix.docs --check
 
 unit: venv
 	$(VPY) -m pytest tests/unit -q
