@@ -1,4 +1,4 @@
-# Shared helpers for the airgap scripts: sourced, never run.
+# Shared functions of the airgap scripts: sourced, never run.
 # shellcheck shell=bash
 set -euo pipefail
 AIRGAP_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -7,7 +7,7 @@ the original pod is Ready and a new pod runs (the scaled `app` pods where the fa
 it, else a probe pod). Like the suite, it clears a crash back-off the outage left (a kubelet
 restart), so the floor is the engine's lower bound, not a naive script's. The suite's cycle is `Lab.run_fault`, exactly as `make conformance` runs it.
 Both are timed by phase; nothing here asserts a time (the numbers go to reports/bench.json, a
-chart and the README)."""
+chart and docs/measurements.md)."""
 from __future__ import annotations
 
 import contextlib

@@ -1,7 +1,7 @@
 """`make bench`: per fault, on one cluster, the floor (the shortest honest script doing the same
 thing: breakfix/bench.py) and the suite's own cycle, then a summary: reports/bench.json and
 reports/bench.svg (also attached to this run's Allure report). A benchmark, not a timed test:
-nothing here asserts a duration; the numbers go to the README."""
+nothing here asserts a duration; the numbers go to docs/measurements.md."""
 import json
 import time
 from pathlib import Path

@@ -103,7 +103,7 @@ SYNTHETIC_TESTS = textwrap.dedent(
 
 
 def _run(cmd: list[str], *, cwd: Path, timeout: float, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """subprocess.run with a timeout that kills the whole process group (Chromium forks helpers)."""
+    """subprocess.run with a timeout that kills the whole process group (Chromium forks child processes)."""
     proc = subprocess.Popen(
         cmd,
         cwd=str(cwd),

@@ -1,6 +1,6 @@
 """What a fault breaks on one node is observed on that node: a DaemonSet's rolling update stops after
 its first broken pod, so kube-proxy can be down on a worker while the control plane's still runs
-(a real failure on the `workers` shape, session 4); a probe pod for a node-local fault is placed on
+(a real failure seen on the `workers` shape); a probe pod for a node-local fault is placed on
 the target node through the scheduler (node affinity, never nodeName)."""
 from types import SimpleNamespace as NS
 

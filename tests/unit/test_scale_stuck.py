@@ -1,5 +1,5 @@
 """scale_stuck decides from the pods created since the scale, not from a pod count: a pod of an
-earlier scale-down that is still terminating is no reaction (a real false failure, session 4)."""
+earlier scale-down that is still terminating is no reaction (a real false failure, seen on a cluster)."""
 from types import SimpleNamespace as NS
 
 import pytest
