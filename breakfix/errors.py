@@ -41,12 +41,27 @@ class WaitTimeout(BreakfixError):
         super().__init__(f"WaitTimeout: {what} not reached within {timeout:.0f}s; last seen: {last_seen}")
 
 
-class SymptomNotObserved(BreakfixError):
+class Verdict(BreakfixError, AssertionError):
+    """The suite's verdict on a fault: it did not do what its file says (no symptom, no effect, no
+    recovery). An AssertionError, so that the report files it as Failed, apart from the Broken
+    tests whose cluster, Docker, node or harness failed them (InfrastructureError and the rest)."""
+
+
+class SymptomNotObserved(Verdict):
     def __init__(self, symptom: str, detail: str):
         self.symptom, self.detail = symptom, detail
         super().__init__(f"SymptomNotObserved: {symptom}: {detail}")
 
 
-class NotRecovered(BreakfixError):
+class NoEffect(Verdict):
+    """The change was made, but what proves it in force (its target kind's proof) never showed."""
+
     def __init__(self, what: str, detail: str):
+        self.what, self.detail = what, detail
+        super().__init__(f"NoEffect: {what}: {detail}")
+
+
+class NotRecovered(Verdict):
+    def __init__(self, what: str, detail: str):
+        self.what, self.detail = what, detail
         super().__init__(f"NotRecovered: {what}: {detail}")

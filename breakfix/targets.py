@@ -18,6 +18,7 @@ module is the engine side of it (assert at the end: the two name the same kinds)
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import subprocess
@@ -26,7 +27,7 @@ from typing import Any, Protocol
 import yaml
 
 from . import edits
-from .errors import InfrastructureError
+from .errors import InfrastructureError, NoEffect, WaitTimeout
 from .killpoints import killpoint
 from .node import MANIFEST_DIR
 from .targets_spec import TARGET_KINDS
@@ -611,9 +612,26 @@ class HostContainerTarget:
         journal.finish(entry)
 
 
+def _no_proof_is_a_verdict(cls: type) -> type:
+    """CLS's took_effect, whose wait for proof running out of time is the verdict NoEffect (the
+    fault did not take effect: Failed in the report), not a WaitTimeout (Broken)."""
+    proof = cls.__dict__["took_effect"]
+
+    @functools.wraps(proof)
+    def took_effect(self, lab, inj) -> None:
+        try:
+            proof(self, lab, inj)
+        except WaitTimeout as exc:
+            raise NoEffect(f"{inj.fault.id} did not take effect", str(exc)) from None
+    cls.took_effect = took_effect
+    return cls
+
+
 STRATEGIES: dict[str, TargetKind] = {s.name: s for s in (
     ManifestTarget(), FileTarget(), ServiceTarget(), FileRemovedTarget(), FileCreatedTarget(),
     CertificateTarget(), ApiObjectTarget(), HostContainerTarget())}
+for _s in STRATEGIES.values():
+    _no_proof_is_a_verdict(type(_s))
 assert set(STRATEGIES) == set(TARGET_KINDS), "every declared target kind needs a strategy"
 
 

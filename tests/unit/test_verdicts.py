@@ -1,0 +1,67 @@
+"""A verdict on a fault (no symptom, no effect, no recovery) is Failed in the report; trouble with
+the cluster, Docker, the node or the suite is Broken. Checked in the Allure results a real
+allure-pytest run writes, and against reports/categories.json."""
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from breakfix.errors import (InfrastructureError, NoEffect, NotRecovered, SymptomNotObserved, Verdict,
+                             WaitTimeout)
+
+pytest_plugins = ["pytester"]
+ROOT = Path(__file__).resolve().parents[2]
+CATEGORIES = json.loads((ROOT / "reports" / "categories.json").read_text())
+
+CASES = {
+    "test_symptom": ("SymptomNotObserved('API unavailable', 'readyz answered 200 for 30s')", "failed",
+                     "Symptom not observed"),
+    "test_no_effect": ("NoEffect('scheduler-command-typo did not take effect', "
+                       "'WaitTimeout: kubelet runs the edited manifest not reached within 60s; last seen: x')",
+                       "failed", "Fault did not take effect"),
+    "test_not_recovered": ("NotRecovered('scheduler-command-typo', 'WaitTimeout: API ready not reached')", "failed",
+                           "Did not recover after fix"),
+    "test_plain_assert": ("AssertionError('evidence for 2 of 3 symptoms')", "failed", "Suite check failed"),
+    "test_infrastructure": ("InfrastructureError('docker exec failed: no such container')", "broken",
+                            "Infrastructure broken"),
+    "test_wait": ("WaitTimeout('control plane Ready before the fault', 240, 'node NotReady')", "broken",
+                  "Timed out waiting (not a verdict)"),
+}
+
+
+def test_verdicts_are_assertion_errors_and_one_line():
+    for exc in (SymptomNotObserved("a", "b\nc"), NoEffect("x", "y"), NotRecovered("x", "y")):
+        assert isinstance(exc, Verdict) and isinstance(exc, AssertionError)
+        assert "\n" not in str(exc)
+    assert not isinstance(InfrastructureError("x"), AssertionError)
+    assert not isinstance(WaitTimeout("x", 1, "y"), AssertionError)
+
+
+def _categories(status: str, message: str) -> list[str]:
+    """What Allure 2 does with categories.json: every category whose statuses and messageRegex
+    (matched against the whole message) fit."""
+    return [c["name"] for c in CATEGORIES
+            if status in c["matchedStatuses"] and re.fullmatch(c["messageRegex"], message)]
+
+
+def test_allure_files_verdicts_as_failed_and_the_rest_as_broken(pytester):
+    body = "from breakfix.errors import *\n\n" + "\n".join(
+        f"def {name}():\n    raise {exc}\n" for name, (exc, _, _) in CASES.items())
+    pytester.makepyfile(test_inner=textwrap.dedent(body))
+    results = pytester.path / "results"
+    r = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", f"--alluredir={results}",
+                                      "test_inner.py")
+    assert r.ret == 1
+    found = {}
+    for f in results.glob("*-result.json"):
+        res = json.loads(f.read_text())
+        found[res["name"]] = (res["status"], res["statusDetails"]["message"])
+    assert set(found) == set(CASES)
+    for name, (_, status, category) in CASES.items():
+        got_status, message = found[name]
+        assert got_status == status, (name, got_status, message)
+        assert _categories(got_status, message) == [category], (name, message)
