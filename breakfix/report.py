@@ -37,6 +37,9 @@ class Reporter:
         self.timings: list[dict] = []
         self.events: list[dict] = []    # the same, with when each ended (monotonic): for the pictures
         self.by_test: dict[str, list[dict]] = {}   # test title -> its phases (fixtures/reporting.py)
+        # Called with (name, seconds, labels) as each timing ends: the live progress of a run
+        # (fixtures/progress.py prints a line per phase).
+        self.listeners: list = []
 
     @contextlib.contextmanager
     def step(self, title: str):
@@ -48,6 +51,8 @@ class Reporter:
     def timing(self, name: str, seconds: float, **labels) -> None:
         self.timings.append({"name": name, "seconds": round(seconds, 2), **labels})
         self.events.append({"name": name, "seconds": round(seconds, 2), "end": time.monotonic()})
+        for listener in self.listeners:
+            listener(name, seconds, labels)
 
     def phases_since(self, t0: float, first: int = 0) -> list[dict]:
         """The timings recorded since event FIRST, each with its start in seconds after T0."""
@@ -106,9 +111,6 @@ class AllureReporter(Reporter):
             # allure-pytest has nothing to attach to. The restore and its wait must go on regardless.
             print(f"kube-breakfix: [{name}] {redact(body).strip()[:200]}", file=sys.stderr)
 
-    def timing(self, name: str, seconds: float, **labels) -> None:
-        super().timing(name, seconds, **labels)
-        self.attach(f"timing: {name}", json.dumps({"seconds": round(seconds, 2), **labels}), "json")
 
 
 def write_timings(path: Path, rows: list[dict]) -> None:
@@ -156,11 +158,36 @@ def markdown_text(text: str) -> str:
     return "\n\n".join("  \n".join(ln.rstrip() for ln in p.splitlines()) for p in paras if p.strip())
 
 
+def markdown_paragraphs(text: str) -> str:
+    """Plain text wrapped in YAML as Markdown paragraphs: the lines of a paragraph joined (the
+    browser wraps them), a line that starts a list item (`- `, `* `, `1. `) kept on its own."""
+    out = []
+    for para in text.strip().split("\n\n"):
+        lines: list[str] = []
+        for ln in para.strip("\n").splitlines():
+            if lines and not re.match(r"\s*(?:[-*] |\d+[.)] )", ln):
+                lines[-1] += " " + ln.strip()
+            else:
+                lines.append(ln.rstrip())
+        if lines:
+            out.append("\n".join(lines))
+    return "\n\n".join(out)
+
+
 def fault_description(fault) -> str:
-    """The description of a fault's test: what it breaks, the fix and the remediation, as Markdown."""
-    return (f"**Fault:** `{fault.id}` in **{fault.component}** ({fault.target.kind}"
-            + (f" `{fault.target.path}`" if fault.target.path else f" `{fault.target.unit}`") + ")\n\n"
-            f"**Fix:** {markdown_text(fault.fix)}\n\n**Remediation:**  \n{markdown_text(fault.remediation)}")
+    """The description of a fault's test as Markdown (Allure renders it: headings, lists, code):
+    what it breaks, the symptoms it must show, the fix and the remediation."""
+    where = f"`{fault.target.path}`" if fault.target.path else f"`{fault.target.unit}`"
+    symptoms = "\n".join(f"- `{s['kind']}`" + (f": {' '.join(str(s['description']).split())}"
+                                                if s.get("description") else "") for s in fault.symptoms)
+    return (f"## Fault `{fault.id}`\n\n"
+            f"- **Component:** {fault.component}\n"
+            f"- **Target:** {fault.target.kind} {where}\n"
+            f"- **Nodes:** {', '.join(fault.nodes)}\n"
+            f"- **Severity:** {fault.severity}\n\n"
+            f"## Symptoms it must show\n\n{symptoms}\n\n"
+            f"## Fix\n\n{markdown_paragraphs(fault.fix)}\n\n"
+            f"## Remediation\n\n{markdown_paragraphs(fault.remediation)}\n")
 
 
 class Shown:

@@ -3,7 +3,7 @@ import xml.etree.ElementTree as ET
 
 from breakfix.catalog import load_catalog
 from breakfix.charts import overview_svg, phase_svg
-from breakfix.report import Reporter, fault_description, markdown_text
+from breakfix.report import Reporter, fault_description, markdown_paragraphs, markdown_text
 
 NS = "{http://www.w3.org/2000/svg}"
 
@@ -40,7 +40,18 @@ def test_reporter_phases_since_gives_starts_relative_to_the_test():
 
 def test_remediation_keeps_its_line_breaks_as_markdown():
     assert markdown_text("one\ntwo\n\nthree\n") == "one  \ntwo\n\nthree"
+
+
+def test_paragraphs_join_their_lines_and_keep_list_items():
+    assert markdown_paragraphs("one\ntwo\n\n- a\n  b\n- c\n1. d\n") == "one two\n\n- a b\n- c\n1. d"
+
+
+def test_fault_description_is_markdown_with_headings_and_lists():
     f = load_catalog()["scheduler-command-typo"]
     d = fault_description(f)
-    assert "`scheduler-command-typo` in **kube-scheduler**" in d
-    assert "Pods stay Pending and nothing is assigned a node: the scheduler is not running. `kubectl -n kube-system  \n" in d
+    assert d.startswith("## Fault `scheduler-command-typo`\n\n- **Component:** kube-scheduler\n")
+    for heading in ("## Symptoms it must show", "## Fix", "## Remediation"):
+        assert f"\n\n{heading}\n\n" in d
+    assert "\n- `" in d.split("## Symptoms it must show")[1]
+    assert ("Pods stay Pending and nothing is assigned a node: the scheduler is not running. `kubectl -n "
+            "kube-system describe pod kube-scheduler-<node>` shows") in d

@@ -65,3 +65,41 @@ def test_allure_files_verdicts_as_failed_and_the_rest_as_broken(pytester):
         got_status, message = found[name]
         assert got_status == status, (name, got_status, message)
         assert _categories(got_status, message) == [category], (name, message)
+
+
+def test_a_test_carries_one_phase_picture_one_timings_json_and_plain_parameters(pytester, monkeypatch):
+    """AllureReporter's timings are not attached one by one: PhasePicture attaches the picture and
+    one JSON of them; a Shown parameter has no quotes; the description is the Markdown given."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    pytester.makepyfile(test_inner=textwrap.dedent('''
+        import allure
+        from breakfix.catalog import load_catalog
+        from breakfix.report import AllureReporter, Shown, describe_fault_test
+        from fixtures.reporting import PhasePicture
+
+        def test_phases():
+            rep = AllureReporter()
+            pic = PhasePicture(rep, "demo")
+            describe_fault_test(load_catalog()["scheduler-command-typo"])
+            allure.dynamic.parameter("node", Shown("control-plane (breakfix-gw0-control-plane)"))
+            for name in ("phase: settle", "settle", "phase: break", "inject->took effect", "phase: symptoms",
+                         "inject->symptoms", "phase: fix", "fix->recovered", "phase: verify", "scale->ready"):
+                with rep.timed(name, fault="demo"):
+                    pass
+            pic.attach()
+    '''))
+    results = pytester.path / "results"
+    r = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", f"--alluredir={results}",
+                                      "test_inner.py")
+    assert r.ret == 0, r.stdout.str()
+    [res] = [json.loads(f.read_text()) for f in results.glob("*-result.json")]
+    kinds = sorted(a["type"] for a in res["attachments"])
+    assert kinds == ["application/json", "image/svg+xml"], res["attachments"]
+    [js] = [a for a in res["attachments"] if a["type"] == "application/json"]
+    body = json.loads((results / js["source"]).read_text())
+    assert [t["name"] for t in body["timings"]][:3] == ["phase: settle", "settle", "phase: break"]
+    assert len(body["timings"]) == 10
+    params = {p["name"]: p["value"] for p in res["parameters"]}
+    assert params["node"] == "control-plane (breakfix-gw0-control-plane)"
+    assert params["fault"] == "scheduler-command-typo"
+    assert res["description"].startswith("## Fault `scheduler-command-typo`")
