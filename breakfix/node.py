@@ -270,6 +270,61 @@ class Node:
                 sums[name] = f"symlink:{target}"
         return sums
 
+    # --- the writers' lock (breakfix/lock.py) ------------------------------------------------
+    # Every change of the lock file runs as one command under `flock` on a guard file beside it, so
+    # "create when absent" and "replace only what I read" are atomic on the node whoever runs them
+    # (each node command is its own `docker exec` or ssh session: no process holds a lock between
+    # two commands, the lock file itself is the lock).
+    def _under_guard(self, path: str, body: str, what: str) -> bool:
+        """Run BODY (shell) holding the guard of PATH; True on exit 0, False on exit 3 (the
+        condition did not hold), NodeUnreachable naming WHAT on anything else."""
+        guard = str(PurePosixPath(path).parent / f".{PurePosixPath(path).name}.guard")
+        r = self.run(f"exec 9>>{shlex.quote(guard)} && flock -w 20 9 || exit 4\n{body}", timeout=40)
+        if r.rc in (0, 3):
+            return r.rc == 0
+        why = describe(r.stderr.strip(), 300) or f"exit {r.rc}"
+        raise NodeUnreachable(f"node {self.spec}: {what} failed: {why}")
+
+    def _put(self, path: str, data: bytes) -> str:
+        tmp = shlex.quote(tmp_path(path))
+        b64 = base64.b64encode(data).decode()
+        return (f"{{ umask 077; printf %s {shlex.quote(b64)} | base64 -d > {tmp} && mv -f {tmp} {shlex.quote(path)}; }} "
+                f"|| {{ rc=$?; rm -f {tmp}; exit $rc; }}")
+
+    def lock_create(self, path: str, data: bytes) -> bool:
+        """Write DATA as PATH only if PATH does not exist (False: it does)."""
+        q = shlex.quote(path)
+        return self._under_guard(path, f"test -e {q} && exit 3\n{self._put(path, data)}", f"creating {path}")
+
+    def lock_read(self, path: str) -> tuple[bytes, int, int] | None:
+        """(content, mtime, seconds since mtime by the node's clock) of PATH, None when it is absent."""
+        q = shlex.quote(path)
+        r = self.run(f"test -e {q} || exit 3; stat -c %Y {q} && date +%s && base64 -w0 {q}")
+        if r.rc == 3:
+            return None
+        if not r.ok:
+            raise NodeUnreachable(f"node {self.spec}: reading {path} exited {r.rc}: {describe(r.stderr.strip(), 300)}")
+        mtime, now, *b64 = r.stdout.split()
+        return base64.b64decode("".join(b64)), int(mtime), int(now) - int(mtime)
+
+    def lock_swap(self, path: str, expect: bytes, mtime: int | None, data: bytes | None) -> bool:
+        """Replace PATH by DATA (remove it when None) only if it still holds EXPECT (and was last
+        written at MTIME, when given); False when it does not."""
+        q = shlex.quote(path)
+        test = (f"test -e {q} || exit 3\n[ \"$(sha256sum < {q} | cut -c1-64)\" = {hashlib.sha256(expect).hexdigest()} ] "
+                f"|| exit 3\n")
+        if mtime is not None:
+            test += f"[ \"$(stat -c %Y {q})\" = {int(mtime)} ] || exit 3\n"
+        act = self._put(path, data) if data is not None else f"rm -f {q}"
+        return self._under_guard(path, test + act, f"replacing {path}")
+
+    def lock_touch(self, path: str, expect: bytes) -> bool:
+        """Refresh PATH's mtime (a heartbeat) only if it still holds EXPECT."""
+        q = shlex.quote(path)
+        return self._under_guard(path, f"test -e {q} || exit 3\n[ \"$(sha256sum < {q} | cut -c1-64)\" = "
+                                       f"{hashlib.sha256(expect).hexdigest()} ] || exit 3\ntouch {q}",
+                                 f"refreshing {path}")
+
     # --- services and containers -------------------------------------------------------------
     def unit_state(self, unit: str) -> str:
         """systemd's ActiveState of UNIT, or "unknown" when it could not be read (which proves

@@ -18,6 +18,8 @@ class FakeNode:
         self.units: dict[str, str] = {"kubelet": "active"}
         self.calls: list[tuple] = []
         self.fail_on: set[str] = set()      # method names that raise NodeUnreachable
+        self.clock = 1_000_000              # the node's clock (seconds), for files' mtimes
+        self.mtimes: dict[str, int] = {}
 
     def _log(self, *call):
         self.calls.append(call)
@@ -80,6 +82,39 @@ class FakeNode:
         for p in gone:
             del self.files[p]
         return sorted(gone)
+
+    # the writers' lock (Node.lock_*: one command under flock on a real node)
+    def lock_read(self, path):
+        self._log("lock_read", path)
+        if path not in self.files:
+            return None
+        m = self.mtimes.get(path, self.clock)
+        return self.files[path][0], m, self.clock - m
+
+    def lock_create(self, path, data):
+        self._log("lock_create", path)
+        if path in self.files:
+            return False
+        self.files[path], self.mtimes[path] = (bytes(data), "600"), self.clock
+        return True
+
+    def lock_swap(self, path, expect, mtime, data):
+        self._log("lock_swap", path)
+        if path not in self.files or self.files[path][0] != expect or (
+                mtime is not None and self.mtimes.get(path, self.clock) != mtime):
+            return False
+        if data is None:
+            del self.files[path]
+        else:
+            self.files[path], self.mtimes[path] = (bytes(data), "600"), self.clock
+        return True
+
+    def lock_touch(self, path, expect):
+        self._log("lock_touch", path)
+        if self.files.get(path, (None,))[0] != expect:
+            return False
+        self.mtimes[path] = self.clock
+        return True
 
     # units
     def systemctl(self, action, unit):
