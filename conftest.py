@@ -11,4 +11,5 @@ pytest_plugins = [
     "fixtures.reporting",
     "fixtures.shard",
     "fixtures.order",
+    "fixtures.progress",
 ]
