@@ -9,8 +9,13 @@ It also keeps the rootdir where it belongs when an option's value follows after 
 from __future__ import annotations
 
 import copy
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_addoption(parser):
@@ -115,6 +120,7 @@ def pytest_cmdline_main(config):
     only where make would (the single shape, clusters the run creates, -n not given, xdist loaded,
     not a worker itself)."""
     config._breakfix_workers_default = None
+    config._breakfix_existing = None if hasattr(config, "workerinput") else existing_kind_cluster(config)
     if _default_workers_apply(config):
         config.option.numprocesses = DEFAULT_WORKERS
         config.option.dist = DIST
@@ -131,7 +137,66 @@ def _default_workers_apply(config) -> bool:
         return False
     if getattr(o, "kubeconfig", None) or getattr(o, "node", None) or getattr(o, "usepdb", False):
         return False
+    if getattr(config, "_breakfix_existing", None):    # a kind cluster that is there: run on it, one process
+        return False
     return getattr(o, "cluster_shape", "single") == "single"
+
+
+def _kind_bin(config) -> str | None:
+    """The kind the cluster fixture would use (fixtures/cluster.py kind_binary), or None."""
+    for cand in (getattr(config.option, "kind_bin", None), str(ROOT / "airgap" / ".build" / "bin" / "kind"),
+                 shutil.which("kind")):
+        if cand and Path(cand).is_file():
+            return cand
+    return None
+
+
+def existing_kind_cluster(config, run=subprocess.run) -> str | None:
+    """The cluster --cluster-name names, when the command line gave it and kind lists a cluster of
+    that name now (made by hand, or kept by an earlier --keep-cluster run): the run uses it, in one
+    process. None otherwise (no kind, no Docker engine: the cluster fixture says why later)."""
+    name = getattr(config.option, "cluster_name", None)
+    kind = _kind_bin(config)
+    if not name or not kind or not _given(config, "--cluster-name"):
+        return None
+    try:
+        r = run([kind, "get", "clusters"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return name if r.returncode == 0 and name in r.stdout.split() else None
+
+
+def cluster_lines(config) -> list[str]:
+    """What the run will run on, for the header: an existing cluster (--kubeconfig, or a kind
+    cluster --cluster-name names) or the kind clusters it creates, by name."""
+    o = config.option
+    if getattr(o, "collectonly", False) or getattr(o, "list_faults", False):
+        return []
+    kubeconfig, node = getattr(o, "kubeconfig", None), getattr(o, "node", None)
+    if kubeconfig or node:
+        return [f"kube-breakfix: runs on the existing cluster of --kubeconfig={kubeconfig} (node {node}), in one "
+                f"process; it is left in place"
+                + ("" if getattr(o, "allow_node_writes", False) else " and its nodes are not changed (read-only)")]
+    name = getattr(o, "cluster_name", None)
+    workers = getattr(o, "numprocesses", None)
+    existing = getattr(config, "_breakfix_existing", None)
+    if existing and not workers:
+        ours = (Path(".pytest-kind") / existing / "kubeconfig").is_file()
+        return [f"kube-breakfix: runs on the existing kind cluster {existing}, in one process; "
+                + ("kept by an earlier --keep-cluster run, deleted at the end unless --keep-cluster" if ours
+                   else "it was made outside this run and is left in place")]
+    if not name:
+        return []
+    if workers:
+        names = (", ".join(f"{name}-gw{i}" for i in range(workers)) if isinstance(workers, int)
+                 else f"{name}-gw0, {name}-gw1, ...")
+        lines = [f"kube-breakfix: creates kind clusters {names} (one per worker); deleted at the end unless "
+                 f"--keep-cluster"]
+        if existing:
+            lines.append(f"kube-breakfix: the existing kind cluster {existing} is not used: -n makes a cluster per "
+                         f"worker; without -n the run uses {existing}")
+        return lines
+    return [f"kube-breakfix: creates kind cluster {name}; deleted at the end unless --keep-cluster"]
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -153,10 +218,27 @@ _FLAGS = {"allure_report_dir": ("--alluredir",), "clean_alluredir": ("--clean-al
 
 
 def pytest_report_header(config):
+    lines = []
     chosen = getattr(config, "_breakfix_conformance_defaults", None)
     if chosen:
         workers = getattr(config, "_breakfix_workers_default", None)
-        return ["kube-breakfix: `pytest` alone runs like `make conformance`: "
-                + " ".join(f"{_FLAGS[n][0]}" + ("" if v is True else f"={v}") for n, v in chosen.items())
-                + (f" -n {workers} --dist {DIST}" if workers else "")]
-    return None
+        lines.append("kube-breakfix: `pytest` alone runs like `make conformance`: "
+                     + " ".join(f"{_FLAGS[n][0]}" + ("" if v is True else f"={v}") for n, v in chosen.items())
+                     + (f" -n {workers} --dist {DIST}" if workers else ""))
+    if _runs_suite(config):
+        lines += cluster_lines(config)
+    return lines or None
+
+
+def _runs_suite(config) -> bool:
+    """Whether the run selects the suite (suites/: bare pytest, or a path under it)."""
+    if config.args_source == pytest.Config.ArgsSource.TESTPATHS:
+        return True
+    suites = ROOT / "suites"
+    for a in config.args:
+        p = Path(a.split("::", 1)[0])
+        p = p if p.is_absolute() else Path(config.invocation_params.dir) / p
+        p = p.resolve()
+        if p == suites or suites in p.parents:
+            return True
+    return False

@@ -71,3 +71,63 @@ def test_bare_pytest_takes_make_conformances_workers_where_make_does():
     # the bigger shapes and an -n of the user's own: no default workers
     for args in (["--cluster-shape=ha"], ["-n", "2"], ["-n1"], ["--numprocesses=2"]):
         assert " -n " not in header(*args) + " ", args
+
+
+def _fake_kind(tmp_path: Path, clusters: str) -> Path:
+    kind = tmp_path / "kind"
+    kind.write_text(f"#!/bin/sh\n[ \"$1 $2\" = 'get clusters' ] && printf '{clusters}' && exit 0\nexit 1\n")
+    kind.chmod(0o755)
+    return kind
+
+
+def test_an_existing_kind_cluster_named_by_cluster_name_takes_one_process(tmp_path):
+    """`pytest --cluster-name=NAME` where kind lists NAME: no default workers (they would make
+    NAME-gw0 ... and leave NAME untouched); a name kind does not list keeps them."""
+    from breakfix.pytest_options import DEFAULT_WORKERS
+    kind = _fake_kind(tmp_path, "newbie\\nother\\n")
+
+    def header(*args):
+        return next(ln for ln in pytest_run(*args, f"--kind-bin={kind}", "--collect-only").stdout.splitlines()
+                    if ln.startswith(HEADER))
+    assert " -n " not in header("--cluster-name=newbie") + " "
+    assert header("--cluster-name=fresh").endswith(f" -n {DEFAULT_WORKERS} --dist loadgroup")
+
+
+def _config(tmp_path, **opts):
+    from types import SimpleNamespace
+    o = dict(cluster_name="newbie", kubeconfig=None, node=None, numprocesses=None, collectonly=False,
+             list_faults=False, allow_node_writes=False, kind_bin=None)
+    o.update(opts)
+    return SimpleNamespace(option=SimpleNamespace(**o),
+                           invocation_params=SimpleNamespace(args=tuple(f"--{k.replace('_', '-')}={v}"
+                                                                        for k, v in opts.items())))
+
+
+def test_the_header_names_the_cluster_the_run_uses_or_creates(tmp_path, monkeypatch):
+    from breakfix.pytest_options import cluster_lines, existing_kind_cluster
+    monkeypatch.chdir(tmp_path)
+    kind = _fake_kind(tmp_path, "newbie\\n")
+    cfg = _config(tmp_path, cluster_name="newbie", kind_bin=str(kind))
+    cfg._breakfix_existing = existing_kind_cluster(cfg)
+    assert cfg._breakfix_existing == "newbie"
+    assert cluster_lines(cfg) == ["kube-breakfix: runs on the existing kind cluster newbie, in one process; it was "
+                                  "made outside this run and is left in place"]
+    cfg = _config(tmp_path, cluster_name="fresh", kind_bin=str(kind), numprocesses=2)
+    cfg._breakfix_existing = existing_kind_cluster(cfg)
+    assert cfg._breakfix_existing is None
+    assert cluster_lines(cfg) == ["kube-breakfix: creates kind clusters fresh-gw0, fresh-gw1 (one per worker); "
+                                  "deleted at the end unless --keep-cluster"]
+    cfg = _config(tmp_path, cluster_name="newbie", kind_bin=str(kind), numprocesses=2)
+    cfg._breakfix_existing = existing_kind_cluster(cfg)
+    assert cluster_lines(cfg)[1].startswith("kube-breakfix: the existing kind cluster newbie is not used: -n")
+    cfg = _config(tmp_path, cluster_name="fresh", kind_bin=str(kind))
+    cfg._breakfix_existing = None
+    assert cluster_lines(cfg) == ["kube-breakfix: creates kind cluster fresh; deleted at the end unless --keep-cluster"]
+    cfg = _config(tmp_path, kubeconfig="/tmp/kc", node="docker://x-control-plane")
+    cfg._breakfix_existing = None
+    assert cluster_lines(cfg)[0].startswith("kube-breakfix: runs on the existing cluster of --kubeconfig=/tmp/kc "
+                                            "(node docker://x-control-plane), in one process; it is left in place")
+    # a name given by no one (the default) is never looked up
+    cfg = _config(tmp_path, kind_bin=str(kind))
+    cfg.invocation_params.args = ()
+    assert existing_kind_cluster(cfg) is None
