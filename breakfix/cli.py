@@ -49,6 +49,17 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _wait_seconds(text: str) -> float:
+    """argparse type: seconds to wait, 0 or more and finite."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 or more)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     g = common.add_argument_group("cluster")
@@ -63,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--timeout-scale", type=_positive_seconds, metavar="F",
                    help="multiply every wait's timeout, as the suite's --timeout-scale (env BREAKFIX_TIMEOUT_SCALE; "
                         "BREAKFIX_TIMEOUT_<NAME> seconds per wait)")
+    lock_opt = _Parser(add_help=False)
+    lock_opt.add_argument("--wait-lock", type=_wait_seconds, default=0.0, metavar="SECONDS",
+                          help="when another writer (break, restore, lab setup/reset, the suite) holds the node's "
+                               "lock, wait up to SECONDS for it (default 0: refuse at once, naming the holder)")
 
     p = _Parser(prog="breakfix", description="Break a Kubernetes control plane on purpose, grade it, restore it.")
     sub = p.add_subparsers(dest="command", metavar="{list,break,check,snapshot,restore,lab}", parser_class=_Parser)
@@ -72,12 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--faults-dir", metavar="DIR", help="fault catalog directory")
     ls.add_argument("--json", action="store_true", help="as JSON")
 
-    br = sub.add_parser("break", parents=[common], help="set a lab up: inject FAULT and leave it in place",
+    br = sub.add_parser("break", parents=[common, lock_opt], help="set a lab up: inject FAULT and leave it in place",
                         description="Inject FAULT on the node (backup kept in /var/lib/kube-breakfix/backups) "
                                     "and wait until it shows. `breakfix restore` undoes it.")
     br.add_argument("fault", metavar="FAULT", help="fault id (see `breakfix list`)")
 
-    ck = sub.add_parser("check", parents=[common], help="grade the cluster (read-only)",
+    ck = sub.add_parser("check", parents=[common, lock_opt], help="grade the cluster (read-only)",
                         description="Grade the cluster: read-only checks, evidence, likely fault, weighted score. "
                                     "Exit 0 only when every check passes.")
     ck.add_argument("--replicas", type=int, metavar="N", help="the `app` deployment must have N Ready replicas")
@@ -90,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="how long the test pod may take to run (default: the suite's `schedule` timeout, 90 s "
                          "x --timeout-scale)")
     ck.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    ck.add_argument("--force", action="store_true",
+                    help="grade even while a writer (a break, the suite) holds the node's lock (refused otherwise: "
+                         "it would grade a change in progress)")
     ck.add_argument("--junit", metavar="FILE", help="also write the result as JUnit XML to FILE")
     ck.add_argument("--alluredir", metavar="DIR",
                     help="also write the result as Allure results into DIR (`python -m breakfix.report_html DIR "
@@ -116,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     step_opt = _Parser(add_help=False)
     step_opt.add_argument("lab", metavar="LAB", help="lab id (see `breakfix lab list`)")
     step_opt.add_argument("--step", type=int, required=True, metavar="N", help="the step, 1 for the first")
-    lsu = lsub.add_parser("setup", parents=[common, labs_opt, step_opt],
+    lsu = lsub.add_parser("setup", parents=[common, labs_opt, step_opt, lock_opt],
                           help="set step N of LAB up (read-write): the app as the step starts, its fault, its symptoms",
                           description="Scale the app to where step N starts, inject the step's fault (backup and "
                                       "journal on the node, as `break`), and prove what the learner sees. "
@@ -129,9 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
                                       "schedules) plus every health check of `check`, with the same verdicts and "
                                       "exit codes (0 pass, 1 fail, 2 could not grade, 3 read-only violation).")
     for a in ck._actions:   # the same grading options as `check`, bar what the lab decides
-        if a.dest in ("namespace", "probe_image", "probe_timeout", "json", "junit", "alluredir"):
+        if a.dest in ("namespace", "probe_image", "probe_timeout", "json", "junit", "alluredir", "force", "wait_lock"):
             lck._add_action(a)
-    lrs = lsub.add_parser("reset", parents=[common, labs_opt],
+    lrs = lsub.add_parser("reset", parents=[common, labs_opt, lock_opt],
                           help="undo a lab setup: restore every backup on the node, the app as the lab starts",
                           description="Restore every fault `lab setup` (or `break`, or a killed run) left on the "
                                       "node, wait until the control plane is Ready, and with LAB scale the app "
@@ -140,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     lrs.add_argument("--app-image", default=None,
                      help="image of the app deployment when it has to be created (default: kube-breakfix/app:v1)")
 
-    rs = sub.add_parser("restore", parents=[common], help="put back every backup found on the node(s)",
+    rs = sub.add_parser("restore", parents=[common, lock_opt], help="put back every backup found on the node(s)",
                         description="Restore every fault `breakfix break` (or a killed run) left on the node, "
                                     "or with --cluster (and no --node) on every node of the kind cluster.")
     rs.add_argument("--no-wait", action="store_true", help="do not wait for the control plane to be Ready again")
@@ -184,6 +202,7 @@ class Target:
         self.kubeconfig: str | None = args.kubeconfig
         self.node: str | None = args.node
         self._tmp: str | None = None
+        self._cleanups: list = []      # run by cleanup(), last first (the node's lock given back)
         if self.kubeconfig:
             from .kube import check_kubeconfig
             check_kubeconfig(self.kubeconfig, "--kubeconfig")   # before anything connects
@@ -212,7 +231,15 @@ class Target:
         self._tmp = path
         return path
 
+    def on_cleanup(self, fn) -> None:
+        self._cleanups.append(fn)
+
     def cleanup(self) -> None:
+        while self._cleanups:
+            try:
+                self._cleanups.pop()()
+            except Exception as exc:  # noqa: BLE001 - e.g. the node away: its lock is stale once we exit
+                warn(f"could not give the node's lock back ({exc}); the next writer takes it over")
         if self._tmp:
             Path(self._tmp).unlink(missing_ok=True)
 
@@ -227,6 +254,51 @@ def open_node(spec: str, sudo: bool):
 def open_kube(kubeconfig: str):
     from .kube import Kube
     return Kube(kubeconfig)
+
+
+def take_lock(target, node, args, journal=None):
+    """The node's writers' lock for this command (breakfix/lock.py), given back by target.cleanup().
+    A lock whose holder is proven gone is taken over; with JOURNAL, what that holder changed is put
+    back first."""
+    from .lock import NodeLock, replay_taken_over
+    lk = NodeLock(node, getattr(args, "command_line", None) or f"breakfix {args.command}")
+    lk.acquire(args.wait_lock)
+    target.on_cleanup(lk.release)
+    if lk.took_over:
+        gone, why = lk.took_over
+        warn(f"took over the lock of {gone.line()} on {node.spec}: {why}")
+        if journal is not None:
+            for line in replay_taken_over(journal, gone):
+                print(f"put back what {gone.command!r} left: {line}")
+    return lk
+
+
+def refuse_while_locked(node, args) -> None:
+    """`check`: no grading while a writer holds the node's lock (it would grade a change in
+    progress): wait up to --wait-lock, then refuse naming the holder, unless --force."""
+    from .lock import LockHeld, NodeLock
+    from .waits import Observation, wait_until
+    watcher = NodeLock(node, "breakfix check")
+    last: list = [None]
+
+    def free() -> Observation:
+        last[0] = got = watcher.live_holder()
+        return Observation(got is None or got[1] is not None, got[0].line() if got else "free")
+    try:
+        wait_until(free, "the node's lock free", 0.0 if args.force else args.wait_lock, interval=1.0)
+    except WaitTimeout:
+        if last[0] is None:
+            raise
+        h = last[0][0]
+        if args.force:
+            warn(f"{node.spec} is locked by {h.line()}; grading anyway (--force)")
+            return
+        waited = f"waited {args.wait_lock:g}s" if args.wait_lock else "did not wait"
+        raise LockHeld(f"{node.spec} is locked by {h.line()}: grading now would grade a change in progress; "
+                       f"nothing graded ({waited}; --wait-lock SECONDS waits, --force grades anyway)") from None
+    if last[0] is not None:
+        warn(f"the lock of {last[0][0].line()} is stale ({last[0][1]}): a killed run may have left changes; "
+             f"`breakfix restore` puts them back")
 
 
 def _exc_line(exc: Exception) -> str:
@@ -316,6 +388,7 @@ def cmd_break(args) -> int:
     try:
         kube, node, node_name, path = _open_for_fault(target, args, fault)
         lab = Lab(kube, node, node_name, reporter=TextReporter())
+        take_lock(target, node, args, lab.journal)
         for e in lab.leftovers():
             if e.fault == fault.id:
                 raise UsageError(f"{fault.id} is already set up on {node.spec} (backup {e.backup}); "
@@ -418,6 +491,8 @@ def cmd_restore(args) -> int:
     try:
         kube = open_kube(target.kubeconfig) if target.kubeconfig else None
         specs = kind_node_specs(args.cluster) if args.cluster and not args.node else [target.node]
+        if not getattr(args, "lock_held", False):    # `lab reset` holds it already
+            take_lock(target, open_node(specs[0], args.sudo), args)
         restored, failed = [], 0
         for spec in specs:
             try:
@@ -505,6 +580,7 @@ def cmd_check(args, lab_step=None) -> int:
     try:
         kube = open_kube(target.kubeconfig)
         node = open_node(target.node, args.sudo)
+        refuse_while_locked(node, args)
         problem = api_problem(kube)   # reported (one line) after grading from the node
         if problem and problem.startswith(("bad credentials", "the credentials")):
             raise UsageError(f"{problem}: could not grade")   # bad input: exit 2 before anything runs
@@ -608,6 +684,7 @@ def cmd_lab_setup(args) -> int:
         kube, node, node_name, path = _open_for_fault(target, args, fault)
         lab = Lab(kube, node, node_name, reporter=TextReporter(), app_name=lab_def.app_name,
                   app_image=args.app_image or "kube-breakfix/app:v1")
+        take_lock(target, node, args, lab.journal)
         left = lab.leftovers()
         if left:
             raise UsageError(f"{left[0].fault} is set up on {node.spec} (backup {left[0].backup}); run "
@@ -663,13 +740,15 @@ def cmd_lab_reset(args) -> int:
         from .labs import select_labs
         lab_def = select_labs(_labs(args)[1], [args.lab])[0]
     args.no_wait = False
-    code = cmd_restore(args)
-    if code != EXIT_OK:
-        return code
     target = Target(args)
     try:
-        kube = open_kube(target.kubeconfig)
         node = open_node(target.node, args.sudo)
+        take_lock(target, node, args)      # held through the restore and the app's reset
+        args.lock_held = True
+        code = cmd_restore(args)
+        if code != EXIT_OK:
+            return code
+        kube = open_kube(target.kubeconfig)
         lab = Lab(kube, node, node_name_of(node), reporter=TextReporter(verbose=False),
                   app_name=lab_def.app_name if lab_def else "app", app_image=args.app_image or "kube-breakfix/app:v1")
         try:
@@ -699,6 +778,7 @@ COMMANDS = {"lab": cmd_lab, "list": cmd_list, "break": cmd_break, "check": cmd_c
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        args.command_line = "breakfix " + shlex.join(sys.argv[1:] if argv is None else argv)   # as the lock names it
         if args.command != "list" and getattr(args, "lab_command", None) != "list":
             from .waits import validate_timeouts
             if getattr(args, "timeout_scale", None):   # the grader's and break's waits read it like the suite's

@@ -5,6 +5,7 @@ kill. A journal that cannot be replayed faithfully is never reported as restored
 and the error says what the operator has to do."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -126,15 +127,30 @@ class Journal:
             return store.record(entry)
         n = self.node
         n.make_private_dir(self.directory)
-        if entry.path and entry.kind != "file_created":
-            entry.backup = backup_path(entry.path)
-            n.copy_file(entry.path, entry.backup)
-            got = n.sha256(entry.backup)
-            if got != entry.sha256:
-                raise JournalError(f"backup {entry.backup} of {entry.path} has sha256 {got}, expected {entry.sha256}; "
-                                   f"nothing changed")
-            killpoint("after-backup")
-        n.write_atomic(self.path_of(entry), json.dumps(asdict(entry)).encode())
+        written = []
+        try:
+            if entry.path and entry.kind != "file_created":
+                entry.backup = backup_path(entry.path)
+                written += [entry.backup + ".tmp", entry.backup]
+                n.copy_file(entry.path, entry.backup)
+                got = n.sha256(entry.backup)
+                if got != entry.sha256:
+                    raise JournalError(f"backup {entry.backup} of {entry.path} has sha256 {got}, expected "
+                                       f"{entry.sha256}; nothing changed")
+                killpoint("after-backup")
+            written += [tmp_path(self.path_of(entry)), self.path_of(entry)]
+            n.write_atomic(self.path_of(entry), json.dumps(asdict(entry)).encode())
+        except BreakfixError as exc:
+            # A backup or journal that cannot be written (a full disk, the node away): nothing is
+            # changed, and what was half written goes (the sweep would remove it otherwise).
+            with contextlib.suppress(BreakfixError):
+                n.remove(*written)
+            if isinstance(exc, JournalError):
+                raise
+            what = f"the backup of {entry.path}" if entry.backup and written[-1] == entry.backup else "the journal entry"
+            why = "no space left on the device" if "No space left" in str(exc) else str(exc)[:240]
+            raise JournalError(f"{entry.fault}: {what} could not be written in {self.directory} on {n.spec} "
+                               f"({why}); nothing changed") from None
         killpoint("after-journal")
         return entry
 

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from .errors import BreakfixError
+from .journal import JOURNAL_SUFFIX
 from .node import BACKUP_DIR
 from .waits import Observation, wait_until
 
@@ -96,7 +97,7 @@ class Holder:
     host_key: str = ""              # boot id and pid namespace of the host (Identity.key)
     pid_start: str = ""
     token: str = ""
-    journal: list[str] | None = None   # the journal entries when it took the lock (None: not read yet)
+    journal: list[str] | None = None   # the journal entries when it took the lock (left on purpose)
 
     def line(self) -> str:
         return f"`{self.command}` (pid {self.pid} on {self.host}, user {self.holder}, since {self.started})"
@@ -170,11 +171,23 @@ class NodeLock:
         fatal: list[BaseException] = []
         seen: list[Holder] = []
 
+        directory = os.path.dirname(self.path)
+
         def attempt() -> Observation:
             try:
-                if self.node.lock_create(self.path, mine.to_bytes()):
+                # Which journal entries are there as it is taken (only a holder writes entries: the
+                # node checks the listing is unchanged as it creates the lock).
+                for _ in range(5):     # a writer's entry landed in between: list again
+                    mine.journal = self.node.list_files(directory, f"*{JOURNAL_SUFFIX}")
+                    made = self.node.lock_create(self.path, mine.to_bytes(), (directory, f"*{JOURNAL_SUFFIX}",
+                                                                              mine.journal))
+                    if made is not None:
+                        break
+                if made:
                     self.held = mine.to_bytes()
                     return Observation(True, "taken")
+                if made is None:
+                    return Observation(False, "the journal changed while taking the lock")
                 cur = self.current()
                 if cur is None:
                     return Observation(False, "given back just now")
@@ -187,6 +200,9 @@ class NodeLock:
                 why = stale_reason(h, age, self.me, self.expiry)
                 if why is None:
                     return Observation(False, f"held by {h.line()}")
+                # What the gone holder found stays the entries left on purpose; what it wrote
+                # itself is put back by the caller (replay_taken_over), or by whoever takes over next.
+                mine.journal = h.journal if h.journal is not None else mine.journal
                 if self.node.lock_swap(self.path, raw, mtime, mine.to_bytes()):
                     self.held, self.took_over = mine.to_bytes(), (h, why)
                     return Observation(True, f"taken over from {h.line()}: {why}")
@@ -207,19 +223,10 @@ class NodeLock:
                            f"nothing changed") from exc
         if fatal:
             raise fatal[0]
-        self._record_journal(mine)
         if self.heartbeat > 0:
             self._beat = threading.Thread(target=self._beating, name="breakfix-lock-heartbeat", daemon=True)
             self._beat.start()
         return self
-
-    def _record_journal(self, mine: Holder) -> None:
-        """Write into the lock which journal entries were there when it was taken: a writer that
-        takes it over later replays only the entries written after (this holder's own)."""
-        from .journal import JOURNAL_SUFFIX
-        mine.journal = self.node.list_files(os.path.dirname(self.path), f"*{JOURNAL_SUFFIX}")
-        if self.node.lock_swap(self.path, self.held, None, mine.to_bytes()):
-            self.held = mine.to_bytes()
 
     def beat(self) -> bool:
         """Refresh the lock's mtime (still ours: True)."""

@@ -275,13 +275,14 @@ class Node:
     # "create when absent" and "replace only what I read" are atomic on the node whoever runs them
     # (each node command is its own `docker exec` or ssh session: no process holds a lock between
     # two commands, the lock file itself is the lock).
-    def _under_guard(self, path: str, body: str, what: str) -> bool:
+    def _under_guard(self, path: str, body: str, what: str) -> bool | None:
         """Run BODY (shell) holding the guard of PATH; True on exit 0, False on exit 3 (the
-        condition did not hold), NodeUnreachable naming WHAT on anything else."""
+        condition did not hold), None on exit 5 (the files it was to find unchanged changed),
+        NodeUnreachable naming WHAT on anything else."""
         guard = str(PurePosixPath(path).parent / f".{PurePosixPath(path).name}.guard")
         r = self.run(f"exec 9>>{shlex.quote(guard)} && flock -w 20 9 || exit 4\n{body}", timeout=40)
-        if r.rc in (0, 3):
-            return r.rc == 0
+        if r.rc in (0, 3, 5):
+            return {0: True, 3: False, 5: None}[r.rc]
         why = describe(r.stderr.strip(), 300) or f"exit {r.rc}"
         raise NodeUnreachable(f"node {self.spec}: {what} failed: {why}")
 
@@ -291,10 +292,17 @@ class Node:
         return (f"{{ umask 077; printf %s {shlex.quote(b64)} | base64 -d > {tmp} && mv -f {tmp} {shlex.quote(path)}; }} "
                 f"|| {{ rc=$?; rm -f {tmp}; exit $rc; }}")
 
-    def lock_create(self, path: str, data: bytes) -> bool:
-        """Write DATA as PATH only if PATH does not exist (False: it does)."""
+    def lock_create(self, path: str, data: bytes, same_files: tuple[str, str, list[str]] | None = None) -> bool | None:
+        """Write DATA as PATH only if PATH does not exist (False: it does) and, with SAME_FILES
+        (directory, name pattern, files), only if list_files(directory, pattern) is still those
+        files (None: it is not)."""
         q = shlex.quote(path)
-        return self._under_guard(path, f"test -e {q} && exit 3\n{self._put(path, data)}", f"creating {path}")
+        check = ""
+        if same_files is not None:
+            d, pattern, files = same_files
+            check = (f"[ \"$(find {shlex.quote(d)} -mindepth 1 -maxdepth 1 -type f -name {shlex.quote(pattern)} "
+                     f"| LC_ALL=C sort)\" = {shlex.quote(chr(10).join(sorted(files)))} ] || exit 5\n")
+        return self._under_guard(path, f"test -e {q} && exit 3\n{check}{self._put(path, data)}", f"creating {path}")
 
     def lock_read(self, path: str) -> tuple[bytes, int, int] | None:
         """(content, mtime, seconds since mtime by the node's clock) of PATH, None when it is absent."""

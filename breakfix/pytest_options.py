@@ -50,6 +50,9 @@ def pytest_addoption(parser):
     g.addoption("--k8s-version", default=None,
                 help="Kubernetes version of the offline node image (airgap/versions.env K8S_VERSIONS; "
                      "default: the first); --kind-image overrides it")
+    g.addoption("--wait-lock", default="0", metavar="SECONDS",
+                help="when another writer (breakfix break/restore/lab setup, another run) holds the cluster node's "
+                     "lock, wait up to SECONDS for it (default 0: stop at once, naming the holder)")
     g.addoption("--timings-file", default="reports/timings.json", help="where phase timings are written")
 
 

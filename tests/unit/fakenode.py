@@ -91,10 +91,12 @@ class FakeNode:
         m = self.mtimes.get(path, self.clock)
         return self.files[path][0], m, self.clock - m
 
-    def lock_create(self, path, data):
+    def lock_create(self, path, data, same_files=None):
         self._log("lock_create", path)
         if path in self.files:
             return False
+        if same_files is not None and self.list_files(same_files[0], same_files[1]) != sorted(same_files[2]):
+            return None
         self.files[path], self.mtimes[path] = (bytes(data), "600"), self.clock
         return True
 

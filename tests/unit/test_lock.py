@@ -181,3 +181,17 @@ def test_live_holder_says_who_and_whether_it_is_gone():
 def test_holder_parse_round_trip():
     h = Holder("u", "h", 1, "c", "t", journal=["a"])
     assert Holder.parse(h.to_bytes()) == h and Holder.parse(b"\xff") is None
+
+
+def test_the_lock_is_taken_only_with_the_journal_it_lists():
+    node = FakeNode()
+    create, calls = node.lock_create, []
+
+    def racing_create(path, data, same_files=None):   # a writer's entry lands between listing and create
+        calls.append(same_files[2])
+        if len(calls) == 1:
+            node.files[journal_path("other")] = (b"{}", "600")
+        return create(path, data, same_files)
+    node.lock_create = racing_create
+    lock(node, 101).acquire()
+    assert calls == [[], [journal_path("other")]] and held(node)["journal"] == [journal_path("other")]
