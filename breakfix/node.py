@@ -279,7 +279,9 @@ class Node:
         """Run BODY (shell) holding the guard of PATH; True on exit 0, False on exit 3 (the
         condition did not hold), None on exit 5 (the files it was to find unchanged changed),
         NodeUnreachable naming WHAT on anything else."""
-        guard = str(PurePosixPath(path).parent / f".{PurePosixPath(path).name}.guard")
+        # Beside PATH's directory, not in it: the journal's directory stays empty once all is put back.
+        d = PurePosixPath(path).parent
+        guard = str(d.parent / f".{d.name}{PurePosixPath(path).name}.guard")
         r = self.run(f"exec 9>>{shlex.quote(guard)} && flock -w 20 9 || exit 4\n{body}", timeout=40)
         if r.rc in (0, 3, 5):
             return {0: True, 3: False, 5: None}[r.rc]
