@@ -28,6 +28,9 @@ from typing import Sequence
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TOOLING_DIR = REPO_ROOT / "reports" / "tooling"
 DEFAULT_CATEGORIES = REPO_ROOT / "reports" / "categories.json"
+# Styles the single-file report gets on top of Allure's own (its reset leaves a description's
+# Markdown headings and lists as plain lines): one <style> element, nothing loaded from elsewhere.
+DEFAULT_CSS = DEFAULT_TOOLING_DIR / "report.css"
 
 NPM_CI_TIMEOUT = 600  # seconds; one-off install of the pinned CLI
 _KILL_GRACE = 30  # seconds to collect output after killing a timed-out process group
@@ -136,6 +139,7 @@ def generate_html(
     timeout: float = 300,
     categories: str | os.PathLike | None = DEFAULT_CATEGORIES,
     history_dir: str | os.PathLike | None = None,
+    css: str | os.PathLike | None = DEFAULT_CSS,
 ) -> Path:
     """Render *results_dir* into ``out_dir/index.html`` (single file) and return that path.
 
@@ -144,6 +148,7 @@ def generate_html(
     *history_dir*: Allure's ``history/`` of the previous reports is copied into
     the results before generating (the Trend and each test's History tab), and
     this report's history is written back there for the next run.
+    *css*: styles added to the page (reports/tooling/report.css; None for none).
     """
     results = Path(results_dir).resolve()
     out = Path(out_dir).resolve()
@@ -174,7 +179,20 @@ def generate_html(
         raise ReportError(_one_line(f"allure generate failed (exit {res.returncode}): {_tail(res.stdout)}"))
     if not index.is_file() or index.stat().st_size == 0:
         raise ReportError(_one_line(f"allure generate did not write {index}: {_tail(res.stdout)}"))
+    if css is not None and Path(css).is_file():
+        add_style(index, Path(css).read_text(encoding="utf-8"))
     return index
+
+
+def add_style(index: Path, css: str) -> None:
+    """CSS into INDEX as one <style> element at the end of its <head> (after Allure's own)."""
+    html = index.read_text(encoding="utf-8")
+    if "</head>" not in html:
+        raise ReportError(f"{index} has no </head>: cannot add the report's styles")
+    if "</style" in css.lower():
+        raise ReportError("the report's styles contain '</style'")
+    head, tail = html.rsplit("</head>", 1)
+    index.write_text(f'{head}<style id="kube-breakfix">\n{css}</style>\n</head>{tail}', encoding="utf-8")
 
 
 def _history_in(history: Path, results: Path) -> None:

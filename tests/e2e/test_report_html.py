@@ -255,14 +255,12 @@ def test_single_file_report_renders_in_headless_chromium(tmp_path: Path) -> None
 # runs; read in headless Chromium.
 REVIEWER_TESTS = textwrap.dedent(
     '''
-    import time
-
     import allure
 
     from breakfix.catalog import load_catalog
-    from breakfix.charts import phase_svg
     from breakfix.errors import SymptomNotObserved
     from breakfix.report import AllureReporter, describe_fault_test
+    from fixtures.reporting import PhasePicture
 
     FAULT = load_catalog()["scheduler-command-typo"]
 
@@ -270,15 +268,14 @@ REVIEWER_TESTS = textwrap.dedent(
     def test_fault_passes():
         describe_fault_test(FAULT)
         rep = AllureReporter()
-        t0 = time.monotonic()
+        pic = PhasePicture(rep, FAULT.id)
         with rep.step("break: " + FAULT.title):
             rep.timing("inject->took effect", 4.2, fault=FAULT.id)
         with rep.step("observe"):
             rep.timing("inject->symptoms", 31.0, fault=FAULT.id)
         with rep.step("fix"):
             rep.timing("fix->recovered", 22.5, fault=FAULT.id)
-        rows = rep.phases_since(t0)
-        rep.attach("phase timings: " + FAULT.id, phase_svg(rows, FAULT.id + ": phases (s)"), "svg")
+        pic.attach()
 
 
     def test_fault_fails():
@@ -309,6 +306,7 @@ def test_report_shows_what_a_reviewer_needs(tmp_path: Path) -> None:
     test_file = run_dir / "test_reviewer.py"
     test_file.write_text(REVIEWER_TESTS)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
+    env["PYTHONPATH"] = str(REPO_ROOT)   # fixtures.reporting's phase picture
     history = tmp_path / "history"
     for run in (1, 2):   # two runs: the second report's Trend shows both
         results = tmp_path / f"results{run}"
@@ -329,6 +327,13 @@ def test_report_shows_what_a_reviewer_needs(tmp_path: Path) -> None:
     svgs = [a for s in passed["testStage"]["steps"] + [passed["testStage"]] for a in s.get("attachments", [])
             if a["type"] == "image/svg+xml"]
     assert [a["name"] for a in svgs] == [f"phase timings: {passing_fault.id}"]
+    jsons = [a for s in passed["testStage"]["steps"] + [passed["testStage"]] for a in s.get("attachments", [])
+             if a["type"] == "application/json"]
+    assert [a["name"] for a in jsons] == [f"phase timings: {passing_fault.id} (JSON)"], "one JSON of the timings"
+    failed = _test_case(html, leaves[failing_fault.title])
+    assert failed["status"] == "failed", "a symptom not observed is a verdict: Failed, not Broken"
+    categories = {c["name"]: [leaf["name"] for leaf in _leaves(c)] for c in _embedded_json(html, "data/categories.json")["children"]}
+    assert categories.get("Symptom not observed") == [failing_fault.title], categories
     trend = _embedded_json(html, "widgets/history-trend.json")
     assert len(trend) == 2, f"Trend should show both runs: {trend}"
     executors = _embedded_json(html, "widgets/executors.json")
@@ -345,8 +350,16 @@ def test_report_shows_what_a_reviewer_needs(tmp_path: Path) -> None:
     assert "Fault(" not in text, "a repr in the report"
     first, second = passing_fault.remediation.splitlines()[:2]
     assert re.search(re.escape(first.split("`")[0].strip()[:40]), text), "remediation text"
-    description = dom[dom.find("Description"):]
-    assert "<br>" in description[:6000], "the remediation's line breaks are lost"
+    description = dom[dom.find("Description"):][:8000]
+    assert re.search(r"<h2[^>]*>\s*Remediation\s*</h2>", description), "the description's headings are not rendered"
+    assert re.search(r"<li[^>]*>\s*<strong>Component:</strong>", description), "the description's list is not rendered"
+    # ... and look like headings and a list: Allure's reset makes them plain lines, reports/tooling/report.css
+    # gives them their styles back (the screenshot below shows it)
+    assert '<style id="kube-breakfix">' in html and ".description__text ul" in html
+    shot = tmp_path / "passed.png"
+    _chromium(url, [f"--screenshot={shot}", "--window-size=1400,1000"], tmp_path / "chrome-shot-pass", tmp_path)
+    if allure is not None:
+        allure.attach.file(str(shot), name="a passing fault's page", attachment_type=allure.attachment_type.PNG)
     assert f"phase timings: {passing_fault.id}" in text, "the timing picture is not listed"
 
     # ... and the failing one, with its message and diagnostics
@@ -356,6 +369,8 @@ def test_report_shows_what_a_reviewer_needs(tmp_path: Path) -> None:
     text = _visible_text(dom)
     assert failing_fault.title in text
     assert "SymptomNotObserved: scale_stuck: deployment app: spec.replicas=2 pods=2" in text, text[:3000]
+    assert _rendered_tree_leaves(dom).get(failing_fault.title) == "failed", _rendered_tree_leaves(dom)
+    assert re.search(r'class="[^"]*status-details_status_failed', dom), "the message is not shown as Failed (red)"
     assert "describe pod kube-controller-manager-node" in text, "diagnostics attachment not shown"
     shot = tmp_path / "reviewer.png"
     _chromium(url, [f"--screenshot={shot}", "--window-size=1400,1000"], tmp_path / "chrome-shot", tmp_path)
