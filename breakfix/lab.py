@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from . import waits
+from . import probes, waits
 from .catalog import Fault
 from .errors import InfrastructureError, NotRecovered, WaitTimeout
 from .grading.view import sandboxes
@@ -42,6 +42,7 @@ class Injection:
     changed: bool = False             # the node's configuration was touched
     before_uid: str | None = None     # static pod sandbox uid (== config hash) before the edit
     before_invocation: str | None = None
+    before_container: str | None = None   # a static pod's running container before a file it reads changed
     since: str | None = None          # node time of the edit (journal window)
     since_ns: int | None = None       # the same, in ns (containers created after the edit)
     started: float = field(default_factory=time.monotonic)
@@ -501,8 +502,7 @@ class Lab:
 
     def wait_app(self, replicas: int) -> Observation:
         def probe() -> Observation:
-            want, ready, seen = self.app_ready_replicas()
-            return Observation(want == replicas and ready == replicas, seen)
+            return probes.deployment_ready(self.kube.deployment(self.app_name, self.namespace), replicas)
         with self.reporter.timed("scale->ready", replicas=replicas):
             return wait_until(probe, f"{self.app_name} at {replicas} Ready replicas", self.t("scale"),
                               interval=self.poll)
@@ -516,9 +516,7 @@ class Lab:
         the fault would hold it Pending for minutes: unstuck)."""
         try:
             def probe() -> Observation:
-                p = self.kube.pod(name, self.namespace)
-                return Observation(p.status.phase == "Running" and bool(p.spec.node_name),
-                                   f"pod {name}: phase={p.status.phase} node={p.spec.node_name}")
+                return probes.pod_running(self.kube.pod(name, self.namespace))
             return wait_until(self.unstuck(probe), f"probe pod {name} Running", self.t("schedule"),
                               interval=self.poll).text()
         finally:

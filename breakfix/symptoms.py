@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from . import probes
 from .errors import SymptomNotObserved, WaitTimeout
 from .kube import event_time
 from .shapes import CONTROL_PLANE_LABEL
@@ -121,11 +122,9 @@ def _not_scheduled(lab, inj, spec) -> str:
             return Observation(False, "no pod yet")
         lines, ok = [], True
         for p in ps:
-            conds = {c.type: c.status for c in p.status.conditions or []}
-            unscheduled = p.status.phase == "Pending" and not p.spec.node_name and conds.get("PodScheduled") != "True"
-            ok &= unscheduled
-            lines.append(f"pod {p.metadata.name}: phase={p.status.phase} node={p.spec.node_name or '<none>'} "
-                         f"PodScheduled={conds.get('PodScheduled', '<unset>')}")
+            st, bound = probes.pod_state(p), probes.pod_bound(p)
+            ok &= st["phase"] == "Pending" and not bound.ok and st["scheduled"] != "True"
+            lines.append(bound.text())
         return Observation(ok, "; ".join(lines))
 
     wait_until(pending, "a pod Pending", lab.t("symptom"), interval=lab.poll)
@@ -568,24 +567,8 @@ def _workload_failing(lab, inj, spec) -> str:
 
 
 def http_status(lab, ip: str, port: int, path: str = "/healthz", node=None) -> int | None:
-    """The HTTP status of GET PATH at IP:PORT, asked from the node: the code, 0 when there was no HTTP
-    answer (no connect, nothing back in time, not HTTP), None when the probe itself did not run (which
-    proves nothing). A bare TCP connect is not enough: a network that answers every connect (an egress
-    proxy) would look like a working Service. NODE: ask from that node (default: the lab's)."""
-    script = (f"exec 3<>/dev/tcp/{ip}/{int(port)} || exit 10; "
-              f"printf 'GET {path} HTTP/1.0\\r\\nHost: breakfix\\r\\n\\r\\n' >&3; timeout 3 head -c 12 <&3")
-    try:
-        r = (node or lab.node).run(f"timeout 6 bash -c {shlex.quote(script)}", timeout=20)
-    except Exception:  # noqa: BLE001 - the node did not answer: no observation
-        return None
-    if r.rc in (10, 124) or (r.rc in (0, 1) and not r.stdout):
-        return 0
-    if r.rc != 0:
-        return None
-    parts = r.stdout.split()
-    if len(parts) >= 2 and parts[0].startswith("HTTP/") and parts[1].isdigit():
-        return int(parts[1])
-    return 0
+    """probes.http_status from NODE (default: the lab's)."""
+    return probes.http_status(node or lab.node, ip, port, path)
 
 
 def proxy_down_node(lab, ref: str) -> tuple[Observation, str | None]:
@@ -657,38 +640,9 @@ def _service_unreachable(lab, inj, spec) -> str:
                  lab.t("symptom"), max(lab.poll, 1.0))
 
 
-def dns_query(name: str, qid: int = 0x4B42) -> bytes:
-    """A DNS query for NAME's A record, with the 2-byte length prefix of DNS over TCP."""
-    q = qid.to_bytes(2, "big") + b"\x01\x00" + b"\x00\x01\x00\x00\x00\x00\x00\x00"
-    for label in name.rstrip(".").split("."):
-        q += bytes([len(label)]) + label.encode()
-    q += b"\x00\x00\x01\x00\x01"
-    return len(q).to_bytes(2, "big") + q
-
-
 def dns_over_tcp(lab, server: str, name: str) -> tuple[str, dict]:
-    """One DNS query over TCP from the node: ("answered", header) with the answer count and rcode,
-    ("no-connect", {}) when the TCP connect failed, ("no-answer", {}) when nothing came back, or
-    ("unknown", {}) when the probe did not run (proves nothing)."""
-    payload = "".join(f"\\x{b:02x}" for b in dns_query(name))
-    script = (f"exec 3<>/dev/tcp/{server}/53 || exit 10; printf '{payload}' >&3; "
-              f"timeout 3 head -c 14 <&3 | od -An -tx1 -v")
-    try:
-        r = lab.node.run(f"timeout 8 bash -c {shlex.quote(script)}", timeout=20)
-    except Exception:  # noqa: BLE001
-        return "unknown", {}
-    if r.rc == 10 or (r.rc == 1 and not r.stdout.strip()):
-        return "no-connect", {}
-    if r.rc != 0:
-        return "unknown", {"rc": r.rc}
-    raw = bytes(int(x, 16) for x in r.stdout.split())
-    if len(raw) < 14:
-        return "no-answer", {"bytes": len(raw)}
-    hdr = raw[2:]
-    if int.from_bytes(hdr[0:2], "big") != 0x4B42 or not hdr[2] & 0x80:
-        return "no-answer", {"not a reply to the query": raw[:14].hex()}   # e.g. a proxy's bytes
-    return "answered", {"id": int.from_bytes(hdr[0:2], "big"), "rcode": hdr[3] & 0x0F,
-                        "answers": int.from_bytes(hdr[6:8], "big")}
+    """probes.dns_over_tcp from the lab's node."""
+    return probes.dns_over_tcp(lab.node, server, name)
 
 
 def _dns_unanswered(lab, inj, spec) -> str:

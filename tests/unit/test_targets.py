@@ -290,7 +290,7 @@ def test_certificate_kind_backs_up_then_writes_the_reissued_one_and_replay_resto
 
 # --- symptoms' structured probes --------------------------------------------------------------------------
 def test_dns_query_is_a_tcp_framed_a_query():
-    from breakfix.symptoms import dns_query
+    from breakfix.probes import dns_query
     q = dns_query("kubernetes.default.svc.cluster.local")
     assert int.from_bytes(q[:2], "big") == len(q) - 2
     assert q[2:4] == (0x4B42).to_bytes(2, "big") and q[4:6] == b"\x01\x00"
