@@ -32,6 +32,7 @@ class Entry:
     sha256: str | None = None        # of the original bytes
     mode: str | None = None          # of the original file
     restart_unit: str | None = None  # restart after putting the file back (a node-file fault)
+    restart_static_pod: str | None = None  # or stop its container, which the kubelet starts again
     start_unit: str | None = None    # start again (a service fault)
     kind: str | None = None          # the target kind whose undo replays it (None: an older entry, a file
                                      # or a service by the fields above)
@@ -244,6 +245,9 @@ class Journal:
         if entry.restart_unit:
             killpoint("during-unit-restart")
             self.node.systemctl("restart", entry.restart_unit)
+        if entry.restart_static_pod:
+            killpoint("during-unit-restart")
+            self.node.restart_static_container(entry.restart_static_pod)
         if entry.start_unit:
             self.node.systemctl("start", entry.start_unit)
         self.node.remove(*[p for p in (entry.backup, self.path_of(entry)) if p])

@@ -353,5 +353,19 @@ class Node:
     def now(self) -> str:
         return self.check("date '+%Y-%m-%d %H:%M:%S'").strip()
 
+    def running_container(self, name: str) -> str | None:
+        """The id of the newest running container called NAME (a static pod's), or None."""
+        r = self.crictl(f"ps --state running --name {shlex.quote('^' + name + '$')} -q")
+        ids = (r.stdout or "").split() if r.ok else []
+        return ids[0] if ids else None
+
+    def restart_static_container(self, name: str, grace: int = 30) -> None:
+        """Stop the running container called NAME gracefully (SIGTERM, then GRACE seconds): the
+        kubelet starts a new one, which reads its files again. A leader-elected component releases
+        its lease on the way out."""
+        cid = self.running_container(name)
+        if cid:
+            self.crictl(f"stop --timeout {int(grace)} {shlex.quote(cid)}", timeout=grace + 30)
+
     def crictl(self, args: str, timeout: float = 30) -> Result:
         return self.run(f"crictl {args}", timeout=timeout)

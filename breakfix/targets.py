@@ -166,25 +166,46 @@ def _before_invocation(lab, inj, unit: str) -> None:
 
 
 class FileTarget(_NodeFile):
-    """A node YAML file (kubelet config, kubeconfig) edited, then `unit` restarted to read it."""
+    """A node YAML file (kubelet config, kubeconfig) edited, then read again: `unit` restarted, or
+    the container of `static_pod` stopped gracefully (the kubelet starts a new one)."""
     name = "file"
 
     def prepare(self, lab, inj) -> None:
-        _before_invocation(lab, inj, tfield(inj.fault.target, "unit"))
+        unit, pod = tfield(inj.fault.target, "unit"), tfield(inj.fault.target, "static_pod")
+        if unit:
+            _before_invocation(lab, inj, unit)
+        else:
+            inj.before_container = lab.node.running_container(pod)
+            if not inj.before_container:
+                raise InfrastructureError(f"no running {pod} container on the node: its restart could not be "
+                                          f"proven; nothing changed")
         self.read_original(lab, inj)
         inj.new_bytes = self.edited(inj)
 
     def entry(self, lab, inj):
         e = super().entry(lab, inj)
         e.restart_unit = tfield(inj.fault.target, "unit")
+        e.restart_static_pod = tfield(inj.fault.target, "static_pod")
         return e
 
     def apply(self, lab, inj) -> None:
         self.write(lab, inj)
-        lab.node.systemctl("restart", tfield(inj.fault.target, "unit"))
+        if tfield(inj.fault.target, "unit"):
+            lab.node.systemctl("restart", tfield(inj.fault.target, "unit"))
+        else:
+            lab.node.restart_static_container(tfield(inj.fault.target, "static_pod"))
 
     def took_effect(self, lab, inj) -> None:
-        _unit_restarted(lab, inj, tfield(inj.fault.target, "unit"))
+        pod = tfield(inj.fault.target, "static_pod")
+        if not pod:
+            _unit_restarted(lab, inj, tfield(inj.fault.target, "unit"))
+            return
+
+        def restarted() -> Observation:
+            now = lab.node.running_container(pod)
+            return Observation(bool(now) and now != inj.before_container,
+                               f"running {pod} container {now or '(none)'} (before {inj.before_container})")
+        wait_until(restarted, f"{pod} started again with the edited file", lab.t("took_effect"), interval=lab.poll)
 
 
 class ServiceTarget:

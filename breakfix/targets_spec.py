@@ -59,7 +59,9 @@ def _manifest_rule(target: dict, fault: dict) -> tuple[str, str] | None:
 def _file_rule(target: dict, fault: dict) -> tuple[str, str] | None:
     if target["path"].startswith(MANIFEST_DIR + "/"):
         return "target.path", "static pod manifests use target.kind: manifest"
-    return None
+    if (target.get("unit") is None) == (target.get("static_pod") is None):
+        return "target.unit", "give exactly one of unit (a systemd unit to restart) and static_pod (a static pod to restart)"
+    return _node_path_rule(target, fault)
 
 
 def _node_path_rule(target: dict, fault: dict) -> tuple[str, str] | None:
@@ -121,9 +123,10 @@ TARGET_KINDS: dict[str, TargetSpec] = {
         "the kubelet runs the edited pod",
         required={"path": TEXT}, check=_manifest_rule),
     "file": TargetSpec(
-        "a node file (YAML: kubelet config, kubeconfig) changed by `edits`, then `unit` restarted so that "
-        "it is read again",
-        required={"path": ABS_PATH, "unit": UNIT}, check=_file_rule),
+        "a node file (YAML: kubelet config, kubeconfig) changed by `edits`, then read again: `unit` (a systemd "
+        "unit) restarted, or the container of `static_pod` stopped gracefully so that the kubelet starts it "
+        "again (a component's kubeconfig); the undo puts the bytes back and restarts the same way",
+        required={"path": ABS_PATH}, optional={"unit": UNIT, "static_pod": STATIC_POD}, check=_file_rule),
     "service": TargetSpec(
         "a systemd unit on the node, given an `action` (stop); undone by starting it",
         required={"unit": UNIT, "action": choice(*SERVICE_ACTIONS)}, edits="refused"),

@@ -72,7 +72,8 @@ FIELD_ERRORS = {
     "flag-not-string": "demo-fault.yaml: field 'edits[0].flag': must be a string starting with '-'",
     "hold-negative": "demo-fault.yaml: field 'symptoms[0].hold': must be a number of seconds >= 5",
     "verify-scale-0": "demo-fault.yaml: field 'verify.scale': must be an integer >= 1",
-    "file-without-unit": "demo-fault.yaml: field 'target.unit': is required by a file target",
+    "file-without-unit": "demo-fault.yaml: field 'target.unit': give exactly one of unit (a systemd unit to restart) "
+                         "and static_pod (a static pod to restart)",
     "empty": "demo-fault.yaml: field '(document)': must be a mapping of fault fields",
     "list": "demo-fault.yaml: field '(document)': must be a mapping of fault fields (id, component, ...), got a list",
 }
