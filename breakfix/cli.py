@@ -93,13 +93,18 @@ def build_parser() -> argparse.ArgumentParser:
     br.add_argument("fault", metavar="FAULT", help="fault id (see `breakfix list`)")
 
     ck = sub.add_parser("check", parents=[common, lock_opt], help="grade the cluster (read-only)",
-                        description="Grade the cluster: read-only checks, evidence, likely fault, weighted score. "
+                        description="Grade the cluster: every component judged by what it does (functional probes), "
+                                    "the node's files against their baselines, evidence, root cause, weighted score. "
                                     "Exit 0 only when every check passes.")
     ck.add_argument("--replicas", type=int, metavar="N", help="the `app` deployment must have N Ready replicas")
     ck.add_argument("--app-name", default="app", help="name of the app deployment (default: app)")
-    ck.add_argument("--namespace", default="default", help="namespace of the app and the probe pod")
+    ck.add_argument("--namespace", default="default", help="namespace of the app (the probes use their own, "
+                                                           "kube-breakfix-probes)")
     ck.add_argument("--no-probe-pod", action="store_true",
-                    help="do not create the test pod (then grading writes nothing at all)")
+                    help="create no probe object (no pod, Deployment, Service or ConfigMap): grading then writes "
+                         "nothing at all, and judges only by what it can read")
+    ck.add_argument("--strict", action="store_true",
+                    help="a changed line while every check passes (a WARN line) fails the grade (exit 1)")
     ck.add_argument("--probe-image", help="image of the test pod (default: the pause image on the node)")
     ck.add_argument("--probe-timeout", type=_positive_seconds, default=None, metavar="S",
                     help="how long the test pod may take to run (default: the suite's `schedule` timeout, 90 s "
@@ -589,6 +594,7 @@ def cmd_check(args, lab_step=None) -> int:
                         probe_timeout=args.probe_timeout, api_error=problem)
         try:
             rep = grader.run()
+            rep.strict = args.strict
             code = rep.exit_code
         except ReadOnlyViolation as exc:
             rep = exc.report  # type: ignore[attr-defined]
@@ -610,7 +616,7 @@ def cmd_check(args, lab_step=None) -> int:
             err("READ-ONLY VIOLATION: grading changed " + ", ".join(rep.readonly["changed"])[:300])
             return code
         if rep.verdict == "could-not-grade":
-            err(f"{problem or 'the API server did not answer'}; nothing on the node is down: could not grade")
+            err(f"{problem or 'a probe could not run'}; nothing on the node explains it: could not grade")
         elif problem:
             warn(f"{problem}; graded from the node")
         return rep.exit_code

@@ -12,9 +12,15 @@ import re
 from ..journal import Journal, JournalError
 from ..kube import STATIC_COMPONENTS
 from ..node import MANIFEST_DIR, Node
+from .kubeconfig import KUBECONFIGS
 
 KUBELET_FILES = ("/var/lib/kubelet/config.yaml", "/etc/kubernetes/kubelet.conf", "/var/lib/kubelet/kubeadm-flags.env")
-DIAGNOSED_FILES = tuple(f"{MANIFEST_DIR}/{c}.yaml" for c in STATIC_COMPONENTS) + KUBELET_FILES
+KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
+COMPONENT_KUBECONFIGS = ("/etc/kubernetes/controller-manager.conf", "/etc/kubernetes/scheduler.conf")
+DIAGNOSED_FILES = tuple(f"{MANIFEST_DIR}/{c}.yaml" for c in STATIC_COMPONENTS) + KUBELET_FILES + COMPONENT_KUBECONFIGS
+# What kubeadm renders for each kubeconfig (`kubeadm init phase kubeconfig <phase>`).
+KUBECONFIG_PHASES = {"/etc/kubernetes/controller-manager.conf": "controller-manager",
+                     "/etc/kubernetes/scheduler.conf": "scheduler", "/etc/kubernetes/kubelet.conf": "kubelet"}
 SNAPSHOT_DIR = "/var/lib/kube-breakfix/snapshot"
 # The cluster's own kubeadm configuration on the node (kind writes it at cluster creation).
 KUBEADM_CONFIGS = ("/kind/kubeadm.conf", "/etc/kubernetes/kubeadm-config.yaml")
@@ -27,16 +33,19 @@ def part_of(path: str) -> str:
     """The part of the cluster a node file configures."""
     if path.startswith(MANIFEST_DIR + "/"):
         return path[len(MANIFEST_DIR) + 1:].removesuffix(".yaml")
-    return "kubelet"
+    return KUBECONFIGS.get(path, "kubelet")
 
 
 def snapshot_path(path: str) -> str:
     return SNAPSHOT_DIR + path
 
 
-def read_baselines(node: Node) -> tuple[dict[str, tuple[str, str]], list[str]]:
+def read_baselines(node: Node, kube=None) -> tuple[dict[str, tuple[str, str]], list[str]]:
     """{path: (baseline text, where it came from)} for every diagnosed file that has one, and the
-    notes of what could not be used (a corrupt journal is said, never taken as no baseline)."""
+    notes of what could not be used (a corrupt journal is said, never taken as no baseline).
+    In this order: the backup `breakfix break` left; what kubeadm renders (static pod manifests and
+    kubeconfigs); the kubelet's configuration as kubeadm keeps it for the cluster (the
+    kube-system/kubelet-config ConfigMap, through KUBE when the API answers); a snapshot."""
     out: dict[str, tuple[str, str]] = {}
     notes: list[str] = []
     try:
@@ -45,9 +54,13 @@ def read_baselines(node: Node) -> tuple[dict[str, tuple[str, str]], list[str]]:
                 out[e.path] = (node.read_bytes(e.backup).decode("utf-8", "replace"), "backup")
     except JournalError as exc:
         notes.append(f"backups not used: {exc}")
-    if any(p not in out for p in DIAGNOSED_FILES[:len(STATIC_COMPONENTS)]):
+    if any(p not in out for p in DIAGNOSED_FILES[:len(STATIC_COMPONENTS)] + tuple(KUBECONFIG_PHASES)):
         for path, text in kubeadm_render(node, notes).items():
             out.setdefault(path, (text, "kubeadm"))
+    if KUBELET_CONFIG not in out and kube is not None:
+        text = kubelet_configmap(kube, notes)
+        if text is not None:
+            out[KUBELET_CONFIG] = (text, "kubelet-config ConfigMap")
     have = set(node.list_files_under(SNAPSHOT_DIR))
     for path in DIAGNOSED_FILES:
         if path not in out and snapshot_path(path) in have:
@@ -70,17 +83,32 @@ def kubeadm_render(node: Node, notes: list[str]) -> dict[str, str]:
         "d=$(mktemp -d /tmp/breakfix-kubeadm.XXXXXX) && export KUBEADM_INIT_DRYRUN_DIR=$d && "
         f"kubeadm init phase control-plane all --config {cfg} --dry-run >/dev/null 2>&1 && "
         f"kubeadm init phase etcd local --config {cfg} --dry-run >/dev/null 2>&1; "
+        + "".join(f"kubeadm init phase kubeconfig {phase} --config {cfg} --dry-run >/dev/null 2>&1; "
+                  for phase in KUBECONFIG_PHASES.values()) +
+        "for f in $d/*.conf; do test -f \"$f\" && echo \"$(basename \"$f\") $(base64 -w0 \"$f\")\"; done; "
         "for f in $d/*.yaml; do test -f \"$f\" && echo \"$(basename \"$f\") $(base64 -w0 \"$f\")\"; done; rm -rf \"$d\"",
         timeout=90)
     rendered = {}
     for line in out.stdout.splitlines():
         name, _, b64 = line.partition(" ")
-        path = f"{MANIFEST_DIR}/{name}"
+        path = f"/etc/kubernetes/{name}" if name.endswith(".conf") else f"{MANIFEST_DIR}/{name}"
         if path in DIAGNOSED_FILES and b64:
             rendered[path] = base64.b64decode(b64).decode("utf-8", "replace")
     if not rendered:
         notes.append(f"kubeadm rendered nothing from {cfg} (exit {out.rc})")
     return rendered
+
+
+def kubelet_configmap(kube, notes: list[str]) -> str | None:
+    """The KubeletConfiguration kubeadm keeps for the cluster (kube-system/kubelet-config, key
+    `kubelet`): what every node's /var/lib/kubelet/config.yaml is written from."""
+    try:
+        cm = kube.core.read_namespaced_config_map("kubelet-config", "kube-system", _request_timeout=10)
+    except Exception as exc:  # noqa: BLE001 - no API, no ConfigMap: said, not guessed
+        notes.append(f"kube-system/kubelet-config not read ({type(exc).__name__}): the kubelet's config has no "
+                     f"kubeadm baseline")
+        return None
+    return (cm.data or {}).get("kubelet")
 
 
 def take_snapshot(node: Node) -> list[str]:

@@ -11,20 +11,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import yaml
+
+from .kubeconfig import KUBECONFIGS, kubeconfig_facts
 
 # Who needs whom. A failing check whose dependency is also failing is "blocked by" it.
 DEPENDS: dict[str, tuple[str, ...]] = {
     "kubelet": (),
     "etcd": ("kubelet",),
     "kube-apiserver": ("etcd", "kubelet"),
+    # the API server's link to etcd (/readyz/etcd): either end may break it
+    "storage": ("kube-apiserver", "etcd", "kubelet"),
     "kube-controller-manager": ("kube-apiserver", "kubelet"),
     "kube-scheduler": ("kube-apiserver", "kubelet"),
     "nodes": ("kube-apiserver", "kubelet"),
-    # the node lifecycle controller (controller manager) lifts the node's not-ready taint
-    "scheduling": ("kube-scheduler", "kube-controller-manager", "kube-apiserver", "kubelet"),
+    # a bound pod's container starts: the kubelet runs what the API server admitted
+    "pod-start": ("kube-scheduler", "kube-apiserver", "kubelet"),
+    # pod IPs, Service ClusterIPs, cluster DNS
+    "network": ("pod-start", "kube-apiserver", "kubelet"),
     "app": ("kube-controller-manager", "kube-scheduler", "kube-apiserver", "kubelet"),
 }
 ORDER = list(DEPENDS)          # dependencies before what depends on them
@@ -110,9 +116,13 @@ def env_keys(text: str) -> dict[str, Any]:
     return out
 
 
-def document_keys(path: str, text: str) -> dict[str, Any]:
+def document_keys(path: str, text: str, read: Callable[[str], bytes | None] | None = None) -> dict[str, Any]:
+    """PATH's text as comparable keys. A kubeconfig as its facts (kubeconfig.py; READ gives the bytes
+    of a file it names), kubeadm-flags.env as flags, a manifest as its command line and fields."""
     if path.endswith(".env"):
         return env_keys(text)
+    if path in KUBECONFIGS:
+        return kubeconfig_facts(text, read or (lambda p: None))
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -124,9 +134,10 @@ def document_keys(path: str, text: str) -> dict[str, Any]:
     return out
 
 
-def changes(path: str, now_text: str, baseline_text: str, baseline_from: str) -> list[Change]:
+def changes(path: str, now_text: str, baseline_text: str, baseline_from: str,
+            read: Callable[[str], bytes | None] | None = None) -> list[Change]:
     """Every key whose value differs between the file now and its baseline."""
-    now, base = document_keys(path, now_text), document_keys(path, baseline_text)
+    now, base = document_keys(path, now_text, read), document_keys(path, baseline_text, read)
     out = []
     for key in list(base) + [k for k in now if k not in base]:
         if now.get(key) != base.get(key):
@@ -230,14 +241,56 @@ def mention_line(log: str, changed: list[Change]) -> str | None:
         v = c.now
         if not isinstance(v, (str, int)) or isinstance(v, bool) or SECRET_KEY.search(c.key):
             continue
-        v = str(v)
-        if len(v) >= 4:
-            pats.append(re.compile(r"(?<![\w./-])" + re.escape(v) + r"(?![\w./-])"))
+        values = [str(v)]
+        if c.key.endswith(".subject"):   # an identity is logged by its name: User "system:kube-x"
+            values += [part[3:] for part in str(v).split(",") if part.startswith("CN=")]
+        if "://" in str(v):              # an endpoint is dialled as host:port
+            values += [u.split("://", 1)[1].rstrip("/") for u in str(v).split(",") if "://" in u]
+        for v in values:
+            if len(v) >= 4:
+                pats.append(re.compile(r"(?<![\w./-])" + re.escape(v) + r"(?![\w./-])"))
     if not pats:
         return None
     hits = [_JOURNALD.sub("", ln.strip()) for ln in (log or "").splitlines()
             if _ERRORISH.search(ln) and any(p.search(ln) for p in pats)]
     return clip(hits[-1], 600) if hits else None
+
+
+# Lines a healthy component logs too, at start or from time to time (seen on a healthy kind node of
+# this project: every container's log read after `kind create cluster`): never proof of a fault.
+HEALTHY_NOISE = [re.compile(p) for p in (
+    r'is forbidden: User "system:kube-(?:scheduler|controller-manager)" cannot (?:list|watch|get) resource',
+    r"Failed to watch .* is forbidden",
+    r"(?:Unable to|Failed to) (?:authenticate|get) .*(?:extension-apiserver-authentication|requestheader)",
+    r"failed to list \*v1\.ConfigMap: configmaps \"extension-apiserver-authentication\" is forbidden",
+    r"Error getting ConfigMap kube-system/extension-apiserver-authentication",
+    r"leaderelection.go:\d+\] error retrieving resource lock .* (?:forbidden|not found)",
+    r"\"Unhandled Error\" err=\"pkg/.*: Failed to watch",
+    r"Failed to update lock optimistically",
+    r"Unable to remove old endpoints from kubernetes service",
+    r"StorageError: invalid object",
+    r"is (?:not|already) (?:found|registered)",
+)]
+
+
+def healthy_noise(line: str) -> bool:
+    return any(p.search(line) for p in HEALTHY_NOISE)
+
+
+def running_proof(log: str) -> str | None:
+    """From the log of a container that runs (since it started), the line that says what it cannot
+    do: the last one naming a concrete failure (a refused dial, a missing file, a certificate), else
+    its last klog error line; never a line a healthy component logs too. None when it says nothing."""
+    lines = [_JOURNALD.sub("", ln.strip()) for ln in (log or "").splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not healthy_noise(ln)]
+    concrete = [ln for ln in lines if _CONCRETE.search(ln) or _FAILED_AUTH.search(ln)]
+    if concrete:
+        return clip(concrete[-1])
+    klog = [ln for ln in lines if _KLOG.match(ln)]
+    return clip(klog[-1]) if klog else None
+
+
+_FAILED_AUTH = re.compile(r"\bUnauthorized\b|\bforbidden\b|certificate has expired|x509:", re.I)
 
 
 def cause_line(log: str, error: str | None) -> str | None:
@@ -254,7 +307,7 @@ def cause_line(log: str, error: str | None) -> str | None:
 @dataclass
 class Finding:
     component: str
-    role: str = "root-cause"                  # root-cause | blocked
+    role: str = "root-cause"                  # root-cause | blocked | warn (changed, yet every check passes)
     blocked_by: str | None = None
     changed: list[Change] = field(default_factory=list)
     proof: list[str] = field(default_factory=list)

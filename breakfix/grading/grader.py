@@ -19,11 +19,12 @@ from ..kube import STATIC_COMPONENTS, container_view
 from ..node import MANIFEST_DIR, WATCHED_PATHS, Node
 from ..waits import Observation, timeout, wait_until
 from .baseline import part_of, read_baselines
-from .diagnosis import Finding, catalog_match, changes, error_line, mention_line, root_causes
+from .diagnosis import Finding, catalog_match, changes, error_line, mention_line, root_causes, running_proof
 from .manifests import _container0, manifest_problems, needed_paths
 from .render import _first
 from .results import MIN_UPTIME_S, CheckResult, GradeReport, LikelyFault
-from .view import node_component
+from .view import node_component, unit_journal
+from ..probes import PROBE_NAMESPACE, deployment_ready, TITLES as PROBE_TITLES, node_readyz, run_probes
 
 
 class ReadOnlyViolation(BreakfixError):
@@ -81,6 +82,8 @@ class Grader:
         self.app_timeout = app_timeout or timeout("scale")
         self.api_error = api_error if kube is not None else (api_error or "no kubeconfig")
         self.manifests: dict[str, str] = {}
+        self.created: list[str] = []
+        self.node_api = None      # /readyz as asked on the node, when the grader cannot reach the API
         self._no_container_before: dict[str, bool] = {}
         self.reporter = reporter
 
@@ -99,16 +102,18 @@ class Grader:
         results.append(self._timed("kubelet", "kubelet_active", self.check_kubelet))
         results.append(self._timed("kubelet", "nodes_ready", self.check_nodes))
         cp_down = any(r.failed for r in results)
-        results.append(self._timed("scheduling", "probe_pod", lambda: self.check_probe(cp_down)))
+        results.extend(self.check_functions(cp_down))
         results.append(self._timed("app", "app_replicas", lambda: self.check_app(cp_down)))
         findings, notes = self.diagnose(results)
         after = self.node.checksums(WATCHED_PATHS)
         changed = compare_checksums(before, after)
         rep = GradeReport(results, self.node.spec, self.node_name,
-                          {"reachable": self.api_ok, "detail": self.api_error or "ok"},
+                          {"reachable": self.api_ok, "detail": self.api_error or "ok",
+                           **({"on_node": self.node_api.text()} if self.node_api is not None else {})},
                           {"paths": list(WATCHED_PATHS), "files": len(after), "unchanged": not changed,
                            "changed": changed},
                           time.monotonic() - t0, findings, notes, self.verdict(results))
+        rep.probes = {"namespace": PROBE_NAMESPACE, "created": list(self.created), "write": self.probe}
         if changed:
             raise_with = ReadOnlyViolation(f"grading changed files on the node: {', '.join(changed)[:300]}")
             raise_with.report = rep  # type: ignore[attr-defined]
@@ -116,15 +121,40 @@ class Grader:
         return rep
 
     def verdict(self, results: list[CheckResult]) -> str:
-        """fail: something in the cluster is broken, with evidence (also when the API server is down
-        because its container crashes). could-not-grade: the API server does not answer the grader
-        although nothing on the node is down (the grader's own path to it is the problem)."""
-        if not any(r.failed for r in results):
-            return "pass"
-        node_side = [r for r in results if r.failed and r.source == "node"]
-        if not self.api_ok and not node_side:
-            return "could-not-grade"
+        """fail: a check or a functional probe failed: the cluster does not do its job (an API server
+        that answers with errors or time-outs has failed its probe). could-not-grade: only when the
+        grader itself cannot see: a probe that could not run for its own reasons (credentials that may
+        not create objects) and nothing failed, or an API server that does not answer the grader while
+        it answers on the node and nothing on the node is down (the grader's own path is the problem)."""
+        failed = [r for r in results if r.failed]
+        if not failed:
+            return "could-not-grade" if any(r.status == "error" for r in results) else "pass"
+        if not self.api_ok and not any(r.source == "node" for r in failed):
+            return "could-not-grade" if self.node_api is None or self.node_api.ok else "fail"
         return "fail"
+
+    def check_functions(self, cp_down: bool) -> list[CheckResult]:
+        """Every component judged by what it does (breakfix.probes): the API server writes and
+        watches, etcd answers, a pod is bound and started, a Deployment is reconciled, scaled and
+        collected, a Service gets its EndpointSlice, the network answers. Without the API, the node
+        says whether the API server answers there (then the grader's own path is what fails)."""
+        if not self.api_ok:
+            self.node_api = node_readyz(self.node)
+            seen = f"API server not reachable from the grader: {self.api_error}"
+            if self.node_api is not None:
+                seen += f"; {self.node_api.text()}"
+            return [CheckResult("kube-apiserver", "api-readyz", "fail" if self.node_api is None or
+                                not self.node_api.ok else "error", seen, source="api")]
+        image = self.probe_image or default_probe_image(self.node)
+        run = run_probes(self.kube, self.node, self.node_name, image,
+                         min(self.probe_timeout, 20.0) if cp_down else self.probe_timeout, write=self.probe)
+        self.created = run.created
+        out = [CheckResult(p.part, p.name, p.status, p.seen, source=p.source, seconds=p.seconds)
+               for p in run.probes]
+        if self.reporter is not None:
+            for r in out:
+                self.reporter.timing(f"check {r.id}", r.seconds)
+        return out
 
     def _timed(self, component: str, kind: str, fn) -> CheckResult:
         t = time.monotonic()
@@ -142,33 +172,35 @@ class Grader:
 
     def diagnose(self, results: list[CheckResult]) -> tuple[list[Finding], list[str]]:
         """Root causes first: each with the changed line (node files against their baseline), the
-        proof (its own error line, how its container ended, the kubelet's reason) and, as a bonus,
-        the catalog fault whose edits give exactly that change. The rest is "blocked by"."""
+        proof (its own words since its current container or process started, how its container
+        ended, the kubelet's reason, the probe that failed) and, as a bonus, the catalog fault whose
+        edits give exactly that change. The rest is "blocked by". When every check passes, a changed
+        line is a warning (role "warn")."""
         failing = {r.part for r in results if r.failed}
-        if not failing:
-            return [], []
-        journal = self.node.journal("kubelet", lines=400)
-        views = {c: node_component(self.node, self.node_name, c, journal) for c in STATIC_COMPONENTS
-                 if c in failing}
+        kubelet = unit_journal(self.node, "kubelet")
+        journal = "\n".join(kubelet.all)
+        views = {c: node_component(self.node, self.node_name, c, journal) for c in STATIC_COMPONENTS} \
+            if failing else {}
         # A static pod the kubelet no longer even tries to run (no ready sandbox, no container, and
-        # not one journal line about it since the kubelet last started): the kubelet is where it
+        # not one journal record about it since the kubelet last started): the kubelet is where it
         # breaks, not the component.
-        start = journal.rfind("systemd[1]: Started kubelet")
-        since = journal[start:] if start >= 0 else journal
-        orphans = [c for c, v in views.items() if v.listed and not v.running
+        since = kubelet.text()
+        orphans = [c for c, v in views.items() if c in failing and v.listed and not v.running
                    and v.sandbox_state != "SANDBOX_READY" and v.pod not in since]
         if orphans:
             failing.add("kubelet")
-        base, notes = read_baselines(self.node)
+        base, notes = read_baselines(self.node, self.kube if self.api_ok else None)
         changed: dict[str, list] = {}
         for path, (text, source) in base.items():
             now = self.node.read_bytes(path).decode("utf-8", "replace") if self.node.exists(path) else ""
-            found = changes(path, now, text, source)
+            found = changes(path, now, text, source, self._read)
             if found:
                 changed.setdefault(part_of(path), []).extend(found)
         if not base:
             notes.append("no baseline on the node (no backup from `breakfix break`, no `breakfix snapshot`): "
                          "changed lines cannot be shown")
+        if not failing:
+            return [Finding(part, role="warn", changed=found) for part, found in changed.items()], notes
         findings = root_causes(failing, changed)
         try:   # the faults `breakfix break` set up on this node name the catalog match first
             journaled = frozenset(e.fault for e in Journal(self.node).entries())
@@ -177,17 +209,13 @@ class Grader:
         by_part = {r.part: r for r in results if r.failed}
         texts = {p: t for p, (t, _) in base.items()}
         for f in findings:
-            if f.role == "root-cause":
-                f.proof = self.proof(f.component, journal, by_part.get(f.component), views.get(f.component))
-                # The component naming the very value that changed is the strongest proof: first.
-                said = views[f.component].log if f.component in views else journal if f.component == "kubelet" else ""
-                named = mention_line(said, f.changed)
-                if named and not any(named[:120] in p or p[:120] in named for p in f.proof):
-                    f.proof.insert(0, named)
-                if f.component == "kubelet" and orphans:
-                    f.proof.append(f"since it started, the kubelet has not run or even mentioned the pods of "
-                                   f"{', '.join(orphans)}, whose manifests are in {MANIFEST_DIR}")
-                f.catalog = catalog_match(f.component, f.changed, texts, self.catalog, journaled)
+            if f.role != "root-cause":
+                continue
+            f.proof = self.proof(f, since, by_part.get(f.component), views, findings)
+            if f.component == "kubelet" and orphans:
+                f.proof.append(f"since it started, the kubelet has not run or even mentioned the pods of "
+                               f"{', '.join(orphans)}, whose manifests are in {MANIFEST_DIR}")
+            f.catalog = catalog_match(f.component, f.changed, texts, self.catalog, journaled)
         # Each failed check names the catalog fault of its root cause (compatibility: likely_fault).
         cause = {f.component: f for f in findings if f.role == "root-cause"}
         for r in results:
@@ -200,9 +228,25 @@ class Grader:
                                              via=None if f.component == r.part else f.component)
         return findings, notes
 
-    def proof(self, part: str, journal: str, check: CheckResult | None, view=None) -> list[str]:
-        if part in STATIC_COMPONENTS:
-            lines = (view or node_component(self.node, self.node_name, part, journal)).proof()
+    def _read(self, path: str) -> bytes | None:
+        """A file a kubeconfig names, as the node has it (None: not there)."""
+        try:
+            return self.node.read_bytes(path) if self.node.exists(path) else None
+        except Exception:  # noqa: BLE001 - unreadable is "not there" for a comparison
+            return None
+
+    def proof(self, f: Finding, kubelet_since: str, check: CheckResult | None, views: dict,
+              findings: list[Finding]) -> list[str]:
+        """What proves F (a root cause), strongest first: the component's own line naming the value
+        that changed; its own words since its current container or process started (never a line a
+        healthy component logs too); how its container ended; the kubelet's reason; the probe that
+        failed. A root cause that runs and says nothing is proven by what its dependents say."""
+        part, lines = f.component, []
+        view = views.get(part)
+        if part in STATIC_COMPONENTS and view is not None:
+            said = view.current_log if view.running else view.log
+            lines += [x for x in (mention_line(said, f.changed),) if x]
+            lines += view.proof() if not view.running else [x for x in (running_proof(view.current_log),) if x]
             if self.api_ok:
                 try:
                     v = container_view(self.kube.pod(f"{part}-{self.node_name}"))
@@ -211,13 +255,28 @@ class Grader:
                                                                       if v.waiting_message else ""))
                 except Exception:  # noqa: BLE001 - the node's view above stands on its own
                     pass
-            return lines
-        if part == "kubelet":
-            obs = self._kubelet_seen()
-            since = journal.split("Started kubelet", 1)[-1] if "Started kubelet" in journal else journal
-            err = error_line(since)
-            return [obs.text()] + ([err] if err else [])
-        return [_first(check.evidence)] if check else []
+        elif part == "kubelet":
+            lines += [x for x in (mention_line(kubelet_since, f.changed),) if x]
+            lines.append(self._kubelet_seen().text())
+            err = error_line(kubelet_since)
+            if err:
+                lines.append(err)
+        if check is not None and (check.kind in PROBE_TITLES or part not in STATIC_COMPONENTS):
+            lines.append(f"{check.name}: {_first(check.evidence)}")
+        if not [ln for ln in lines if not ln.startswith("kubelet is active")] or \
+                (view is not None and view.running and len(lines) <= 1):
+            for dep in findings:   # what the parts it blocks say (the API server's refused dial to etcd)
+                dv = views.get(dep.component)
+                if dep.blocked_by == part and dv is not None:
+                    said = dv.current_log if dv.running else dv.log
+                    line = mention_line(said, f.changed) or running_proof(said)
+                    if line:
+                        lines.append(f"{dep.component}: {line}")
+        out: list[str] = []
+        for ln in lines:
+            if ln and not any(ln[:120] in o or o[:120] in ln for o in out):
+                out.append(ln)
+        return out
 
     # --- static pods ---------------------------------------------------------------------------
     def check_manifest(self, comp: str) -> CheckResult:
@@ -378,42 +437,6 @@ class Grader:
         return CheckResult("kubelet", "nodes_ready", "fail", ev, source="api", match_text="\n".join(lines) + "\n" + j)
 
     # --- workloads -----------------------------------------------------------------------------
-    def check_probe(self, cp_down: bool = False) -> CheckResult:
-        if not self.probe:
-            return CheckResult("scheduling", "probe_pod", "skip", "skipped (--no-probe-pod)", source="api")
-        if not self.api_ok:
-            return CheckResult("scheduling", "probe_pod", "fail", f"API server not reachable: {self.api_error}",
-                               source="api")
-        image = self.probe_image or default_probe_image(self.node)
-        name = self.kube.create_probe_pod(image, self.namespace)
-        deadline = min(self.probe_timeout, 20.0) if cp_down else self.probe_timeout
-        t0 = time.monotonic()
-        try:
-            def probe() -> Observation:
-                p = self.kube.pod(name, self.namespace)
-                conds = {c.type: c.status for c in p.status.conditions or []}
-                return Observation(p.status.phase == "Running" and bool(p.spec.node_name),
-                                   f"pod {self.namespace}/{name} ({image}): phase={p.status.phase} "
-                                   f"node={p.spec.node_name or '<none>'} PodScheduled={conds.get('PodScheduled', '<unset>')}")
-            try:
-                obs = wait_until(probe, f"probe pod {name} Running", deadline, interval=0.5)
-                return CheckResult("scheduling", "probe_pod", "pass",
-                                   f"{obs.text()} after {time.monotonic() - t0:.1f}s", source="api")
-            except Exception as exc:  # noqa: BLE001
-                last = getattr(exc, "last_seen", str(exc))
-                evs = [f"{e.reason}: {e.message}" for e in self.kube.events_for(name, self.namespace)]
-                ev = f"not Running within {deadline:.0f}s; last seen: {last}"
-                if evs:
-                    ev += "\nevents:\n" + "\n".join(evs[-4:])
-                else:
-                    ev += "\nno events for the pod (no scheduler has looked at it)"
-                return CheckResult("scheduling", "probe_pod", "fail", ev, source="api", match_text=ev)
-        finally:
-            try:
-                self.kube.delete_pod(name, self.namespace)
-            except Exception:  # noqa: BLE001 - best effort; it is labelled kube-breakfix/probe=true
-                pass
-
     def check_app(self, cp_down: bool = False) -> CheckResult:
         want = self.replicas
         if want is None:
@@ -424,12 +447,7 @@ class Grader:
         from kubernetes.client.exceptions import ApiException
 
         def seen() -> Observation:
-            d = self.kube.deployment(self.app_name, self.namespace)
-            spec, ready = d.spec.replicas or 0, d.status.ready_replicas or 0
-            return Observation(spec == want and ready == want,
-                               f"deployment {self.namespace}/{self.app_name}: spec.replicas={spec} "
-                               f"replicas={d.status.replicas or 0} ready={ready} "
-                               f"available={d.status.available_replicas or 0} (want {want} Ready)")
+            return deployment_ready(self.kube.deployment(self.app_name, self.namespace), want)
         try:
             obs = seen()
         except ApiException as exc:

@@ -24,7 +24,7 @@ def to_text(rep: GradeReport) -> str:
                       f"(fixed means: {rep.lab['fixed']})")
     w = max(len(r.name) for r in rep.checks) if rep.checks else 0
     for r in rep.checks:
-        mark = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}[r.status]
+        mark = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP", "error": "ERROR"}[r.status]
         out.append(f"{mark}  {r.name:<{w}}  [{r.weight}]" + (f"  {_first(r.evidence)}" if r.status != "fail" else ""))
         if r.failed:
             out.append("      evidence:")
@@ -50,6 +50,9 @@ def to_text(rep: GradeReport) -> str:
                 out.append(_indent(f.catalog.remediation, "      ", None))
         else:
             out.append("    catalog: no catalog fault makes this change (the lines above are the diagnosis)")
+    for f in rep.warnings:
+        for c in f.changed:
+            out.append(f"WARN  changed while every check passes: {c.line(f.component)}")
     blocked: dict[str, list[str]] = {}
     for f in rep.diagnosis:
         if f.role == "blocked":
@@ -61,6 +64,9 @@ def to_text(rep: GradeReport) -> str:
     out.append(f"verdict: {rep.verdict.upper()} (exit {rep.exit_code}); score: {pct:.0f}% ({got}/{total})  "
                + ("all checks passed" if nfail == 0 else f"{nfail} of {sum(r.status != 'skip' for r in rep.checks)} "
                                                          f"checks failed: {', '.join(r.name for r in rep.failed_checks)}"))
+    if rep.probes.get("created"):
+        out.append(f"probes: created and deleted in namespace {rep.probes.get('namespace')}: "
+                   f"{len(rep.probes['created'])} objects (--json lists them)")
     ro = rep.readonly
     if ro.get("unchanged"):
         out.append(f"read-only: {ro.get('files')} files under {', '.join(ro.get('paths', []))} have the same "
@@ -87,7 +93,8 @@ def to_junit(rep: GradeReport) -> str:
     props = ET.SubElement(suite, "properties")
     for k, v in (("verdict", rep.verdict), ("score_percent", f"{pct}"), ("passed_weight", str(got)),
                  ("total_weight", str(total)),
-                 ("node", rep.node_spec), ("api_reachable", str(bool(rep.api.get("reachable"))).lower())):
+                 ("node", rep.node_spec), ("api_reachable", str(bool(rep.api.get("reachable"))).lower()),
+                 ("warnings", str(sum(len(f.changed) for f in rep.warnings)))):
         ET.SubElement(props, "property", name=k, value=v)
     for k, v in (rep.lab or {}).items():
         ET.SubElement(props, "property", name=f"lab_{k}", value=str(v))
@@ -110,8 +117,9 @@ def to_junit(rep: GradeReport) -> str:
             fl = ET.SubElement(tc, "failure", message=f"{r.name}: {_first(r.evidence)}"
                                + (f" (likely fault: {lf.id})" if lf else ""), type=r.component)
             fl.text = body
-        elif r.status == "skip":
-            ET.SubElement(tc, "skipped", message=_first(r.evidence))
+        elif r.status in ("skip", "error"):
+            ET.SubElement(tc, "skipped", message=("could not run: " if r.status == "error" else "")
+                          + _first(r.evidence))
         else:
             ET.SubElement(tc, "system-out").text = redact(r.evidence)
     tc = ET.SubElement(suite, "testcase", classname="breakfix.readonly", name="read-only: node files unchanged",

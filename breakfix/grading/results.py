@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from ..probes import TITLES as PROBE_TITLES
 from ..report import redact
 
 # What each kind of check is worth in the score.
@@ -14,7 +15,6 @@ WEIGHTS: dict[str, int] = {
     "pod_ready": 3,       # <component>: pod Ready
     "kubelet_active": 3,  # kubelet: service active
     "nodes_ready": 3,     # kubelet: nodes Ready
-    "probe_pod": 2,       # scheduling: a test pod schedules and runs
     "app_replicas": 3,    # app: N ready replicas (only with --replicas N)
 }
 TITLES = {
@@ -22,13 +22,15 @@ TITLES = {
     "pod_ready": "pod Ready",
     "kubelet_active": "service active",
     "nodes_ready": "nodes Ready",
-    "probe_pod": "a test pod schedules and runs",
     "app_replicas": "replicas Ready",
 }
 MIN_UPTIME_S = 10          # a container (or the kubelet) must be up this long to count as running
 EVIDENCE_LINES = 10        # lines of evidence printed per failed check (JSON/JUnit get all of it)
 # The part of the cluster (diagnosis.DEPENDS) each check is about; by default its component.
-PARTS = {"nodes_ready": "nodes", "probe_pod": "scheduling", "app_replicas": "app"}
+PARTS = {"nodes_ready": "nodes", "app_replicas": "app"}
+# The functional probes (breakfix/probes.py): what each proves, worth 2 each.
+TITLES.update(PROBE_TITLES)
+WEIGHTS.update({name: 2 for name in PROBE_TITLES})
 VERDICT_EXIT = {"pass": 0, "fail": 1, "could-not-grade": 2}
 
 
@@ -51,7 +53,7 @@ class LikelyFault:
 class CheckResult:
     component: str
     kind: str
-    status: str                        # pass | fail | skip
+    status: str                        # pass | fail | skip | error (the check could not run: proves nothing)
     evidence: str = ""
     source: str = "node"               # api | node
     likely_fault: LikelyFault | None = None
@@ -109,6 +111,8 @@ class GradeReport:
     diagnosis: list = field(default_factory=list)    # diagnosis.Finding, root causes first
     notes: list = field(default_factory=list)
     verdict: str = "pass"     # pass | fail | could-not-grade
+    probes: dict = field(default_factory=dict)        # {"namespace", "created": [...], "write": bool}
+    strict: bool = False      # a changed line while every check passes (a warning) fails the grade
     lab: dict | None = None   # {"id", "title", "step", "step_title", "fault"} for `breakfix lab check`
 
     @property
@@ -116,7 +120,13 @@ class GradeReport:
         return all(not r.failed for r in self.checks) and self.readonly.get("unchanged", False)
 
     @property
+    def warnings(self) -> list:
+        return [f for f in self.diagnosis if f.role == "warn"]
+
+    @property
     def exit_code(self) -> int:
+        if self.verdict == "pass" and self.strict and self.warnings:
+            return 1
         return VERDICT_EXIT[self.verdict]
 
     @property
@@ -132,7 +142,8 @@ class GradeReport:
                 "score": {"passed_weight": got, "total_weight": total, "percent": pct},
                 "failed": [r.name for r in self.failed_checks],
                 "checks": [r.to_dict() for r in self.checks],
-                "readonly": self.readonly, "seconds": round(self.seconds, 2)}
+                "warnings": [c.line(f.component) for f in self.warnings for c in f.changed],
+                "probes": self.probes, "readonly": self.readonly, "seconds": round(self.seconds, 2)}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)

@@ -30,6 +30,7 @@ class NodeComponent:
     created_ns: int = 0                   # of the newest container (node clock, ns)
     before: list[str] = field(default_factory=list)   # states of older attempts, oldest first
     log: str = ""                         # of the newest container that ended (stdout + stderr)
+    current_log: str = ""                 # of the newest container while it runs (since it started)
     error: str | None = None              # the component's own error line (its log)
     cause: str | None = None              # the line saying why, when the error line only timed out
     kubelet_lines: list[str] = field(default_factory=list)   # the kubelet's errors about this pod
@@ -120,6 +121,9 @@ def node_component(node: Node, node_name: str, component: str, journal: str | No
             # A container that never started (exec failed) has no log: the runtime's message is its word.
             v.error = error_line(v.log) or (clip(str(ins.get("message")).strip()) if ins.get("message") else None)
             v.cause = cause_line(v.log, v.error)
+        if v.running:   # what it says now: a running component may fail at its job (a refused dial)
+            log = node.crictl(f"logs --tail 300 {shlex.quote(last['id'])}")
+            v.current_log = (log.stdout + "\n" + log.stderr).strip()
     if not mine:   # no container at all: only the kubelet can say why (image, volume, sandbox)
         text = journal if journal is not None else node.journal("kubelet", lines=400)
         v.kubelet_lines = [_short(ln) for ln in text.splitlines() if pod in ln and _KLOG_ERR.search(ln)][-4:]
@@ -128,3 +132,40 @@ def node_component(node: Node, node_name: str, component: str, journal: str | No
 
 def _short(line: str) -> str:
     return clip(" ".join(line.split()))
+
+
+@dataclass
+class UnitJournal:
+    """A systemd unit's journal records as fields (journalctl -o json), split at its current (or
+    last) invocation: what it logged since it last started, and what came before."""
+    invocation: str | None
+    current: list[str]          # MESSAGE of each record of that invocation, oldest first
+    all: list[str]              # every record read, oldest first
+
+    def text(self) -> str:
+        return "\n".join(self.current)
+
+
+def _message(rec: dict) -> str:
+    m = rec.get("MESSAGE", "")
+    if isinstance(m, list):   # journald gives non-UTF-8 messages as a byte array
+        m = bytes(x for x in m if isinstance(x, int)).decode("utf-8", "replace")
+    return str(m)
+
+
+def unit_journal(node: Node, unit: str, lines: int = 400) -> UnitJournal:
+    r = node.run(f"systemctl show -p InvocationID --value {shlex.quote(unit)}; "
+                 f"journalctl -u {shlex.quote(unit)} --no-pager -o json -n {int(lines)}", timeout=30)
+    out = (r.stdout or "").splitlines()
+    inv = out[0].strip() if out else ""
+    recs = []
+    for ln in out[1:]:
+        try:
+            recs.append(json.loads(ln))
+        except ValueError:
+            continue
+    if not inv:   # stopped: its last invocation
+        inv = next((rec.get("_SYSTEMD_INVOCATION_ID") or rec.get("INVOCATION_ID") for rec in reversed(recs)
+                    if rec.get("_SYSTEMD_INVOCATION_ID") or rec.get("INVOCATION_ID")), "")
+    mine = [rec for rec in recs if inv and inv in (rec.get("_SYSTEMD_INVOCATION_ID"), rec.get("INVOCATION_ID"))]
+    return UnitJournal(inv or None, [_message(rec) for rec in mine], [_message(rec) for rec in recs])

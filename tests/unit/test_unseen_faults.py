@@ -65,5 +65,12 @@ def test_the_e2e_table_matches_the_fault_files():
             assert f.component == comp, (fid, comp)
             assert (key, now) in e2e.injected(f), (fid, key, now, e2e.injected(f))
         assert case.proof.strip(), case
+    from tests.e2e import test_grader_running as running
+    for case in running.CASES:
+        f = unseen[case.fault]
+        covered.add(case.fault)
+        assert f.component == case.component, case
+        if case.now is not None and case.file.startswith("/etc/kubernetes/manifests/"):
+            assert (case.key, case.now) in e2e.injected(f), (case, e2e.injected(f))
     assert covered == set(unseen), f"faults without an e2e case: {sorted(set(unseen) - covered)}"
     assert any(len(c.ids) > 1 for c in e2e.CASES), "no two-faults-at-once case"
