@@ -184,7 +184,8 @@ def cluster_lines(config) -> list[str]:
     workers = getattr(o, "numprocesses", None)
     existing = getattr(config, "_breakfix_existing", None)
     if existing and not workers:
-        ours = (Path(".pytest-kind") / existing / "kubeconfig").is_file()
+        kc = Path(".pytest-kind") / existing / "kubeconfig"      # fixtures/cluster.py: adopted or kept
+        ours = kc.is_file() and not kc.with_name("adopted").is_file()
         return [f"kube-breakfix: runs on the existing kind cluster {existing}, in one process; "
                 + ("kept by an earlier --keep-cluster run, deleted at the end unless --keep-cluster" if ours
                    else "it was made outside this run and is left in place")]
