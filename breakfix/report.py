@@ -177,12 +177,14 @@ def markdown_paragraphs(text: str) -> str:
 def fault_description(fault) -> str:
     """The description of a fault's test as Markdown (Allure renders it: headings, lists, code):
     what it breaks, the symptoms it must show, the fix and the remediation."""
-    where = f"`{fault.target.path}`" if fault.target.path else f"`{fault.target.unit}`"
+    t = fault.target
+    named = t.path or t.unit or next((str(v) for k, v in (t.spec or {}).items() if k != "kind" and v), None)
+    where = f" `{named}`" if named else ""
     symptoms = "\n".join(f"- `{s['kind']}`" + (f": {' '.join(str(s['description']).split())}"
                                                 if s.get("description") else "") for s in fault.symptoms)
     return (f"## Fault `{fault.id}`\n\n"
             f"- **Component:** {fault.component}\n"
-            f"- **Target:** {fault.target.kind} {where}\n"
+            f"- **Target:** {t.kind}{where}\n"
             f"- **Nodes:** {', '.join(fault.nodes)}\n"
             f"- **Severity:** {fault.severity}\n\n"
             f"## Symptoms it must show\n\n{symptoms}\n\n"
