@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import re
 
+import yaml
+
 from ..journal import Journal, JournalError
 from ..kube import STATIC_COMPONENTS
 from ..node import MANIFEST_DIR, Node
@@ -58,7 +60,7 @@ def read_baselines(node: Node, kube=None) -> tuple[dict[str, tuple[str, str]], l
         for path, text in kubeadm_render(node, notes).items():
             out.setdefault(path, (text, "kubeadm"))
     if KUBELET_CONFIG not in out and kube is not None:
-        text = kubelet_configmap(kube, notes)
+        text = kubelet_configmap(kube, notes, node)
         if text is not None:
             out[KUBELET_CONFIG] = (text, "kubelet-config ConfigMap")
     have = set(node.list_files_under(SNAPSHOT_DIR))
@@ -83,6 +85,8 @@ def kubeadm_render(node: Node, notes: list[str]) -> dict[str, str]:
         "d=$(mktemp -d /tmp/breakfix-kubeadm.XXXXXX) && export KUBEADM_INIT_DRYRUN_DIR=$d && "
         f"kubeadm init phase control-plane all --config {cfg} --dry-run >/dev/null 2>&1 && "
         f"kubeadm init phase etcd local --config {cfg} --dry-run >/dev/null 2>&1; "
+        # kubeadm's dry-run looks for the CA in its own directory: links, no copy of the key
+        "ln -s /etc/kubernetes/pki/ca.crt /etc/kubernetes/pki/ca.key \"$d\"/ 2>/dev/null; "
         + "".join(f"kubeadm init phase kubeconfig {phase} --config {cfg} --dry-run >/dev/null 2>&1; "
                   for phase in KUBECONFIG_PHASES.values()) +
         "for f in $d/*.conf; do test -f \"$f\" && echo \"$(basename \"$f\") $(base64 -w0 \"$f\")\"; done; "
@@ -99,16 +103,33 @@ def kubeadm_render(node: Node, notes: list[str]) -> dict[str, str]:
     return rendered
 
 
-def kubelet_configmap(kube, notes: list[str]) -> str | None:
+def kubelet_configmap(kube, notes: list[str], node: Node | None = None) -> str | None:
     """The KubeletConfiguration kubeadm keeps for the cluster (kube-system/kubelet-config, key
-    `kubelet`): what every node's /var/lib/kubelet/config.yaml is written from."""
+    `kubelet`): what every node's /var/lib/kubelet/config.yaml is written from, with what kubeadm
+    writes for this node on top (its nodeRegistration.criSocket as containerRuntimeEndpoint, from the
+    cluster's kubeadm configuration on the node)."""
     try:
         cm = kube.core.read_namespaced_config_map("kubelet-config", "kube-system", _request_timeout=10)
     except Exception as exc:  # noqa: BLE001 - no API, no ConfigMap: said, not guessed
         notes.append(f"kube-system/kubelet-config not read ({type(exc).__name__}): the kubelet's config has no "
                      f"kubeadm baseline")
         return None
-    return (cm.data or {}).get("kubelet")
+    text = (cm.data or {}).get("kubelet")
+    if text is None or node is None:
+        return text
+    try:
+        doc = yaml.safe_load(text)
+        cfg = next((c for c in KUBEADM_CONFIGS if node.exists(c)), None)
+        socket = None
+        for d in yaml.safe_load_all(node.read_bytes(cfg)) if cfg else []:
+            if isinstance(d, dict) and d.get("kind") in ("InitConfiguration", "JoinConfiguration"):
+                socket = (d.get("nodeRegistration") or {}).get("criSocket") or socket
+        if isinstance(doc, dict) and socket and not doc.get("containerRuntimeEndpoint"):
+            doc["containerRuntimeEndpoint"] = socket
+            return yaml.safe_dump(doc, sort_keys=False)
+    except (yaml.YAMLError, Exception):  # noqa: BLE001 - the ConfigMap as it is
+        pass
+    return text
 
 
 def take_snapshot(node: Node) -> list[str]:

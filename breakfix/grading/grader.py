@@ -9,6 +9,7 @@ import json
 import re
 import shlex
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import yaml
 
@@ -83,6 +84,8 @@ class Grader:
         self.api_error = api_error if kube is not None else (api_error or "no kubeconfig")
         self.manifests: dict[str, str] = {}
         self.created: list[str] = []
+        self._files: dict[str, bytes | None] = {}
+        self._baselines: tuple | None = None
         self.node_api = None      # /readyz as asked on the node, when the grader cannot reach the API
         self._no_container_before: dict[str, bool] = {}
         self.reporter = reporter
@@ -95,15 +98,18 @@ class Grader:
     def run(self) -> GradeReport:
         t0 = time.monotonic()
         before = self.node.checksums(WATCHED_PATHS)
-        results: list[CheckResult] = []
-        for c in STATIC_COMPONENTS:
-            results.append(self._timed(c, "manifest", lambda c=c: self.check_manifest(c)))
-            results.append(self._timed(c, "pod_ready", lambda c=c: self.check_pod(c)))
-        results.append(self._timed("kubelet", "kubelet_active", self.check_kubelet))
-        results.append(self._timed("kubelet", "nodes_ready", self.check_nodes))
-        cp_down = any(r.failed for r in results)
-        results.extend(self.check_functions(cp_down))
-        results.append(self._timed("app", "app_replicas", lambda: self.check_app(cp_down)))
+        # The node's checks and the baselines are independent reads: asked at once.
+        with ThreadPoolExecutor(max_workers=6, thread_name_prefix="grade") as pool:
+            baselines = pool.submit(read_baselines, self.node, self.kube if self.api_ok else None)
+            jobs = [pool.submit(self._timed, c, kind, fn) for c in STATIC_COMPONENTS for kind, fn in (
+                ("manifest", lambda c=c: self.check_manifest(c)), ("pod_ready", lambda c=c: self.check_pod(c)))]
+            jobs += [pool.submit(self._timed, "kubelet", "kubelet_active", self.check_kubelet),
+                     pool.submit(self._timed, "kubelet", "nodes_ready", self.check_nodes)]
+            results: list[CheckResult] = [j.result() for j in jobs]
+            cp_down = any(r.failed for r in results)
+            results.extend(self.check_functions(cp_down))
+            results.append(self._timed("app", "app_replicas", lambda: self.check_app(cp_down)))
+            self._baselines = baselines.result()
         findings, notes = self.diagnose(results)
         after = self.node.checksums(WATCHED_PATHS)
         changed = compare_checksums(before, after)
@@ -189,10 +195,11 @@ class Grader:
                    and v.sandbox_state != "SANDBOX_READY" and v.pod not in since]
         if orphans:
             failing.add("kubelet")
-        base, notes = read_baselines(self.node, self.kube if self.api_ok else None)
+        base, notes = self._baselines or read_baselines(self.node, self.kube if self.api_ok else None)
         changed: dict[str, list] = {}
+        files = self.node.read_many(list(base))
         for path, (text, source) in base.items():
-            now = self.node.read_bytes(path).decode("utf-8", "replace") if self.node.exists(path) else ""
+            now = (files.get(path) or b"").decode("utf-8", "replace")
             found = changes(path, now, text, source, self._read)
             if found:
                 changed.setdefault(part_of(path), []).extend(found)
@@ -229,11 +236,13 @@ class Grader:
         return findings, notes
 
     def _read(self, path: str) -> bytes | None:
-        """A file a kubeconfig names, as the node has it (None: not there)."""
-        try:
-            return self.node.read_bytes(path) if self.node.exists(path) else None
-        except Exception:  # noqa: BLE001 - unreadable is "not there" for a comparison
-            return None
+        """A file a kubeconfig names, as the node has it (None: not there); read once a run."""
+        if path not in self._files:
+            try:
+                self._files.update(self.node.read_many([path]))
+            except Exception:  # noqa: BLE001 - unreadable is "not there" for a comparison
+                self._files[path] = None
+        return self._files[path]
 
     def proof(self, f: Finding, kubelet_since: str, check: CheckResult | None, views: dict,
               findings: list[Finding]) -> list[str]:
