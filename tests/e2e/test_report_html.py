@@ -168,6 +168,31 @@ def _rendered_tree_leaves(dom: str) -> dict[str, str]:
     return found
 
 
+def _page_requests(netlog: Path) -> list[str]:
+    """The network requests a page made (Chromium's --log-net-log): every URL request started on
+    behalf of a page, whatever its scheme but file:, data: and blob:. Chromium's own background
+    requests (its initiator "not an origin") are not the page's."""
+    log = json.loads(netlog.read_text())
+    types = {v: k for k, v in log["constants"]["logEventTypes"].items()}
+    found = []
+    for ev in log["events"]:
+        params = ev.get("params") or {}
+        if types.get(ev["type"]) != "URL_REQUEST_START_JOB" or "url" not in params:
+            continue
+        if params.get("initiator") == "not an origin" or params["url"].startswith(("file:", "data:", "blob:")):
+            continue
+        found.append(params["url"])
+    return found
+
+
+def _offline_chromium(url: str, profile: Path, cwd: Path) -> tuple[str, list[str]]:
+    """URL rendered with every host name unresolvable: its DOM and the requests the page made."""
+    netlog = profile.with_suffix(".netlog.json")
+    dom = _chromium(url, ["--host-resolver-rules=MAP * ~NOTFOUND", f"--log-net-log={netlog}", "--dump-dom"],
+                    profile, cwd).stdout
+    return dom, _page_requests(netlog)
+
+
 def _png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()[:24]
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", f"{path} is not a PNG"
@@ -338,6 +363,25 @@ def test_report_shows_what_a_reviewer_needs(tmp_path: Path) -> None:
     assert len(trend) == 2, f"Trend should show both runs: {trend}"
     executors = _embedded_json(html, "widgets/executors.json")
     assert executors and executors[0]["type"] == "local" and executors[0]["name"], executors
+    # each test's history holds the first run
+    for title, status in ((passing_fault.title, "passed"), (failing_fault.title, "failed")):
+        hist = _test_case(html, leaves[title])["extra"]["history"]
+        assert [i["status"] for i in hist["items"]] == [status] and hist["statistic"]["total"] == 2, hist
+
+    # offline and private: with no host name resolvable the page renders, and it asked for nothing
+    # off the machine (a page that does is caught: the control)
+    control = tmp_path / "control.html"
+    control.write_text('<html><body><img src="https://example.invalid/pixel.png">control</body></html>')
+    _, asked = _offline_chromium(control.as_uri(), tmp_path / "chrome-control", tmp_path)
+    assert any("example.invalid" in u for u in asked), f"the request check sees nothing: {asked}"
+    # the History tab of a test in the second report shows the first run
+    leaf = leaves[passing_fault.title]
+    dom = _chromium(f"{index.as_uri()}#suites/{leaf['parentUid']}/{leaf['uid']}/history", ["--dump-dom"],
+                    tmp_path / "chrome-history", tmp_path).stdout
+    assert re.search(r"Success rate\s+100%\s+\(2 of 2\)\s+passed", _visible_text(dom)), _visible_text(dom)[:2000]
+    dom, asked = _offline_chromium(f"{index.as_uri()}#", tmp_path / "chrome-offline", tmp_path)
+    assert not asked, f"the report asked for {asked}"
+    assert "Overview" in _visible_text(dom) and "Trend" in _visible_text(dom), _visible_text(dom)[:1500]
 
     # what Chromium renders: the passing test (title, parameters, remediation with its line breaks,
     # the timing picture) ...
