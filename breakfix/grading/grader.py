@@ -25,7 +25,7 @@ from .manifests import _container0, manifest_problems, needed_paths
 from .render import _first
 from .results import MIN_UPTIME_S, CheckResult, GradeReport, LikelyFault
 from .view import node_component, unit_journal
-from ..probes import PROBE_NAMESPACE, deployment_ready, TITLES as PROBE_TITLES, node_readyz, run_probes
+from ..probes import PROBE_NAMESPACE, deployment_ready, etcd_member, TITLES as PROBE_TITLES, node_readyz, run_probes
 
 
 class ReadOnlyViolation(BreakfixError):
@@ -149,8 +149,11 @@ class Grader:
             seen = f"API server not reachable from the grader: {self.api_error}"
             if self.node_api is not None:
                 seen += f"; {self.node_api.text()}"
+            member = etcd_member(self.node)   # the node alone can say whether etcd itself answers
             return [CheckResult("kube-apiserver", "api-readyz", "fail" if self.node_api is None or
-                                not self.node_api.ok else "error", seen, source="api")]
+                                not self.node_api.ok else "error", seen, source="api"),
+                    CheckResult(member.part, member.name, member.status, member.seen, source="node",
+                                seconds=member.seconds)]
         image = self.probe_image or default_probe_image(self.node)
         run = run_probes(self.kube, self.node, self.node_name, image,
                          min(self.probe_timeout, 20.0) if cp_down else self.probe_timeout, write=self.probe)
