@@ -122,12 +122,32 @@ def node_component(node: Node, node_name: str, component: str, journal: str | No
             v.error = error_line(v.log) or (clip(str(ins.get("message")).strip()) if ins.get("message") else None)
             v.cause = cause_line(v.log, v.error)
         if v.running:   # what it says now: a running component may fail at its job (a refused dial)
-            log = node.crictl(f"logs --tail 300 {shlex.quote(last['id'])}")
+            log = node.crictl(f"logs --tail 300{_after_startup(v.created_ns)} {shlex.quote(last['id'])}")
             v.current_log = (log.stdout + "\n" + log.stderr).strip()
     if not mine:   # no container at all: only the kubelet can say why (image, volume, sandbox)
         text = journal if journal is not None else node.journal("kubelet", lines=400)
         v.kubelet_lines = [_short(ln) for ln in text.splitlines() if pod in ln and _KLOG_ERR.search(ln)][-4:]
     return v
+
+
+# What every component logs while it starts (the API server dials etcd before etcd answers, the
+# scheduler lists before its RBAC is served) is no evidence: once a container has run this long,
+# only what it logged after its first STARTUP_S seconds is read.
+STARTUP_S = 15
+
+
+def _after_startup(created_ns: int, now: float | None = None) -> str:
+    """crictl's `--since` for a container created at CREATED_NS: its start-up seconds left out, once
+    it has run twice that long (a younger one is read whole)."""
+    import datetime as dt
+    import time
+    if not created_ns:
+        return ""
+    start = created_ns / 1e9
+    if (now or time.time()) - start < 2 * STARTUP_S:
+        return ""
+    since = dt.datetime.fromtimestamp(start + STARTUP_S, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f" --since {since}"
 
 
 def _short(line: str) -> str:

@@ -38,7 +38,7 @@ UNSEEN_DIR = ROOT / "tests" / "unseen_faults"
 NAME = "breakfix-running"
 CONTAINER = f"{NAME}-control-plane"
 JOURNAL_DIR = "/var/lib/kube-breakfix"
-PROBE_TIMEOUT = "30"
+PROBE_TIMEOUT = "20"
 
 
 @dataclass(frozen=True)
@@ -154,16 +154,23 @@ def test_healthy_cluster_passes_with_no_warning_and_probes_clean_up(cluster):
 
 
 def test_healthy_logs_are_no_proof(cluster):
-    """Every line a healthy component logs since it started is healthy noise: never proof."""
+    """What a healthy component logs after its start-up, read as the grader reads it, is no proof."""
     from breakfix.grading.diagnosis import running_proof
+    from breakfix.grading.view import STARTUP_S, node_component
+    from breakfix.node import Node
+    node = Node(f"docker://{CONTAINER}")
     for comp in ("kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"):
-        ids = node_exec(CONTAINER, "crictl", "ps", "--state", "running", "--name", f"^{comp}$", "-q").split()
-        assert ids, f"no running {comp}"
-        r = subprocess.run(["docker", "exec", CONTAINER, "crictl", "logs", ids[0]], capture_output=True, text=True,
-                           timeout=60)
-        log = r.stdout + r.stderr
-        assert log.strip(), f"{comp}: empty log"
-        assert running_proof(log) is None, f"{comp}: a healthy line taken for proof: {running_proof(log)}"
+        def settled() -> Observation:
+            v = node_component(node, CONTAINER, comp)
+            age = time.time() - v.created_ns / 1e9 if v.created_ns else 0
+            return Observation(v.running and age >= 2 * STARTUP_S, f"{comp}: {v.line()} up {age:.0f}s")
+        wait_until(settled, f"{comp} up for {2 * STARTUP_S}s", 120, interval=2)
+        v = node_component(node, CONTAINER, comp)
+        whole = node_exec(CONTAINER, "crictl", "logs", "--tail", "300", v.container_id)
+        print(f"{comp}: {len(v.current_log.splitlines())} lines after its start-up "
+              f"({len(whole.splitlines())} on stdout in all)")
+        assert running_proof(v.current_log) is None, f"{comp}: a healthy line taken for proof: " \
+                                                      f"{running_proof(v.current_log)}"
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.fault, marks=() if c.fault in SAMPLE else
@@ -191,8 +198,6 @@ def test_running_fault_is_diagnosed(cluster, case):
             rc, rep = check_json()
             assert rc == 1, f"kubeadm's baselines: exit {rc}: {json.dumps(rep.get('diagnosis'))[:3000]}"
             judge(case, rep, "kubeadm")
-            text = check().stdout
-            assert f"root cause: {case.component}" in text, text[-3000:]
         finally:
             node_exec(CONTAINER, "mv", hidden, JOURNAL_DIR)
     finally:

@@ -105,7 +105,7 @@ def test_lab_step_not_fixed_fails_naming_what_is_missing_then_fixed_passes(clust
         assert last["verdict"] == "pass" and last["rc"] == 0
         app = next(c for c in last["checks"] if c["id"] == "app/app_replicas")
         assert app["passed"] and f"ready={LEARNER_FIX[step][1]}" in app["evidence"]
-        assert next(c for c in last["checks"] if c["id"] == "scheduling/probe_pod")["passed"]
+        assert next(c for c in last["checks"] if c["id"] == "kube-scheduler/pod-bound")["passed"]
     finally:
         r = breakfix("lab", "reset", LAB, "--cluster", NAME)
         assert r.returncode == 0, r.stdout + r.stderr
