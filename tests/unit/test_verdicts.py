@@ -103,3 +103,32 @@ def test_a_test_carries_one_phase_picture_one_timings_json_and_plain_parameters(
     assert params["node"] == "control-plane (breakfix-gw0-control-plane)"
     assert params["fault"] == "scheduler-command-typo"
     assert res["description"].startswith("## Fault `scheduler-command-typo`")
+
+
+class _Lab:
+    """Lab.run_fault's shape: each phase timed (also when it raises); PHASE raises a WaitTimeout."""
+
+    def __init__(self, fails_in: str):
+        from breakfix.report import Reporter
+        self.reporter, self.fails_in = Reporter(), fails_in
+
+    def run_fault(self, fault, register):
+        for phase in ("settle", "break", "symptoms", "fix", "verify"):
+            with self.reporter.timed(f"phase: {phase}", fault=fault.id):
+                if phase == self.fails_in:
+                    raise WaitTimeout("a pod Pending", 120, "pod p: PodScheduled=True phase=Running")
+        return {}
+
+
+@pytest.mark.parametrize("phase,expected", [("symptoms", SymptomNotObserved), ("fix", NotRecovered),
+                                            ("verify", NotRecovered), ("settle", WaitTimeout)])
+def test_a_wait_that_runs_out_in_a_judging_phase_is_that_verdict(phase, expected):
+    from breakfix.catalog import load_catalog
+    from breakfix.members import run_fault_on
+    fault = load_catalog()["scheduler-command-typo"]
+    with pytest.raises(expected) as e:
+        run_fault_on([_Lab(phase)], fault, lambda undo: None)
+    assert type(e.value) is expected
+    assert "last seen: pod p: PodScheduled=True phase=Running" in str(e.value)
+    if expected is SymptomNotObserved:
+        assert str(e.value).startswith("SymptomNotObserved: a pod Pending: not seen within 120s")
