@@ -400,3 +400,68 @@ def test_cli_node_without_manifests_dir_is_one_line(tmp_path, capsys):
     out, errout = capsys.readouterr()
     assert out == "" and errout.count("\n") == 1
     assert "node local://: no /etc/kubernetes/manifests" in errout
+
+
+# --- verdicts and the new parts (functional probes) ------------------------------------------------
+def _grader(api_ok: bool, node_api=None):
+    from breakfix.grading import Grader
+    g = Grader(None, object() if api_ok else None, "n", {}, api_error=None if api_ok else "timed out")
+    g.node_api = node_api
+    return g
+
+
+def test_verdict_fail_when_a_probe_fails_even_if_every_pod_is_ready():
+    from breakfix.waits import Observation
+    ok = [CheckResult("kube-controller-manager", "pod_ready", "pass")]
+    probe = CheckResult("kube-controller-manager", "deployment-replicaset", "fail", "no ReplicaSet", source="api")
+    assert _grader(True).verdict(ok + [probe]) == "fail"
+    assert _grader(True).verdict(ok) == "pass"
+    # a probe that could not run for the grader's own reasons, nothing failed: could not grade
+    err = CheckResult("kube-apiserver", "api-write", "error", "HTTP 403", source="api")
+    assert _grader(True).verdict(ok + [err]) == "could-not-grade"
+    # no API for the grader: /readyz on the node decides whose problem it is
+    down = [CheckResult("kube-apiserver", "api-readyz", "fail", "no answer", source="api")]
+    assert _grader(False, Observation(False, "on the node: /readyz 500")).verdict(down) == "fail"
+    assert _grader(False, Observation(True, "on the node: /readyz ok")).verdict(down) == "could-not-grade"
+    assert _grader(False, None).verdict(down) == "could-not-grade"
+    # ... but a failure the node itself shows is a fail whatever the API does
+    crashed = CheckResult("kube-apiserver", "pod_ready", "fail", "exited 1", source="node")
+    assert _grader(False, Observation(True, "ok")).verdict(down + [crashed]) == "fail"
+
+
+def test_a_running_root_cause_is_found_through_what_it_serves():
+    etcd = {"etcd": [Change("/etc/kubernetes/manifests/etcd.yaml", "--listen-client-urls", "a", "b", "kubeadm")]}
+    got = root_causes({"kube-apiserver", "storage"}, etcd)
+    assert [(f.component, f.role, f.blocked_by) for f in got] == [
+        ("etcd", "root-cause", None), ("kube-apiserver", "blocked", "etcd"), ("storage", "blocked", "etcd")]
+    api = {"kube-apiserver": [Change("/etc/kubernetes/manifests/kube-apiserver.yaml", "--enable-admission-plugins",
+                                     "a", "b", "backup")]}
+    got = root_causes({"pod-start"}, api)
+    assert [(f.component, f.role) for f in got] == [("kube-apiserver", "root-cause"), ("pod-start", "blocked")]
+    # nothing changed: the part that fails is its own root cause
+    assert [f.component for f in root_causes({"kube-controller-manager"}, {})] == ["kube-controller-manager"]
+
+
+def test_warnings_and_strict():
+    from breakfix.grading.diagnosis import Finding
+    rep = _report(CheckResult("etcd", "manifest", "pass", "fine"))
+    rep.diagnosis = [Finding("kubelet", role="warn", changed=[Change("/var/lib/kubelet/config.yaml", "clusterDNS",
+                                                                     ["10.96.0.99"], ["10.96.0.10"], "backup")])]
+    assert rep.exit_code == 0 and "WARN  changed while every check passes: kubelet: clusterDNS=" in rep.to_text()
+    assert rep.to_dict()["warnings"] == [rep.diagnosis[0].changed[0].line("kubelet")]
+    rep.strict = True
+    assert rep.exit_code == 1
+
+
+def test_running_proof_skips_healthy_start_up_lines_and_names_a_concrete_failure():
+    from breakfix.grading.diagnosis import running_proof
+    forbidden = ('E1207 13:20:40.551005       1 reflector.go:205] "Failed to watch" err="failed to list *v1.Pod: pods is '
+                 'forbidden: User \\"system:kube-scheduler\\" cannot list resource \\"pods\\" in API group \\"\\" at '
+                 'the cluster scope"')
+    refused = ('E1207 13:15:37.763141       1 reflector.go:205] "Failed to watch" err="failed to list *v1.CSINode: Get '
+               '\\"https://172.18.0.3:6444/apis/storage.k8s.io/v1/csinodes\\": dial tcp 172.18.0.3:6444: connect: '
+               'connection refused"')
+    info = 'I1207 13:20:40.1 1 leaderelection.go:257] attempting to acquire leader lease kube-system/kube-scheduler...'
+    assert running_proof("\n".join([forbidden, info])) is None
+    assert running_proof("\n".join([forbidden, refused, info])) == refused
+    assert running_proof("") is None
