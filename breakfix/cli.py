@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     lb = sub.add_parser("lab", help="labs (labs/*.yaml): list, set a step up, grade a step, reset",
                         description="A lab is a data file (labs/<id>.yaml): ordered steps, each a fault, what the "
                                     "learner sees and what \"fixed\" means.")
-    lsub = lb.add_subparsers(dest="lab_command", metavar="{list,setup,check,reset}", parser_class=_Parser)
+    lsub = lb.add_subparsers(dest="lab_command", metavar="{list,setup,check,hint,reset}", parser_class=_Parser)
     lsub.required = True
     labs_opt = _Parser(add_help=False)
     labs_opt.add_argument("--labs-dir", metavar="DIR", help="lab directory (default: the project's labs/)")
@@ -154,6 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
     for a in ck._actions:   # the same grading options as `check`, bar what the lab decides
         if a.dest in ("namespace", "probe_image", "probe_timeout", "json", "junit", "alluredir", "force", "wait_lock"):
             lck._add_action(a)
+    lhn = lsub.add_parser("hint", parents=[common, labs_opt, step_opt],
+                          help="give the next hint of step N of LAB (one at a time; nothing on the cluster)",
+                          description="Print the next hint of step N not given yet and remember it (in "
+                                      "~/.cache/kube-breakfix/hints/<cluster>/<lab>-<step>, $XDG_CACHE_HOME "
+                                      "honoured), so that `lab check` shows the hints asked for so far. Give the "
+                                      "same cluster options as to `lab check` (they name the cluster, nothing "
+                                      "connects to it). Once every hint was given, all of them are printed again.")
+    lhn.add_argument("--number", type=int, metavar="K", help="print hint K (and count it as given)")
+    lhn.add_argument("--forget", action="store_true", help="forget the hints given for this step")
     lrs = lsub.add_parser("reset", parents=[common, labs_opt, lock_opt],
                           help="undo a lab setup: restore every backup on the node, the app as the lab starts",
                           description="Restore every fault `lab setup` (or `break`, or a killed run) left on the "
@@ -720,9 +729,25 @@ def cmd_lab_setup(args) -> int:
             print(f"  sees:    {kind}: {first[:200]}")
         print(f"  grade:   breakfix lab check {lab_def.id} --step {step.number} {_target_args(args)}")
         print(f"  undo:    breakfix lab reset {lab_def.id} {_target_args(args)}")
+        if step.hints:
+            print(f"  hints:   breakfix lab hint {lab_def.id} --step {step.number}{_given_target(args)} "
+                  f"({len(step.hints)}, one at a time)")
+        _forget_hints(lab_def.id, args, step.number)
         return EXIT_OK
     finally:
         target.cleanup()
+
+
+def _forget_hints(lab_id: str, args, step: int | None = None) -> None:
+    """A new attempt starts without hints: the step's (or with no STEP every step's) are forgotten."""
+    from .hints import HintState, cluster_key, forget_lab
+    try:
+        if step is None:
+            forget_lab(lab_id, cluster_key(args))
+        else:
+            HintState(lab_id, step, cluster_key(args)).forget()
+    except OSError as exc:
+        warn(f"could not forget the hints given for lab {lab_id}: {exc.strerror or exc}")
 
 
 def cmd_lab_check(args) -> int:
@@ -762,6 +787,7 @@ def cmd_lab_reset(args) -> int:
             if lab_def is not None:
                 lab.ensure_app(lab_def.app_replicas)
                 print(f"lab {lab_def.id} reset: {lab.app_ready_replicas()[2]}")
+                _forget_hints(lab_def.id, args)
         except WaitTimeout as exc:
             err(f"restored, but {exc}")
             return EXIT_FAILED
@@ -770,7 +796,51 @@ def cmd_lab_reset(args) -> int:
         target.cleanup()
 
 
-LAB_COMMANDS = {"list": cmd_lab_list, "setup": cmd_lab_setup, "check": cmd_lab_check, "reset": cmd_lab_reset}
+def _given_target(args) -> str:
+    """The target options as given (none: nothing), with a leading space, for a command to run next."""
+    if not (args.cluster or args.node or args.kubeconfig):
+        return ""
+    return " " + _target_args(args)
+
+
+def cmd_lab_hint(args) -> int:
+    """The next hint of the step not given yet (or hint --number K), remembered on this machine."""
+    from .hints import HintState, cluster_key, next_number
+
+    lab, step, _ = _lab_step(args)
+    state = HintState(lab.id, step.number, cluster_key(args))
+    where = f"lab {lab.id} step {step.number}"
+    if args.forget:
+        state.forget()
+        print(f"{where}: hints forgotten ({state.path})")
+        return EXIT_OK
+    total = len(step.hints)
+    if args.number is not None and not 1 <= args.number <= max(total, 1):
+        raise UsageError(f"{where} has " + (f"hints 1..{total}" if total else "no hints") + f", not {args.number}")
+    if not total:
+        print(f"{where} has no hints")
+        return EXIT_OK
+    given = state.given()
+    n = args.number if args.number is not None else next_number(step.hints, given)
+    if n is None:
+        print(f"{where}: all {total} hints given:")
+        for k, text in enumerate(step.hints, 1):
+            print(f"  hint {k} of {total}: {text}")
+        return EXIT_OK
+    try:
+        state.give(n)
+    except OSError as exc:
+        warn(f"could not remember the hint in {state.path}: {exc.strerror or exc}")
+    print(f"hint {n} of {total} ({where}): {step.hints[n - 1]}")
+    left = next_number(step.hints, state.given())
+    if left is not None and args.number is None:
+        print(f"  next hint ({left} of {total}): breakfix lab hint {lab.id} --step {step.number}"
+              f"{_given_target(args)}")
+    return EXIT_OK
+
+
+LAB_COMMANDS = {"list": cmd_lab_list, "setup": cmd_lab_setup, "check": cmd_lab_check, "hint": cmd_lab_hint,
+                "reset": cmd_lab_reset}
 
 
 def cmd_lab(args) -> int:

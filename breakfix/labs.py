@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -61,6 +61,10 @@ class Step(_Strict):
         default_factory=list, description="what the learner sees, in the catalog's symptom format; each "
                                           "replaces the fault's symptom of the same kind")
     fixed: Fixed = Field(default_factory=Fixed, description="what \"fixed\" means")
+    hints: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="hints for the learner, in order, given one at a time by "
+                                          "`breakfix lab hint LAB --step N` (they do not give the fix away "
+                                          "at first; the last may come close)")
 
     @model_validator(mode="after")
     def _one_fault(self):
@@ -87,6 +91,7 @@ class LabStep:
     app_replicas: int              # Ready replicas once fixed
     new_pod_schedules: bool
     learner_symptoms: tuple[dict, ...]
+    hints: tuple[str, ...] = ()
 
     @property
     def full_title(self) -> str:
@@ -148,7 +153,8 @@ def parse_lab(data: Any, path: Path, catalog: dict[str, Fault]) -> Lab:
             if sym["kind"] == "scale_stuck" and sym.get("replicas") and sym["replicas"] != target:
                 raise LabFileError(path, f"{where}.symptoms[{j}].replicas",
                                    f"the learner scales to {sym['replicas']} but fixed.app_replicas is {target}")
-        steps.append(LabStep(i + 1, s.title, fault, app, target, s.fixed.new_pod_schedules, tuple(s.symptoms)))
+        steps.append(LabStep(i + 1, s.title, fault, app, target, s.fixed.new_pod_schedules, tuple(s.symptoms),
+                              tuple(h.strip() for h in s.hints)))
         app = target
     return Lab(m.id, m.title, m.description.strip(), m.cluster.app.name, m.cluster.app.replicas, tuple(steps),
                str(path))

@@ -197,6 +197,11 @@ TABLE = [
     C("lab-check-no-step", ["lab", "check", "control-plane-failure", *TARGET],
       "the following arguments are required: --step"),
     C("lab-reset-unknown-lab", ["lab", "reset", "nope", *TARGET], "unknown lab 'nope'"),
+    C("lab-hint-unknown-lab", ["lab", "hint", "nope", "--step", "1"], "unknown lab 'nope'"),
+    C("lab-hint-step-4", ["lab", "hint", "control-plane-failure", "--step", "4"],
+      "lab control-plane-failure has steps 1..3, not 4"),
+    C("lab-hint-number-0", ["lab", "hint", "control-plane-failure", "--step", "1", "--number", "0"],
+      "lab control-plane-failure step 1 has hints 1..3, not 0"),
     C("check-alluredir-a-file", ["check", "--alluredir", "{tmp}/kc", *TARGET], "--alluredir {tmp}/kc: not a directory"),
     # --- fault files, given to `breakfix break` with a well-formed cluster target --------------
     *[C(f"break-fault-file-{name}", ["break", "demo-fault", "--faults-dir", "{tmp}/faults", *TARGET],
