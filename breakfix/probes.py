@@ -389,9 +389,10 @@ def sandbox_dns(node, pod: str, namespace: str) -> list[str] | None:
     return list(dns.get("servers") or [])
 
 
-def pod_probes(kube, node, image: str, deadline: float, created: list[str], node_name: str | None = None) -> list[Probe]:
+def pod_probes(kube, node, image: str, timeout: float, created: list[str], node_name: str | None = None) -> list[Probe]:
     """One probe pod: bound (the scheduler), started (the kubelet), an IP (the network plugin), its
-    logs served (the kubelet's API for the API server), its DNS server the cluster DNS Service."""
+    logs served (the kubelet's API for the API server), its DNS server the cluster DNS Service.
+    Each step waits up to TIMEOUT seconds of its own."""
     t0 = time.monotonic()
     name = f"breakfix-probe-{secrets.token_hex(3)}"
     out: list[Probe] = []
@@ -405,14 +406,14 @@ def pod_probes(kube, node, image: str, deadline: float, created: list[str], node
     try:
         def read():
             return kube.core.read_namespaced_pod(name, PROBE_NAMESPACE, _request_timeout=REQUEST_TIMEOUT)
-        obs = _until(lambda: pod_bound(read()), deadline)
+        obs = _until(lambda: pod_bound(read()), time.monotonic() + timeout)
         if not obs.ok:
             ev = _events(kube, name, PROBE_NAMESPACE)
             return [_probe("pod-bound", "fail", obs.text() + (f"; events: {ev}" if ev else
                                                                "; no events (no scheduler looked at it)"), t0)]
         out.append(_probe("pod-bound", "pass", obs.text(), t0))
         t1 = time.monotonic()
-        obs = _until(lambda: pod_running(read()), deadline)
+        obs = _until(lambda: pod_running(read()), time.monotonic() + timeout)
         if not obs.ok:
             ev = _events(kube, name, PROBE_NAMESPACE)
             out.append(_probe("pod-started", "fail", obs.text() + (f"; events: {ev}" if ev else ""), t1))
@@ -459,7 +460,8 @@ def _owned(items, owner_uid: str) -> list:
     return [i for i in items if any(o.uid == owner_uid for o in i.metadata.owner_references or [])]
 
 
-def controller_probes(kube, image: str, deadline: float, created: list[str]) -> list[Probe]:
+def controller_probes(kube, image: str, timeout: float, created: list[str]) -> list[Probe]:
+    """Each step waits up to TIMEOUT seconds of its own: a step that failed does not use up the next's."""
     from kubernetes import client
     t0 = time.monotonic()
     name = f"breakfix-probe-{secrets.token_hex(3)}"
@@ -502,13 +504,13 @@ def controller_probes(kube, image: str, deadline: float, created: list[str]) -> 
         return check
 
     try:
-        obs = _until(has(1), deadline)
+        obs = _until(has(1), time.monotonic() + timeout)
         out.append(_probe("deployment-replicaset", "pass" if obs.ok else "fail", obs.text(), t0))
         t1 = time.monotonic()
         if obs.ok:
             kube.apps.patch_namespaced_deployment_scale(name, PROBE_NAMESPACE, {"spec": {"replicas": 2}},
                                                         _request_timeout=REQUEST_TIMEOUT)
-            obs = _until(has(2), deadline)
+            obs = _until(has(2), time.monotonic() + timeout)
             out.append(_probe("deployment-scale", "pass" if obs.ok else "fail", "scaled to 2: " + obs.text(), t1))
         else:
             out.append(_probe("deployment-scale", "skip", "not reached: no ReplicaSet and pod to scale", t1))
@@ -525,7 +527,7 @@ def controller_probes(kube, image: str, deadline: float, created: list[str]) -> 
                 PROBE_NAMESPACE, label_selector=f"kubernetes.io/service-name={svc_name}",
                 _request_timeout=REQUEST_TIMEOUT).items
             return Observation(bool(items), f"service {svc_name}: {len(items)} EndpointSlice(s)")
-        obs = _until(slices, deadline)
+        obs = _until(slices, time.monotonic() + timeout)
         out.append(_probe("service-endpointslice", "pass" if obs.ok else "fail", obs.text(), t2))
         t3 = time.monotonic()
         rs = state.get("rs")
@@ -542,7 +544,7 @@ def controller_probes(kube, image: str, deadline: float, created: list[str]) -> 
                 return Observation(not left_rs and not left_pods,
                                    f"deployment {name} deleted: ReplicaSet {rs.metadata.name} "
                                    f"{'still there' if left_rs else 'collected'}, {len(left_pods)} pod(s) left")
-            obs = _until(collected, deadline)
+            obs = _until(collected, time.monotonic() + timeout)
             out.append(_probe("garbage-collection", "pass" if obs.ok else "fail", obs.text(), t3))
     except Exception as exc:  # noqa: BLE001 - the API failed mid-way: that step failed
         done = {p.name for p in out}
@@ -709,8 +711,8 @@ def run_probes(kube, node, node_name: str, image: str, timeout: float, write: bo
             results["namespace"] = [_probe("api-write", status, f"namespace {PROBE_NAMESPACE}: {_exc(exc)}", t0)]
         else:
             jobs["api-write"] = lambda: [api_write(kube, run.created)]
-            jobs["pod"] = lambda: pod_probes(kube, node, image, deadline, run.created, node_name)
-            jobs["controllers"] = lambda: controller_probes(kube, image, deadline, run.created)
+            jobs["pod"] = lambda: pod_probes(kube, node, image, timeout, run.created, node_name)
+            jobs["controllers"] = lambda: controller_probes(kube, image, timeout, run.created)
 
     def work(key: str, fn: Callable[[], list[Probe]]) -> None:
         try:
@@ -722,7 +724,7 @@ def run_probes(kube, node, node_name: str, image: str, timeout: float, write: bo
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=max(deadline - time.monotonic(), 0) + 30)
+        t.join(timeout=5 * timeout + 30)
     run.probes = [ready] + [p for k in list(jobs) + ["namespace"] for p in results.get(k, [])]
     if write:
         cleanup(kube)

@@ -216,12 +216,15 @@ class Grader:
             journaled = frozenset(e.fault for e in Journal(self.node).entries())
         except JournalError:
             journaled = frozenset()
-        by_part = {r.part: r for r in results if r.failed}
+        by_part: dict[str, list[CheckResult]] = {}
+        for r in results:
+            if r.failed:
+                by_part.setdefault(r.part, []).append(r)
         texts = {p: t for p, (t, _) in base.items()}
         for f in findings:
             if f.role != "root-cause":
                 continue
-            f.proof = self.proof(f, since, by_part.get(f.component), views, findings)
+            f.proof = self.proof(f, since, by_part.get(f.component, []), views, findings)
             if f.component == "kubelet" and orphans:
                 f.proof.append(f"since it started, the kubelet has not run or even mentioned the pods of "
                                f"{', '.join(orphans)}, whose manifests are in {MANIFEST_DIR}")
@@ -247,7 +250,7 @@ class Grader:
                 self._files[path] = None
         return self._files[path]
 
-    def proof(self, f: Finding, kubelet_since: str, check: CheckResult | None, views: dict,
+    def proof(self, f: Finding, kubelet_since: str, checks: list[CheckResult], views: dict,
               findings: list[Finding]) -> list[str]:
         """What proves F (a root cause), strongest first: the component's own line naming the value
         that changed; its own words since its current container or process started (never a line a
@@ -273,8 +276,9 @@ class Grader:
             err = error_line(kubelet_since)
             if err:
                 lines.append(err)
-        if check is not None and (check.kind in PROBE_TITLES or part not in STATIC_COMPONENTS):
-            lines.append(f"{check.name}: {_first(check.evidence)}")
+        for check in checks:   # the probes that failed are proof of their own
+            if check.kind in PROBE_TITLES or part not in STATIC_COMPONENTS:
+                lines.append(f"{check.name}: {_first(check.evidence)}")
         if not [ln for ln in lines if not ln.startswith("kubelet is active")] or \
                 (view is not None and view.running and len(lines) <= 1):
             for dep in findings:   # what the parts it blocks say (the API server's refused dial to etcd)
