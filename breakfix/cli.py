@@ -163,6 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
                                       "connects to it). Once every hint was given, all of them are printed again.")
     lhn.add_argument("--number", type=int, metavar="K", help="print hint K (and count it as given)")
     lhn.add_argument("--forget", action="store_true", help="forget the hints given for this step")
+    lck.add_argument("--reveal", action="store_true",
+                     help="show the full grade (evidence, diagnosis: the changed line, its baseline and the "
+                          "catalog's remediation) as `check` does, for the lab's author or grader; by default "
+                          "the learner sees what is still wrong in their words and the hints asked for")
     lrs = lsub.add_parser("reset", parents=[common, labs_opt, lock_opt],
                           help="undo a lab setup: restore every backup on the node, the app as the lab starts",
                           description="Restore every fault `lab setup` (or `break`, or a killed run) left on the "
@@ -615,7 +619,8 @@ def cmd_check(args, lab_step=None) -> int:
                        "fixed": f"{lab.app_name} at {step.app_replicas} Ready replicas"
                                 + (", a new pod schedules" if step.new_pod_schedules else "")
                                 + ", the control plane healthy"}
-        print(rep.to_json() if args.json else rep.to_text(), flush=True)
+        print(_lab_output(rep, args, lab_step) if lab_step is not None else
+              rep.to_json() if args.json else rep.to_text(), flush=True)
         if args.junit:
             Path(args.junit).write_text(rep.to_junit())
         if getattr(args, "alluredir", None):
@@ -675,7 +680,8 @@ def cmd_lab_list(args) -> int:
                            "steps": [{"step": s.number, "title": s.title, "fault": s.fault.id,
                                       "component": s.fault.component, "app_before": s.app_before,
                                       "fixed": {"app_replicas": s.app_replicas,
-                                                "new_pod_schedules": s.new_pod_schedules}}
+                                                "new_pod_schedules": s.new_pod_schedules, "weights": s.weights},
+                                      "hints": len(s.hints)}
                                      for s in lab.steps]} for lab in labs.values()], indent=2))
         return EXIT_OK
     for lab in labs.values():
@@ -748,6 +754,29 @@ def _forget_hints(lab_id: str, args, step: int | None = None) -> None:
             HintState(lab_id, step, cluster_key(args)).forget()
     except OSError as exc:
         warn(f"could not forget the hints given for lab {lab_id}: {exc.strerror or exc}")
+
+
+def _lab_output(rep, args, lab_step) -> str:
+    """`lab check`'s output: for the learner (default) what is still wrong in the learner's words and
+    the hints asked for; with --reveal the full grade of `check` and the criteria; with --json the full
+    grade and, in "lab", the criteria, their verdicts, what was read and expected, and the score."""
+    from .grading.render import criteria_text, to_learner_text
+    from .hints import HintState, cluster_key, given_hints
+    from .learner import grade_step
+
+    lab, step = lab_step[0], lab_step[1]
+    graded = grade_step(rep, step, lab.app_name)
+    rep.lab["score_percent"] = graded["score"]["percent"]     # a JUnit property, as the other lab_* ones
+    hints = given_hints(step.hints, HintState(lab.id, step.number, cluster_key(args)).given())
+    if args.json:
+        d = rep.to_dict()
+        d["lab"].update(graded, hints_given=[{"number": n, "text": t} for n, t in hints],
+                        hints_total=len(step.hints))
+        return json.dumps(d, indent=2)
+    if args.reveal:
+        return rep.to_text() + "\n" + criteria_text(graded)
+    return to_learner_text(rep, graded, hints, len(step.hints),
+                           f"breakfix lab hint {lab.id} --step {step.number}{_given_target(args)}")
 
 
 def cmd_lab_check(args) -> int:

@@ -42,6 +42,25 @@ class ClusterNeeds(_Strict):
     app: AppNeeds = Field(default_factory=AppNeeds, description="the application the learner works with")
 
 
+# A step's "fixed" criteria: each is met when every grading check it covers passes.
+CRITERIA = ("app_replicas", "new_pod_schedules", "control_plane")
+
+
+class Weights(_Strict):
+    """What each criterion is worth in the step's score (`lab check --json`: partial credit)."""
+    app_replicas: int = Field(1, ge=0, description="the app at its Ready replicas")
+    new_pod_schedules: int = Field(1, ge=0, description="a new pod gets a node and its container starts")
+    control_plane: int = Field(1, ge=0, description="every other health check of `check` passes")
+
+
+class LearnerWords(_Strict):
+    """What `lab check` tells the learner when a criterion is not met, in the learner's words (what is
+    seen, never the fix). Without it, a line is made from the checks that fail."""
+    app_replicas: str | None = Field(None, min_length=1)
+    new_pod_schedules: str | None = Field(None, min_length=1)
+    control_plane: str | None = Field(None, min_length=1)
+
+
 class Fixed(_Strict):
     """What "fixed" means for a step, checked by the suite after its fix and by `breakfix lab check`
     (together with the general health checks: every static pod Ready, kubelet active, nodes Ready)."""
@@ -49,6 +68,8 @@ class Fixed(_Strict):
         None, ge=1, description="the app deployment asks for and has this many Ready replicas "
                                 "(default: as many as before the step)")
     new_pod_schedules: bool = Field(True, description="a new pod gets a node and runs")
+    weights: Weights = Field(default_factory=lambda: Weights(),
+                             description="what each criterion is worth in the step's score (partial credit)")
 
 
 class Step(_Strict):
@@ -61,6 +82,10 @@ class Step(_Strict):
         default_factory=list, description="what the learner sees, in the catalog's symptom format; each "
                                           "replaces the fault's symptom of the same kind")
     fixed: Fixed = Field(default_factory=Fixed, description="what \"fixed\" means")
+    text: str = Field("", description="what the learner reads for the step (Markdown; default: the title and "
+                                      "the symptoms' descriptions)")
+    learner: LearnerWords = Field(default_factory=lambda: LearnerWords(),
+                                  description="per criterion, what is still wrong in the learner's words")
     hints: list[Annotated[str, Field(min_length=1)]] = Field(
         default_factory=list, description="hints for the learner, in order, given one at a time by "
                                           "`breakfix lab hint LAB --step N` (they do not give the fix away "
@@ -80,6 +105,7 @@ class LabFile(_Strict):
     description: str = ""
     cluster: ClusterNeeds = Field(default_factory=ClusterNeeds, description="the cluster the lab needs")
     steps: list[Step] = Field(min_length=1, description="in order; each starts where the previous one ended")
+    finish: str = Field("", description="what the learner reads once every step is fixed (Markdown)")
 
 
 @dataclass(frozen=True)
@@ -92,6 +118,9 @@ class LabStep:
     new_pod_schedules: bool
     learner_symptoms: tuple[dict, ...]
     hints: tuple[str, ...] = ()
+    learner: dict = dataclasses.field(default_factory=dict)   # criterion -> learner's words
+    weights: dict = dataclasses.field(default_factory=dict)   # criterion -> weight
+    text: str = ""
 
     @property
     def full_title(self) -> str:
@@ -107,6 +136,7 @@ class Lab:
     app_replicas: int              # before the first step
     steps: tuple[LabStep, ...]
     source: str = ""
+    finish: str = ""
 
     def step(self, n: int) -> LabStep:
         if not 1 <= n <= len(self.steps):
@@ -154,10 +184,12 @@ def parse_lab(data: Any, path: Path, catalog: dict[str, Fault]) -> Lab:
                 raise LabFileError(path, f"{where}.symptoms[{j}].replicas",
                                    f"the learner scales to {sym['replicas']} but fixed.app_replicas is {target}")
         steps.append(LabStep(i + 1, s.title, fault, app, target, s.fixed.new_pod_schedules, tuple(s.symptoms),
-                              tuple(h.strip() for h in s.hints)))
+                              tuple(" ".join(h.split()) for h in s.hints),
+                              {k: " ".join(v.split()) for k, v in s.learner.model_dump().items() if v},
+                              s.fixed.weights.model_dump(), s.text.strip()))
         app = target
     return Lab(m.id, m.title, m.description.strip(), m.cluster.app.name, m.cluster.app.replicas, tuple(steps),
-               str(path))
+               str(path), m.finish.strip())
 
 
 def load_lab_file(path: Path, catalog: dict[str, Fault]) -> Lab:

@@ -129,3 +129,50 @@ def to_junit(rep: GradeReport) -> str:
                       type="readonly").text = "\n".join(rep.readonly.get("changed", []))
     ET.indent(suites)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+CRITERION_WORDS = {"app_replicas": "the app's replicas", "new_pod_schedules": "a new pod",
+                   "control_plane": "the rest of the cluster"}
+
+
+def to_learner_text(rep: GradeReport, graded: dict, hints: list[tuple[int, str]] | None = None,
+                    hints_total: int = 0, hint_command: str = "") -> str:
+    """A lab step's grade for the learner: what is still wrong in the learner's words (one line per
+    unmet criterion), the hints asked for so far, the step's score and the verdict. Never the
+    catalog's remediation, a changed line or its baseline (`--reveal` and `--json` show them)."""
+    lab = rep.lab or {}
+    out = [f"lab {lab.get('id')} step {lab.get('step')}: {lab.get('step_title')}"]
+    crits = graded["criteria"]
+    unmet = [c for c in crits if c["verdict"] == "unmet"]
+    if rep.verdict == "pass" and not unmet:
+        out.append("fixed: every criterion is met")
+    elif rep.verdict == "could-not-grade" and not unmet:
+        out.append("could not grade this step: the grader cannot see the cluster (--reveal says why)")
+    else:
+        out.append("not fixed yet, still wrong:")
+        out += [f"  - {c['learner']}" for c in unmet]
+        for c in crits:
+            if c["verdict"] == "not graded":
+                out.append(f"  ? {CRITERION_WORDS.get(c['id'], c['id'])}: could not be graded")
+    if hints:
+        out.append("hints so far:")
+        out += [f"  {n}. {text}" for n, text in hints]
+    if rep.verdict != "pass" and hints_total and len(hints or []) < hints_total and hint_command:
+        out.append(f"a hint ({len(hints or [])} of {hints_total} given): {hint_command}")
+    s = graded["score"]
+    out.append(f"score: {s['percent']:.0f}% ({s['points']}/{s['total']}): "
+               + ", ".join(f"{CRITERION_WORDS.get(c['id'], c['id'])} {c['verdict']}" for c in crits))
+    if not rep.readonly.get("unchanged"):
+        out.append(f"READ-ONLY VIOLATION: changed during grading: {', '.join(rep.readonly.get('changed', []))}")
+    out.append(f"verdict: {rep.verdict.upper()} (exit {rep.exit_code})")
+    return "\n".join(out)
+
+
+def criteria_text(graded: dict) -> str:
+    """The step's criteria after the full grade (`lab check --reveal`): verdict, weight, expected, read."""
+    s = graded["score"]
+    out = [f"lab step criteria: score {s['percent']:.0f}% ({s['points']}/{s['total']})"]
+    for c in graded["criteria"]:
+        out.append(f"  {c['verdict'].upper():<10} {c['id']} [{c['weight']}]: expected {c['expected']}")
+        out.append(f"             read: {clip(redact(c['read']))}")
+    return "\n".join(out)
