@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     lb = sub.add_parser("lab", help="labs (labs/*.yaml): list, set a step up, grade a step, reset",
                         description="A lab is a data file (labs/<id>.yaml): ordered steps, each a fault, what the "
                                     "learner sees and what \"fixed\" means.")
-    lsub = lb.add_subparsers(dest="lab_command", metavar="{list,setup,check,hint,reset}", parser_class=_Parser)
+    lsub = lb.add_subparsers(dest="lab_command", metavar="{list,setup,check,hint,reset,export}", parser_class=_Parser)
     lsub.required = True
     labs_opt = _Parser(add_help=False)
     labs_opt.add_argument("--labs-dir", metavar="DIR", help="lab directory (default: the project's labs/)")
@@ -167,6 +167,25 @@ def build_parser() -> argparse.ArgumentParser:
                      help="show the full grade (evidence, diagnosis: the changed line, its baseline and the "
                           "catalog's remediation) as `check` does, for the lab's author or grader; by default "
                           "the learner sees what is still wrong in their words and the hints asked for")
+    lex = lsub.add_parser("export", parents=[labs_opt],
+                          help="write LAB as a scenario for a learning platform (Killercoda) into DIR",
+                          description="Write LAB as a Killercoda scenario into DIR (new or empty): index.json, "
+                                      "intro.md, a setup script that installs kube-breakfix and sets step 1 up, "
+                                      "per step its text, a background script setting it up (from step 2) and a "
+                                      "verify script running `breakfix lab check LAB --step N`, finish.md.")
+    lex.add_argument("lab", metavar="LAB", help="lab id (see `breakfix lab list`)")
+    lex.add_argument("directory", metavar="DIR", help="where to write the scenario (new or empty)")
+    lex.add_argument("--format", required=True, metavar="FORMAT", help="killercoda")
+    lex.add_argument("--faults-dir", metavar="DIR", help="fault catalog directory")
+    lex.add_argument("--target", metavar="ARGS", default=None,
+                     help="the cluster options the scripts give breakfix (default: --kubeconfig "
+                          "/root/.kube/config --node local://, the platform's machine is the node)")
+    lex.add_argument("--install", metavar="SPEC", default=None,
+                     help="what the setup script installs with pip (default: the project's git repository)")
+    lex.add_argument("--imageid", metavar="ID", default=None,
+                     help="the platform's machine (backend.imageid; default: kubernetes-kubeadm-1node)")
+    lex.add_argument("--app-image", metavar="IMAGE", default=None,
+                     help="image of the app deployment on that machine (default: registry.k8s.io/pause:3.10.1)")
     lrs = lsub.add_parser("reset", parents=[common, labs_opt, lock_opt],
                           help="undo a lab setup: restore every backup on the node, the app as the lab starts",
                           description="Restore every fault `lab setup` (or `break`, or a killed run) left on the "
@@ -868,7 +887,35 @@ def cmd_lab_hint(args) -> int:
     return EXIT_OK
 
 
-LAB_COMMANDS = {"list": cmd_lab_list, "setup": cmd_lab_setup, "check": cmd_lab_check, "hint": cmd_lab_hint,
+def cmd_lab_export(args) -> int:
+    """The lab as a scenario directory for a learning platform; all files or none."""
+    from .export import (DEFAULT_APP_IMAGE, DEFAULT_IMAGEID, DEFAULT_INSTALL, DEFAULT_TARGET, FORMATS, ExportError,
+                         check_directory, export)
+    from .labs import select_labs
+
+    if args.format not in FORMATS:
+        raise UsageError(f"--format {args.format}: unknown format (known: {', '.join(FORMATS)})")
+    directory = Path(args.directory)
+    try:
+        check_directory(directory)
+    except ExportError as exc:
+        raise UsageError(str(exc)) from None
+    lab = select_labs(_labs(args)[1], [args.lab])[0]
+    target = args.target if args.target is not None else DEFAULT_TARGET
+    try:
+        written = export(lab, args.format, directory, target=target,
+                         install=args.install if args.install is not None else DEFAULT_INSTALL,
+                         imageid=args.imageid or DEFAULT_IMAGEID, app_image=args.app_image or DEFAULT_APP_IMAGE)
+    except ExportError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"{directory}: {exc.strerror or exc}; nothing written") from None
+    print(f"lab {lab.id} exported as a {args.format} scenario: {directory} ({len(written)} files, "
+          f"{len(lab.steps)} steps)")
+    return EXIT_OK
+
+
+LAB_COMMANDS = {"export": cmd_lab_export, "list": cmd_lab_list, "setup": cmd_lab_setup, "check": cmd_lab_check, "hint": cmd_lab_hint,
                 "reset": cmd_lab_reset}
 
 
@@ -884,7 +931,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         args.command_line = "breakfix " + shlex.join(sys.argv[1:] if argv is None else argv)   # as the lock names it
-        if args.command != "list" and getattr(args, "lab_command", None) != "list":
+        if args.command != "list" and getattr(args, "lab_command", None) not in ("list", "export"):
             from .waits import validate_timeouts
             if getattr(args, "timeout_scale", None):   # the grader's and break's waits read it like the suite's
                 os.environ["BREAKFIX_TIMEOUT_SCALE"] = repr(args.timeout_scale)
