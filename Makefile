@@ -126,9 +126,12 @@ E2E_XDIST := $(if $(filter-out 1,$(E2E_WORKERS)),-n $(E2E_WORKERS) --dist loadfi
 e2e: venv tools-test tools-report node-image
 	$(VPY) -m pytest tests/e2e -v -m "not stress and not unseen" $(E2E_XDIST)
 
-# The grader on faults that are in no catalog (tests/unseen_faults, tests/e2e/test_grader_unseen.py).
+# The grader on faults that are in no catalog (tests/unseen_faults): components that crash
+# (tests/e2e/test_grader_unseen.py) and components that keep running or changes outside the
+# manifests, each with a backup and with kubeadm's baselines only (tests/e2e/test_grader_running.py);
+# every case, the two modules on a cluster each at once.
 grader-unseen: venv node-image
-	$(VPY) -m pytest tests/e2e/test_grader_unseen.py -v
+	$(VPY) -m pytest tests/e2e/test_grader_unseen.py tests/e2e/test_grader_running.py -v -n 2 --dist loadfile
 
 # The floor against the suite's own cycle, per fault, on one cluster (tests/bench, breakfix/bench.py):
 # reports/bench.json, reports/bench.svg and an Allure report in reports/bench-html.
@@ -154,7 +157,7 @@ TEST_LABS ?= control-plane-failure
 # The conformance subset on three clusters at once (measured here: WORKERS=1 550 s, 2 384 s, 3 299 s; README).
 TEST_WORKERS ?= 3
 test: venv lint tools-report node-image
-	$(VPY) -m pytest tests/unit -q
+	$(VPY) -m pytest tests/unit -q -n 2
 	$(VPY) -m pytest tests/e2e -v -m "not stress and not unseen" $(E2E_XDIST)
 	$(MAKE) conformance WORKERS=$(TEST_WORKERS) PYTEST_ARGS="$(foreach f,$(TEST_FAULTS),--fault=$(f)) $(foreach l,$(TEST_LABS),--lab=$(l)) $(PYTEST_ARGS)"
 
