@@ -152,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "schedules) plus every health check of `check`, with the same verdicts and "
                                       "exit codes (0 pass, 1 fail, 2 could not grade, 3 read-only violation).")
     for a in ck._actions:   # the same grading options as `check`, bar what the lab decides
-        if a.dest in ("namespace", "probe_image", "probe_timeout", "json", "junit", "alluredir", "force", "wait_lock"):
+        if a.dest in ("namespace", "probe_image", "probe_timeout", "json", "junit", "alluredir", "force", "wait_lock",
+                      "strict"):
             lck._add_action(a)
     lhn = lsub.add_parser("hint", parents=[common, labs_opt, step_opt],
                           help="give the next hint of step N of LAB (one at a time; nothing on the cluster)",

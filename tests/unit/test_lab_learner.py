@@ -163,3 +163,10 @@ def test_api_down_new_pod_criterion_unmet_without_its_checks(lab):
     rep.checks[1].status = "error"
     g = grade_step(rep, step, "app")
     assert [c["verdict"] for c in g["criteria"]] == ["not graded"] * 3 and g["score"]["points"] == 0
+
+
+def test_lab_check_takes_the_grading_options_cmd_check_reads():
+    from breakfix.cli import build_parser
+    a = build_parser().parse_args(["lab", "check", LAB, "--step", "1", "--cluster", "c"])
+    assert (a.strict, a.reveal, a.json, a.force) == (False, False, False, False)
+    assert build_parser().parse_args(["lab", "check", LAB, "--step", "1", "--strict"]).strict is True
