@@ -10,7 +10,8 @@ airgap/.build/node-image.ref and deletes it at the end).
   * the node restarts (`docker restart`) with that fault in place (the test breaks on its own when
     run alone): `breakfix restore --cluster` restores byte for byte, the control plane comes back
     Ready;
-  * a writer killed -9 while it holds the lock: the next `restore` takes the stale lock over.
+  * the suite (`pytest --cluster-name breakfix-lock`) while a break holds the lock: exit 2, one
+    line naming it; that writer killed -9: the next `restore` takes the stale lock over.
 
 The break holding the lock is held still with SIGSTOP while the others run (a live pid: its lock
 is not stale), so the test does not depend on how long a break takes. No sleeps: every wait is
@@ -39,6 +40,11 @@ pytestmark = [pytest.mark.e2e]
 NAME = "breakfix-lock"
 CONTAINER = f"{NAME}-control-plane"
 NODE = f"docker://{CONTAINER}"
+# The cluster's own Docker network: a restarted container gets the first free address of its network,
+# and on kind's shared one another cluster may have freed a lower one since (then kubeadm's manifests
+# and certificates name an address the node no longer has, and kind does not follow: etcd fails with
+# "bind: cannot assign requested address"). Alone on its network, the node keeps its address.
+NETWORK = NAME
 STATE = "/var/lib/kube-breakfix"          # BACKUP_DIR's parent: where the tmpfs goes
 TYPO, IMAGE = "scheduler-command-typo", "scheduler-image-missing"
 ROWS: list[tuple[str, str, str, str]] = []   # case, expected, seen, time to restore
@@ -69,6 +75,11 @@ def start_break(fault: str) -> subprocess.Popen:
                             env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def node_ip() -> str:
+    return subprocess.run(["docker", "inspect", "-f", f'{{{{(index .NetworkSettings.Networks "{NETWORK}").IPAddress}}}}',
+                           CONTAINER], capture_output=True, text=True, timeout=60).stdout.strip()
+
+
 def lock_holder() -> Observation:
     r = node_sh(f"cat {LOCK_PATH}", ok=False)
     if r.returncode != 0:
@@ -82,7 +93,14 @@ def cluster(tmp_path_factory, request):
         pytest.skip("needs airgap/.build/bin/kind, airgap/.build/node-image.ref and docker (make node-image)")
     kubeconfig = tmp_path_factory.mktemp("lock") / "kubeconfig"
     kind("delete", "cluster", "--name", NAME, timeout=300)
-    create_cluster(NAME, kubeconfig)
+    subprocess.run(["docker", "network", "rm", NETWORK], capture_output=True, timeout=60)
+    net = subprocess.run(["docker", "network", "create", NETWORK], capture_output=True, text=True, timeout=60)
+    assert net.returncode == 0, f"docker network create {NETWORK}: {net.stderr}"
+    os.environ["KIND_EXPERIMENTAL_DOCKER_NETWORK"] = NETWORK    # read by kind create cluster
+    try:
+        create_cluster(NAME, kubeconfig)
+    finally:
+        os.environ.pop("KIND_EXPERIMENTAL_DOCKER_NETWORK", None)
     try:
         from breakfix.kube import Kube
         from breakfix.lab import Lab
@@ -91,6 +109,8 @@ def cluster(tmp_path_factory, request):
         yield kubeconfig
     finally:
         kind("delete", "cluster", "--name", NAME, timeout=300)
+        subprocess.run(["docker", "network", "rm", NETWORK], capture_output=True, timeout=60)
+        shutil.rmtree(ROOT / ".pytest-kind" / NAME, ignore_errors=True)   # the suite's adopted kubeconfig
         tr = request.config.pluginmanager.get_plugin("terminalreporter")
         capman = request.config.pluginmanager.get_plugin("capturemanager")
         if tr and capman and ROWS:
@@ -189,8 +209,10 @@ def test_node_restart_mid_fault_restore_puts_back_and_control_plane_ready(baseli
         assert r.returncode == 0, f"break exited {r.returncode}: {r.stdout[-600:]} {r.stderr}"
         faults = [TYPO]
     assert len(faults) == 1 and watched_sums() != before
+    ip = node_ip()
     rs = subprocess.run(["docker", "restart", CONTAINER], capture_output=True, text=True, timeout=180)
     assert rs.returncode == 0, rs.stderr
+    assert node_ip() == ip, f"the node came back as {node_ip()}, not {ip}: kind cannot follow an address change"
     assert f"{faults[0]}.breakfix.json" in kube_state()   # the journal survived the restart
     r, took = restore("node restart")
     assert f"restored {faults[0]} on {NODE}" in r.stdout and "control plane Ready again" in r.stdout
@@ -200,15 +222,30 @@ def test_node_restart_mid_fault_restore_puts_back_and_control_plane_ready(baseli
                  f"{took:.1f} s"))
 
 
-def test_writer_killed_holding_the_lock_is_taken_over(baseline):
+def test_suite_refused_then_writer_killed_holding_the_lock_is_taken_over(baseline, tmp_path):
     before = baseline
     p = start_break(TYPO)
     try:
         holder = wait_until(lock_holder, "the break holds the lock", 120, interval=0.2).seen
         assert holder["pid"] == p.pid
+        os.kill(p.pid, signal.SIGSTOP)           # alive, holding the lock: the suite must not start
+        t0 = time.monotonic()
+        suite = subprocess.run(
+            [sys.executable, "-m", "pytest", "suites/test_faults.py", "--fault", IMAGE, f"--cluster-name={NAME}",
+             "-p", "no:cacheprovider", f"--alluredir={tmp_path / 'allure'}",
+             f"--timings-file={tmp_path / 'timings.json'}"],
+            cwd=ROOT, capture_output=True, text=True, env=env(), timeout=300)
+        suite_s = time.monotonic() - t0
+        out = suite.stdout + suite.stderr
+        assert suite.returncode == 2, out[-2000:]
+        assert (f"kube-breakfix: {NODE} is locked by `breakfix break {TYPO} --cluster {NAME}` (pid {p.pid} on"
+                in out), out[-2000:]
     finally:
         p.kill()
         p.wait(timeout=30)
+    ROWS.append(("the suite (`pytest --cluster-name`) while a break holds the lock", "exit 2, one line naming it",
+                 f"exit 2 in {suite_s:.1f} s: `Exit: kube-breakfix: ... is locked by breakfix break {TYPO}`",
+                 "n/a"))
     assert lock_holder().ok                      # left behind by the killed writer
     r, took = restore("killed holder")
     assert f"took over the lock of `breakfix break {TYPO} --cluster {NAME}` (pid {p.pid}" in r.stderr
