@@ -2,8 +2,9 @@
 time and redacted before it is attached (no kubeconfigs, keys or tokens)."""
 from __future__ import annotations
 
-from .kube import STATIC_COMPONENTS, container_view
+from .kube import STATIC_COMPONENTS, container_view, event_time
 from .report import redact
+from .symptoms import describe_events
 
 
 def pod_table(kube) -> str:
@@ -32,7 +33,6 @@ def describe_pod(kube, name: str, namespace: str = "kube-system") -> str:
     out.append("State: " + container_view(p).line())
     for c in p.status.conditions or []:
         out.append(f"Condition {c.type}={c.status} {c.reason or ''} {c.message or ''}".rstrip())
-    from .symptoms import describe_events
     out.append("Events:")
     out.append(describe_events(kube, name, namespace))
     return redact("\n".join(out))
@@ -59,7 +59,6 @@ def collect(lab) -> dict[str, str]:
 
 
 def _events(kube) -> str:
-    from .kube import event_time
     rows = []
     for ns in ("kube-system", "default"):
         for e in kube.core.list_namespaced_event(ns, _request_timeout=10).items:

@@ -11,10 +11,11 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from . import probes, waits
+from . import probes, symptoms, waits
 from .catalog import Fault
+from .diagnostics import describe_pod
 from .errors import InfrastructureError, NotRecovered, WaitTimeout
-from .grading.view import sandboxes
+from .view import sandboxes
 from .journal import Entry, Journal, JournalError, host_journal
 from .killpoints import killpoint
 from .kube import STATIC_COMPONENTS, Kube, container_view
@@ -175,8 +176,7 @@ class Lab:
         if health == "api":
             return Observation(*self.kube.readyz())
         if health.startswith(("deployment:", "daemonset:")):
-            from .symptoms import workload_status
-            st = workload_status(self.kube, health.replace(":", "/", 1))
+            st = symptoms.workload_status(self.kube, health.replace(":", "/", 1))
             return Observation(st["healthy"], st["line"])
         v = self.component_view(component)
         return Observation(v.ready and v.running, v.line())
@@ -324,7 +324,7 @@ class Lab:
 
     def sandbox_uid(self, component: str) -> str | None:
         """The uid of the component's newest ready pod sandbox on the node (the node's view,
-        grading/view.py): for a static pod the hash of its manifest, so it changes exactly when
+        view.py): for a static pod the hash of its manifest, so it changes exactly when
         the kubelet runs the edited pod. None when there is none or crictl failed."""
         sbs = sandboxes(self.node, self.node_name, component) or {}
         ready = [uid for uid, state in sbs.items() if state == "SANDBOX_READY"]
@@ -389,8 +389,7 @@ class Lab:
             undo.injection = inj
             register(undo)
 
-            from .symptoms import start_monitors
-            start_monitors(self, inj)      # what a symptom measures from before the change
+            symptoms.start_monitors(self, inj)      # what a symptom measures from before the change
             inj.changed = True
             inj.wall = time.time()
             strat.apply(self, inj)
@@ -406,14 +405,13 @@ class Lab:
 
     # --- observe -----------------------------------------------------------------------------
     def observe(self, inj: Injection) -> dict[str, str]:
-        from .symptoms import check
         killpoint("during-observe")
         evidence = {}
         with self.reporter.step(f"observe: {inj.fault.summary}"):
             for spec in inj.fault.symptoms:
                 label = spec.get("description") or spec["kind"]
                 with self.reporter.step(f"symptom: {label}"):
-                    ev = check(self, inj, spec)
+                    ev = symptoms.check(self, inj, spec)
                     self.reporter.attach(f"evidence: {spec['kind']}", ev)
                     evidence[spec["kind"]] = ev
             self.reporter.timing("inject->symptoms", time.monotonic() - inj.started, fault=inj.fault.id)
@@ -424,7 +422,6 @@ class Lab:
     def _attach_views(self, inj: Injection) -> None:
         """What a human would look at: `describe` and the previous log when the API answers; the
         node's own view (crictl, kubelet journal) when it does not or the kubelet is the fault."""
-        from .diagnostics import describe_pod
         f = inj.fault
         if not f.api_down and f.component in STATIC_COMPONENTS:
             name = self.mirror_pod_name(f.component)
@@ -454,8 +451,7 @@ class Lab:
             except JournalError as exc:
                 raise NotRecovered(f.id, str(exc)) from None
             inj.restored = True
-            from .symptoms import stop_monitors
-            stop_monitors(inj)             # nothing left probing the API for a fault put back
+            symptoms.stop_monitors(inj)             # nothing left probing the API for a fault put back
             for name in inj.context.get("probe_pods", []):
                 with contextlib.suppress(Exception):
                     self.kube.delete_pod(name, self.namespace)

@@ -11,8 +11,10 @@ from typing import Callable
 from . import probes
 from .errors import SymptomNotObserved, WaitTimeout
 from .kube import event_time
-from .shapes import CONTROL_PLANE_LABEL
+from .shapes import CONTROL_PLANE_LABEL, lease_holder
 from .symptoms_spec import SYMPTOM_KINDS
+from .targets import endpoint, tfield
+from .view import node_component
 from .waits import Observation, hold, wait_until
 
 BACKOFF_REASONS = {"CrashLoopBackOff", "RunContainerError", "CreateContainerError", "StartError",
@@ -22,7 +24,6 @@ BACKOFF_REASONS = {"CrashLoopBackOff", "RunContainerError", "CreateContainerErro
 def static_pod_of(inj) -> str:
     """The control-plane static pod a fault's pod symptoms look at: the target's `static_pod` (a fault of
     the static pod directory), else the fault's component."""
-    from .targets import tfield
     return tfield(inj.fault.target, "static_pod") or inj.fault.component
 
 
@@ -167,7 +168,6 @@ def _api_unreachable(lab, inj, spec) -> str:
 def _node_container_exited(lab, inj, spec) -> str:
     """On the node (the grader's view of the component): the newest container of the edited pod
     (not the one that ran before) exited, with the exit code and log text asked for."""
-    from .grading.view import node_component
     name = spec.get("container") or static_pod_of(inj)
     code, text = spec.get("exit_code"), spec.get("log_contains")
 
@@ -336,7 +336,6 @@ def _api_available(lab, inj, spec) -> str:
 
 
 def _lease_moved(lab, inj, spec) -> str:
-    from .shapes import lease_holder
     lease = spec["lease"]
     seen = {}
 
@@ -672,7 +671,6 @@ def tls_verify(kubeconfig) -> tuple[str, int | None]:
     import socket
     import ssl
 
-    from .targets import endpoint
     host, port, ca = endpoint(kubeconfig)
     ctx = ssl.create_default_context(cadata=ca.decode() if ca else None)
     ctx.check_hostname = False

@@ -31,6 +31,7 @@ from .errors import InfrastructureError, NoEffect, WaitTimeout
 from .killpoints import killpoint
 from .node import MANIFEST_DIR
 from .targets_spec import TARGET_KINDS
+from .view import sandboxes
 from .waits import Observation, wait_until
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
@@ -132,7 +133,6 @@ def static_pod_changed(lab, inj, component: str, what: str) -> None:
     """The kubelet acted on a change of COMPONENT's static pod: a new pod (uid = hash of the
     manifest) runs, or the old sandbox is still listed but no longer ready (an edited pod may never
     get a sandbox). A sandbox that vanished from the listing proves nothing."""
-    from .grading.view import sandboxes
 
     def changed() -> Observation:
         states = sandboxes(lab.node, lab.node_name, component)
@@ -267,7 +267,6 @@ class FileRemovedTarget(_NodeFile):
     def took_effect(self, lab, inj) -> None:
         pod = tfield(inj.fault.target, "static_pod")
         if pod:
-            from .grading.view import sandboxes
 
             def gone() -> Observation:
                 states = sandboxes(lab.node, lab.node_name, pod)

@@ -15,6 +15,10 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
+from ..edits import EditError, apply_edits
+from ..loglines import CONCRETE as _CONCRETE, JOURNALD as _JOURNALD, KLOG as _KLOG, WORDS as _WORDS
+from ..loglines import cause_line, clip, error_line  # noqa: F401 - the proving line, read here too
+from ..node import MANIFEST_DIR
 from .kubeconfig import KUBECONFIGS, kubeconfig_facts
 
 # Who needs whom. A failing check whose dependency is also failing is "blocked by" it.
@@ -151,8 +155,6 @@ def catalog_match(component: str, observed: list[Change], baselines: dict[str, s
     of its target file; None when none does. When several do (the same edit for another cluster
     shape), the one the node's journal names (PREFER: `breakfix break` set it up) comes first, then
     the one that applies to the most cluster shapes, then by id."""
-    from ..edits import EditError, apply_edits
-    from ..node import MANIFEST_DIR
     want = {(c.file, c.key, _norm(c.now)) for c in observed}
     if not want:
         return None
@@ -178,56 +180,7 @@ def _norm(v: Any) -> Any:
     return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
 
 
-# --- the proving line ---------------------------------------------------------------------------
-_COBRA = re.compile(r"^\s*(?:Error|error): \S")
-_KLOG = re.compile(r"^[EF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+\] ")
-_WORDS = re.compile(r"\b(error|failed|fatal|invalid|unable|cannot|no such file|refused|denied|not found)\b", re.I)
-# journalctl's short format puts "Nov 26 09:49:30.352084 host kubelet[9086]: " before the line itself.
-_JOURNALD = re.compile(r"^[A-Z][a-z]{2} +\d+ [\d:.]+ \S+ [\w.@-]+\[\d+\]: ")
-# The words that end a concrete reason (where a line may be cut after it).
-_REASON = re.compile(r"no such file or directory|connection refused|permission denied|no such host|i/o timeout|"
-                     r"certificate signed by unknown authority|(?:x509|tls): [^\"\\\n]*")
-
-
-def clip(line: str, limit: int = 400) -> str:
-    """LINE in at most LIMIT characters: its head, as the component wrote it. When the line's concrete
-    reason (a dial, a missing file, a bad certificate) ends past the head, the head is shortened and
-    the part that ends with that reason follows it: a Go error chain says it last
-    ("...: dial unix /x.sock: connect: no such file or directory"), while etcd's JSON line says it
-    early and then carries a stack trace."""
-    if len(line) <= limit:
-        return line
-    m = _REASON.search(line)
-    if m is None or m.end() <= limit:
-        return line[:limit]
-    tail = min(120, limit // 3)     # enough for "dial unix <path>: connect: <reason>"
-    return f"{line[:limit - 5 - tail]} ... {line[m.end() - tail:m.end()]}"
-
-
-def error_line(log: str) -> str | None:
-    """The component's own error line in its log: the first cobra `Error: ...` line (a bad flag,
-    printed before pages of --help), else the last klog error/fatal line, else the last line that
-    says it failed. A journal's lines are taken without journald's prefix, so that the kubelet's own
-    klog line wins over systemd's "Failed with result" whichever of the two was written last.
-    None for a log without one."""
-    lines = [_JOURNALD.sub("", ln.strip()) for ln in (log or "").splitlines() if ln.strip()]
-    for ln in lines:
-        if _COBRA.match(ln):
-            return clip(ln)
-    klog = [ln for ln in lines if _KLOG.match(ln)]
-    if klog:
-        return clip(klog[-1])
-    hits = [ln for ln in lines if _WORDS.search(ln)]
-    return clip(hits[-1]) if hits else None
-
-
-# An error that says only that time ran out; the line that says why is earlier in the log.
-_NO_REASON = re.compile(r"context deadline exceeded|timed out|timeout expired|deadline exceeded", re.I)
-# What Go's libraries print when the reason is concrete: a dial, a file, a certificate, a name.
-_CONCRETE = re.compile(r"dial (?:tcp|udp|unix) \S+: .*|connect: connection refused|no such file or directory|"
-                       r"x509: .*|tls: .*|permission denied|no such host|certificate signed by unknown authority",
-                       re.I)
-
+# --- the proving line (clip, error_line and cause_line are breakfix/loglines.py's) -----------------------
 _ERRORISH = re.compile(r"\b[EFW]\d{4} \d\d:\d\d:\d\d|\"level\":\"(?:error|fatal|warn)|" + _WORDS.pattern, re.I)
 
 
@@ -282,16 +235,6 @@ def running_proof(log: str) -> str | None:
 
 
 _FAILED_AUTH = re.compile(r"\bUnauthorized\b|\bforbidden\b|certificate has expired|x509:", re.I)
-
-
-def cause_line(log: str, error: str | None) -> str | None:
-    """When ERROR (the component's error line) only says a deadline passed, the line of LOG that
-    says why: the last one naming a concrete failure (a dial refused, a missing file, a bad
-    certificate), whatever its level (gRPC logs its dial errors as warnings). None otherwise."""
-    if not error or not _NO_REASON.search(error) or _CONCRETE.search(error):
-        return None
-    hits = [ln.strip() for ln in (log or "").splitlines() if _CONCRETE.search(ln) and ln.strip() != error]
-    return clip(hits[-1]) if hits else None
 
 
 # --- root causes --------------------------------------------------------------------------------
