@@ -76,8 +76,16 @@ tools-report:
 tools-test:
 	bash airgap/host-tools.sh test
 
-lint: tools-test docs-check
+# actionlint (a Go module, built once into airgap/.build/bin) checks the GitHub workflow, the path for
+# users who outgrow one machine; tests/unit/test_workflow.py checks that its slices cover the catalog.
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT := airgap/.build/bin/actionlint
+$(ACTIONLINT):
+	GOBIN=$(CURDIR)/airgap/.build/bin GOFLAGS=-trimpath go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+lint: tools-test docs-check $(ACTIONLINT)
 	shellcheck -x airgap/*.sh .ci/run
+	$(ACTIONLINT) .github/workflows/*.yml
 
 list-faults: venv
 	$(VPY) -m pytest --list-faults
@@ -101,12 +109,12 @@ durations: venv
 report: venv tools-report
 	$(VPY) -m breakfix.report_html --history $(REPORTS)/history $(REPORTS)/allure-results $(REPORTS)/html
 
-# JSON Schemas of the fault and lab files (schemas/*.json), from the pydantic models (breakfix/models.py).
+# JSON Schemas of the fault and lab files (schemas/*.json), from the pydantic models (breakfix/schemas.py).
 schemas: venv
-	$(VPY) -m breakfix.models
+	$(VPY) -m breakfix.schemas
 
 schemas-check: venv
-	$(VPY) -m breakfix.models --check
+	$(VPY) -m breakfix.schemas --check
 
 # The fault catalog table (docs/faults.md), generated from faults/*.yaml (breakfix/docs.py).
 docs: venv
