@@ -286,7 +286,7 @@ class Node:
     # --- the writers' lock (breakfix/lock.py) ------------------------------------------------
     # Every change of the lock file runs as one command under `flock` on a guard file beside it, so
     # "create when absent" and "replace only what I read" are atomic on the node whoever runs them
-    # (each node command is its own `docker exec` or ssh session: no process holds a lock between
+    # (each node command is its own `docker exec` or ssh connection: no process holds a lock between
     # two commands, the lock file itself is the lock).
     def _under_guard(self, path: str, body: str, what: str) -> bool | None:
         """Run BODY (shell) holding the guard of PATH; True on exit 0, False on exit 3 (the

@@ -10,7 +10,7 @@
 - recovered(lab, inj): after the undo, what proves the target itself is back (before the
   component's own health and the whole control plane's).
 - undo(journal, entry): put back what ENTRY recorded, proven; the one undo of the kind, called by
-  the test that made the change, by `breakfix restore` and by the next session after a kill -9
+  the test that made the change, by `breakfix restore` and by the next run after a kill -9
   (Journal.replay dispatches on entry.kind).
 
 The table of kinds a fault file may name, with their fields, is targets_spec.TARGET_KINDS; this

@@ -71,7 +71,7 @@ def test_a_cache_that_cannot_be_written_still_gives_the_hint(tmp_path, monkeypat
     assert rc == 0 and "hint 1 of 3" in out and "breakfix: warning: could not remember the hint" in out
 
 
-def test_state_helpers(tmp_path):
+def test_hint_state_on_the_host(tmp_path):
     s = HintState("lab-x", 1, "kind-a", root=tmp_path)
     s.path.parent.mkdir(parents=True)
     s.path.write_text("2\njunk\n2\n0\n1\n")
