@@ -9,6 +9,7 @@ own edits to the baseline gives exactly the change that is observed: each edit o
 signature, so nothing here knows an op or a fault by name."""
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -177,6 +178,9 @@ def catalog_match(component: str, observed: list[Change], baselines: dict[str, s
 
 
 def _norm(v: Any) -> Any:
+    """V as a comparable, hashable value: a number as its text, a list or mapping as sorted JSON."""
+    if isinstance(v, (list, dict)):
+        return json.dumps(v, sort_keys=True, default=str)
     return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
 
 

@@ -13,6 +13,7 @@ from breakfix.catalog import load_catalog
 from breakfix.edits import apply_edits
 from breakfix.grading import (WEIGHTS, CheckResult, GradeReport, LikelyFault, compare_checksums, host_path_for,
                             manifest_problems, needed_paths, score)
+from breakfix.grading.render import to_junit, to_text
 
 from .samples import KCM
 
@@ -321,7 +322,7 @@ def test_json_shape():
 def test_junit_shape():
     rep = _report(CheckResult("etcd", "manifest", "pass", "fine"), _fail(),
                   CheckResult("app", "app_replicas", "skip", "skipped"))
-    root = ET.fromstring(rep.to_junit())
+    root = ET.fromstring(to_junit(rep))
     suite = root.find("testsuite")
     cases = suite.findall("testcase")
     assert [c.get("name") for c in cases] == ["etcd: manifest valid", "kube-scheduler: pod Ready",
@@ -348,7 +349,7 @@ def test_text_puts_the_diagnosis_after_the_checks():
         "/etc/kubernetes/manifests/kube-scheduler.yaml", "--leader-elect", "maybe", "true", "backup")],
         proof=['Error: invalid argument "maybe" for "--leader-elect" flag']),
         Finding("pod-start", role="blocked", blocked_by="kube-scheduler")]
-    text = rep.to_text()
+    text = to_text(rep)
     assert "FAIL  kube-scheduler: pod Ready" in text
     assert "root cause: kube-scheduler" in text
     assert "changed: kube-scheduler: --leader-elect=maybe (baseline true, from backup)" in text
@@ -447,7 +448,7 @@ def test_warnings_and_strict():
     rep = _report(CheckResult("etcd", "manifest", "pass", "fine"))
     rep.diagnosis = [Finding("kubelet", role="warn", changed=[Change("/var/lib/kubelet/config.yaml", "clusterDNS",
                                                                      ["10.96.0.99"], ["10.96.0.10"], "backup")])]
-    assert rep.exit_code == 0 and "WARN  changed while every check passes: kubelet: clusterDNS=" in rep.to_text()
+    assert rep.exit_code == 0 and "WARN  changed while every check passes: kubelet: clusterDNS=" in to_text(rep)
     assert rep.to_dict()["warnings"] == [rep.diagnosis[0].changed[0].line("kubelet")]
     rep.strict = True
     assert rep.exit_code == 1
@@ -465,3 +466,11 @@ def test_running_proof_skips_healthy_start_up_lines_and_names_a_concrete_failure
     assert running_proof("\n".join([forbidden, info])) is None
     assert running_proof("\n".join([forbidden, refused, info])) == refused
     assert running_proof("") is None
+
+
+def test_a_changed_list_value_is_matched_against_the_catalog(catalog):
+    """clusterDNS is a list: the catalog match compares it as a value, it does not crash."""
+    base = "kind: KubeletConfiguration\nclusterDNS:\n- 10.96.0.10\n"
+    found = changes("/var/lib/kubelet/config.yaml", base.replace("0.10", "0.99"), base, "kubeadm")
+    assert [(c.key, c.now) for c in found] == [("clusterDNS", ["10.96.0.99"])]
+    assert catalog_match("kubelet", found, {"/var/lib/kubelet/config.yaml": base}, catalog) is None
