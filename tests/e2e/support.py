@@ -2,7 +2,9 @@
 and how to call kind, `docker exec` on a node and the breakfix command line as a user would."""
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,3 +44,25 @@ def create_cluster(name: str, kubeconfig=None, config=None) -> None:
     kind's own reason in the error, Docker's host-port race retried once."""
     from fixtures.cluster import create_kind_cluster
     create_kind_cluster(name, str(BIN / "kind"), kubeconfig, IMAGE_REF.read_text().strip(), config)
+
+
+@contextlib.contextmanager
+def module_cluster(name: str, kubeconfig=None, settle: bool = False):
+    """A kind cluster of a test module's own, NAME: made from the offline node image (skipped when
+    the image or kind is not built), deleted at the end whatever happened. SETTLE: wait until the
+    whole control plane is Ready, as the suite does before a fault."""
+    import pytest
+    if not (BIN / "kind").is_file() or not IMAGE_REF.is_file() or not shutil.which("docker"):
+        pytest.skip("needs airgap/.build/bin/kind, airgap/.build/node-image.ref and docker (make node-image)")
+    kind("delete", "cluster", "--name", name, timeout=300)
+    create_cluster(name, kubeconfig)
+    try:
+        if settle:
+            from breakfix.kube import Kube
+            from breakfix.lab import Lab
+            from breakfix.node import Node
+            Lab(Kube(kubeconfig), Node(f"docker://{name}-control-plane"), f"{name}-control-plane").wait_settled(
+                "new kind cluster Ready")
+        yield name
+    finally:
+        kind("delete", "cluster", "--name", name, timeout=300)

@@ -21,7 +21,6 @@ No sleeps: every wait is breakfix.waits.wait_until with a deadline."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ import pytest
 
 from breakfix.waits import Observation, wait_until
 
-from .support import BIN, IMAGE_REF, ROOT, breakfix, create_cluster, kind, node_exec
+from .support import ROOT, breakfix, module_cluster, node_exec
 
 pytestmark = [pytest.mark.e2e]
 
@@ -109,20 +108,9 @@ def check_json(*extra: str) -> tuple[int, dict]:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    if not (BIN / "kind").is_file() or not IMAGE_REF.is_file() or not shutil.which("docker"):
-        pytest.skip("needs airgap/.build/bin/kind, airgap/.build/node-image.ref and docker (make node-image)")
     kubeconfig = tmp_path_factory.mktemp("running") / "kubeconfig"
-    kind("delete", "cluster", "--name", NAME, timeout=300)
-    create_cluster(NAME, kubeconfig)
-    try:
-        from breakfix.kube import Kube
-        from breakfix.lab import Lab
-        from breakfix.node import Node
-        Lab(Kube(kubeconfig), Node(f"docker://{CONTAINER}"), CONTAINER).wait_settled("new kind cluster Ready")
+    with module_cluster(NAME, kubeconfig, settle=True):
         yield kubeconfig
-    finally:
-        kind("delete", "cluster", "--name", NAME, timeout=300)
-
 
 def wait_check_passes(what: str, deadline: float = 420) -> dict:
     seen: dict = {}

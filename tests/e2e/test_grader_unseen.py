@@ -25,7 +25,6 @@ No sleeps: every wait is breakfix.waits.wait_until with a deadline.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ import yaml
 
 from breakfix.waits import Observation, wait_until
 
-from .support import BIN, IMAGE_REF, ROOT, breakfix, kind, node_exec, create_cluster
+from .support import ROOT, breakfix, module_cluster, node_exec
 
 pytestmark = [pytest.mark.e2e]
 
@@ -220,20 +219,9 @@ def baseline_values(fault) -> dict[str, str | None]:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    if not (BIN / "kind").is_file() or not IMAGE_REF.is_file() or not shutil.which("docker"):
-        pytest.skip("needs airgap/.build/bin/kind, airgap/.build/node-image.ref and docker (make node-image)")
     kubeconfig = tmp_path_factory.mktemp("unseen") / "kubeconfig"
-    kind("delete", "cluster", "--name", NAME, timeout=300)
-    create_cluster(NAME, kubeconfig)
-    try:
-        from breakfix.kube import Kube
-        from breakfix.lab import Lab
-        from breakfix.node import Node
-        Lab(Kube(kubeconfig), Node(NODE), CONTAINER).wait_settled("new kind cluster Ready")
+    with module_cluster(NAME, kubeconfig, settle=True):
         yield kubeconfig
-    finally:
-        kind("delete", "cluster", "--name", NAME, timeout=300)
-
 
 # --- tests ---------------------------------------------------------------------------------------
 def test_healthy_cluster_check_passes(cluster):

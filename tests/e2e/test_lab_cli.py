@@ -10,7 +10,6 @@ No sleeps: every wait is breakfix.waits.wait_until with a deadline."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from breakfix.report_html import generate_html
 from breakfix.waits import Observation, wait_until
 
-from .support import BIN, IMAGE_REF, breakfix, env, node_exec, create_cluster
+from .support import breakfix, module_cluster, node_exec
 from .test_report_html import _embedded_json, _leaves
 
 pytestmark = pytest.mark.e2e
@@ -42,19 +41,11 @@ def checksums() -> str:
 
 @pytest.fixture(scope="module")
 def cluster():
-    kind = BIN / "kind"
-    if not kind.is_file() or not IMAGE_REF.is_file() or not shutil.which("docker"):
-        pytest.skip("needs airgap/.build/bin/kind, airgap/.build/node-image.ref and docker (make node-image)")
-    subprocess.run([str(kind), "delete", "cluster", "--name", NAME], capture_output=True, env=env(), timeout=300)
-    create_cluster(NAME)
-    try:
+    with module_cluster(NAME):
         # the lab starts from a settled control plane (reset waits for it) and the app at 1 replica
         r = breakfix("lab", "reset", LAB, "--cluster", NAME)
         assert r.returncode == 0, r.stdout + r.stderr
         yield NAME
-    finally:
-        subprocess.run([str(kind), "delete", "cluster", "--name", NAME], capture_output=True, env=env(), timeout=300)
-
 
 def lab_check(step: int, *extra: str) -> tuple[int, dict, subprocess.CompletedProcess]:
     r = breakfix("lab", "check", LAB, "--step", str(step), "--cluster", NAME, "--json", *extra)

@@ -5,8 +5,6 @@ the intro's background sets step 1 up; each step's verify exits non-zero while t
 node; each later step's background sets it up. No sleeps: every wait has a deadline."""
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 
@@ -14,7 +12,7 @@ import pytest
 
 from breakfix.waits import Observation, wait_until
 
-from .support import BIN, IMAGE_REF, ROOT, breakfix, create_cluster, env, node_exec
+from .support import ROOT, breakfix, env, module_cluster, node_exec
 
 pytestmark = pytest.mark.e2e
 
@@ -33,16 +31,8 @@ FIX = {
 
 @pytest.fixture(scope="module")
 def cluster():
-    kind = BIN / "kind"
-    if not kind.is_file() or not IMAGE_REF.is_file() or not shutil.which("docker"):
-        pytest.skip("needs airgap/.build/bin/kind, airgap/.build/node-image.ref and docker (make node-image)")
-    subprocess.run([str(kind), "delete", "cluster", "--name", NAME], capture_output=True, env=env(), timeout=300)
-    create_cluster(NAME)
-    try:
+    with module_cluster(NAME):
         yield NAME
-    finally:
-        subprocess.run([str(kind), "delete", "cluster", "--name", NAME], capture_output=True, env=env(), timeout=300)
-
 
 def test_exported_scenario_scripts_in_order(cluster, tmp_path):
     d, state = tmp_path / "scenario", tmp_path / "state"
