@@ -601,6 +601,7 @@ def _check_alluredir(args) -> None:
 
 def cmd_check(args, lab_step=None) -> int:
     from .grading import Grader, ReadOnlyViolation, node_name_of
+    from .grading.render import to_junit, to_text
 
     _check_alluredir(args)
     if args.replicas is not None and args.replicas < 0:
@@ -640,9 +641,9 @@ def cmd_check(args, lab_step=None) -> int:
                                 + (", a new pod schedules" if step.new_pod_schedules else "")
                                 + ", the control plane healthy"}
         print(_lab_output(rep, args, lab_step) if lab_step is not None else
-              rep.to_json() if args.json else rep.to_text(), flush=True)
+              rep.to_json() if args.json else to_text(rep), flush=True)
         if args.junit:
-            Path(args.junit).write_text(rep.to_junit())
+            Path(args.junit).write_text(to_junit(rep))
         if getattr(args, "alluredir", None):
             from .grading.allure import write_allure
             write_allure(rep, args.alluredir)
@@ -780,7 +781,7 @@ def _lab_output(rep, args, lab_step) -> str:
     """`lab check`'s output: for the learner (default) what is still wrong in the learner's words and
     the hints asked for; with --reveal the full grade of `check` and the criteria; with --json the full
     grade and, in "lab", the criteria, their verdicts, what was read and expected, and the score."""
-    from .grading.render import criteria_text, to_learner_text
+    from .grading.render import criteria_text, to_learner_text, to_text
     from .hints import HintState, cluster_key, given_hints
     from .learner import grade_step
 
@@ -794,7 +795,7 @@ def _lab_output(rep, args, lab_step) -> str:
                         hints_total=len(step.hints))
         return json.dumps(d, indent=2)
     if args.reveal:
-        return rep.to_text() + "\n" + criteria_text(graded)
+        return to_text(rep) + "\n" + criteria_text(graded)
     return to_learner_text(rep, graded, hints, len(step.hints),
                            f"breakfix lab hint {lab.id} --step {step.number}{_given_target(args)}")
 

@@ -227,9 +227,3 @@ def select_labs(labs: dict[str, Lab], ids: list[str] | None) -> list[Lab]:
         raise UnknownFault(f"unknown lab {unknown[0]!r}; known: {', '.join(sorted(labs)) or '(none)'}")
     return [labs[i] for i in ids]
 
-
-def step_grader(step: LabStep, node, kube, node_name: str, catalog, **kw):
-    """The grader for "is this step fixed": the general health checks plus the step's criteria
-    (app replicas; a new pod schedules)."""
-    from .grading import Grader
-    return Grader(node, kube, node_name, catalog, replicas=step.app_replicas, probe=step.new_pod_schedules, **kw)

@@ -1,5 +1,5 @@
-"""The fault file and the lab file as pydantic v2 models, and their JSON Schemas (schemas/fault.json,
-schemas/lab.json: `make schemas`; editors with the YAML language server complete and check the files
+"""The fault file as pydantic v2 models (the lab file's are labs.py's), from which schemas.py writes
+the JSON Schemas (schemas/fault.json, schemas/lab.json: `make schemas`; editors with the YAML language server complete and check the files
 as authors type, through the `# yaml-language-server: $schema=...` line at their top).
 
 Why pydantic v2: it is the most used and best kept validation library for Python, validates plain
@@ -14,7 +14,6 @@ the target kinds (targets_spec.TARGET_KINDS, with their cross-field rules), the 
 schema at once. catalog.parse_fault runs it and turns its first error into the one line."""
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -30,7 +29,6 @@ from .shapes import DEFAULT_FAULT_SHAPES, DEFAULT_NODE, check_selector, check_ve
 from .symptoms_spec import SYMPTOM_KINDS
 from .targets_spec import COMPONENTS, TARGET_KINDS
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,62}$"
 SEVERITIES = ("blocker", "critical", "normal", "minor", "trivial")
 
@@ -268,59 +266,3 @@ def validate_symptom(data: Any, path: Path, where: str, cls=FaultFileError) -> s
     except ValidationError as exc:
         raise pydantic_error(exc, path, cls, where) from None
     return data["kind"]
-
-
-def _title(schema: dict, name: str, url: str) -> dict:
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": url, **schema}
-
-
-def _lab_schema() -> dict:
-    """A lab step's inline fault and symptoms are fault-file parts: refer to schemas/fault.json."""
-    from .labs import LabFile
-    schema = LabFile.model_json_schema()
-    step = schema["$defs"]["Step"]["properties"]
-    step["inline"] = {"anyOf": [{"$ref": "fault.json"}, {"type": "null"}], "default": None,
-                      "description": step["inline"].get("description", "")}
-    step["symptoms"] = {"type": "array", "items": {"$ref": "fault.json#/properties/symptoms/items"},
-                        "description": step["symptoms"].get("description", "")}
-    return schema
-
-
-def schemas() -> dict[str, dict]:
-    base = "https://github.com/kube-breakfix/kube-breakfix/schemas"
-    return {"fault.json": _title(FaultFile.model_json_schema(), "fault", f"{base}/fault.json"),
-            "lab.json": _title(_lab_schema(), "lab", f"{base}/lab.json")}
-
-
-def render(schema: dict) -> str:
-    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
-
-
-def write_schemas(directory: Path = SCHEMA_DIR) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    out = []
-    for name, schema in schemas().items():
-        p = directory / name
-        p.write_text(render(schema))
-        out.append(p)
-    return out
-
-
-def stale_schemas(directory: Path = SCHEMA_DIR) -> list[str]:
-    """The checked-in schemas that differ from what the models give (empty when up to date)."""
-    return [name for name, schema in schemas().items()
-            if not (directory / name).is_file() or (directory / name).read_text() != render(schema)]
-
-
-if __name__ == "__main__":   # python -m breakfix.models [--check]
-    import sys
-    if "--check" in sys.argv[1:]:
-        stale = stale_schemas()
-        if stale:
-            print(f"kube-breakfix: schemas/{', schemas/'.join(stale)} out of date: run `make schemas`",
-                  file=sys.stderr)
-            sys.exit(1)
-        print("schemas up to date")
-    else:
-        for p in write_schemas():
-            print(p)

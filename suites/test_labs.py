@@ -5,7 +5,8 @@ with the grader `breakfix lab check` runs."""
 import allure
 import pytest
 
-from breakfix.labs import step_grader
+from breakfix.grading import step_grader
+from breakfix.grading.render import to_text
 from breakfix.report import Shown, markdown_text
 
 
@@ -59,7 +60,7 @@ def test_lab(lab_def, catalog, phase_picture, writable_lab, restore_on_exit, req
                 grader = step_grader(step, lab.node, lab.kube, lab.node_name, catalog, app_name=lab.app_name,
                                      namespace=lab.namespace, probe_image=lab.probe_image)
                 report = grader.run()
-                allure.attach(report.to_text(), name=f"grade of step {step.number}",
+                allure.attach(to_text(report), name=f"grade of step {step.number}",
                               attachment_type=allure.attachment_type.TEXT)
                 assert report.verdict == "pass", f"step {step.number} grades {report.verdict}: {report.to_dict()['failed']}"
     lab.kube.scale(lab.app_name, 1, lab.namespace)

@@ -1,11 +1,12 @@
 """Grading a live cluster (`breakfix check`): the checks (grader.py), the node's own view of each
 component (view.py), the diagnosis without the catalog (diagnosis.py over the baselines of
 baseline.py), manifests checked as the kubelet runs them (manifests.py), the results and their
-score (results.py) and their rendering (render.py)."""
+score (results.py) and their rendering (render.py); the grader of a lab step (steps.py)."""
 from .grader import Grader, ReadOnlyViolation, compare_checksums, default_probe_image, node_name_of
 from .manifests import HostPath, host_path_for, manifest_problems, needed_paths
+from .steps import step_grader
 from .results import PARTS, TITLES, VERDICT_EXIT, WEIGHTS, CheckResult, GradeReport, LikelyFault, score
 
 __all__ = ["Grader", "ReadOnlyViolation", "compare_checksums", "default_probe_image", "node_name_of", "HostPath",
            "host_path_for", "manifest_problems", "needed_paths", "PARTS", "TITLES", "VERDICT_EXIT", "WEIGHTS",
-           "CheckResult", "GradeReport", "LikelyFault", "score"]
+           "CheckResult", "GradeReport", "LikelyFault", "score", "step_grader"]

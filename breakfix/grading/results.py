@@ -1,5 +1,5 @@
 """Grading results: one CheckResult per check, the GradeReport with its diagnosis and verdict, and
-the weighted score. Plain data; rendering lives in render.py."""
+the weighted score. Plain data; rendering (text, JUnit XML) lives in render.py."""
 from __future__ import annotations
 
 import json
@@ -147,11 +147,3 @@ class GradeReport:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
-
-    def to_text(self) -> str:
-        from .render import to_text
-        return to_text(self)
-
-    def to_junit(self) -> str:
-        from .render import to_junit
-        return to_junit(self)

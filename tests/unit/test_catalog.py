@@ -123,7 +123,7 @@ def test_the_model_is_the_one_place_of_the_rules(tmp_path, old, new, reason):
 
 
 def test_every_target_kind_is_in_the_schema():
-    from breakfix.models import schemas
+    from breakfix.schemas import schemas
     from breakfix.targets_spec import TARGET_KINDS
     fault = schemas()["fault.json"]
     kinds = {d["properties"]["kind"]["const"] for name, d in fault["$defs"].items() if name.startswith("Target_")}

@@ -14,6 +14,7 @@ from breakfix.catalog import load_catalog
 from breakfix.cli import _lab_output
 from breakfix.grading import CheckResult, GradeReport
 from breakfix.grading.diagnosis import Change, Finding
+from breakfix.grading.render import to_text
 from breakfix.hints import HintState
 from breakfix.labs import load_labs
 from breakfix.learner import grade_step
@@ -115,7 +116,7 @@ def test_reveal_is_the_full_grade_and_the_criteria(lab, cache):
     lab_def, catalog = lab
     rep = report(2, lab_def, catalog)
     text = _lab_output(rep, args(reveal=True), (lab_def, lab_def.step(2), catalog))
-    assert text.startswith(rep.to_text())
+    assert text.startswith(to_text(rep))
     assert "changed: kube-controller-manager: --kubeconfig=/etc/kubernetes/controller-manager-XXXX.conf" in text
     assert "catalog: controller-manager-kubeconfig-path" in text
     assert "lab step criteria: score 17% (1/6)" in text

@@ -9,7 +9,7 @@ import pytest
 import referencing
 import yaml
 
-from breakfix.models import SCHEMA_DIR, render, schemas, stale_schemas
+from breakfix.schemas import SCHEMA_DIR, render, schemas, stale_schemas
 
 ROOT = Path(__file__).resolve().parents[2]
 
