@@ -572,13 +572,14 @@ def _restore_node(kube, spec: str, args):
     from .journal import JournalError
     from .lab import Lab
     from .report import TextReporter
+    from .targets import replay
 
     node = open_node(spec, args.sudo)
     lab = Lab(kube, node, node_name_of(node), reporter=TextReporter(verbose=False))
     done, failed = [], 0
     for e in lab.leftovers():
         try:
-            lab.journal.replay(e)
+            replay(lab.journal, e)
         except JournalError as exc:
             err(exc)
             failed += 1

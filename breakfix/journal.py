@@ -14,6 +14,7 @@ from pathlib import Path
 from .errors import BreakfixError
 from .killpoints import killpoint
 from .node import BACKUP_DIR, TMP_SUFFIX, Node, tmp_path
+from .targets_spec import HOST_KINDS, TARGET_KINDS
 
 JOURNAL_SUFFIX = ".breakfix.json"
 # Where write_atomic may have left a dot-file when it was killed mid-way.
@@ -80,9 +81,8 @@ def parse_entry(raw: bytes, where: str) -> Entry:
             raise JournalError(f"journal {where}: field {k!r} must be a {'mapping' if want is dict else 'string'}, "
                                f"got {type(v).__name__}")
     entry = Entry(**data)
-    from .targets import STRATEGIES
-    if entry.kind is not None and entry.kind not in STRATEGIES:
-        raise JournalError(f"journal {where}: unknown target kind {entry.kind!r} (known: {', '.join(STRATEGIES)}); "
+    if entry.kind is not None and entry.kind not in TARGET_KINDS:
+        raise JournalError(f"journal {where}: unknown target kind {entry.kind!r} (known: {', '.join(TARGET_KINDS)}); "
                            f"nothing was restored from it")
     if entry.kind == "file_created":
         if not entry.path or not entry.created or entry.backup:
@@ -113,8 +113,7 @@ class Journal:
         return f"{self.directory}/{entry.fault}{JOURNAL_SUFFIX}" if self.directory != BACKUP_DIR else entry.file
 
     def _store(self, entry: Entry) -> "Journal":
-        from .targets import STRATEGIES
-        if entry.kind and getattr(STRATEGIES[entry.kind], "host", False) and self.host is not None:
+        if entry.kind in HOST_KINDS and self.host is not None:
             return self.host
         return self
 
@@ -169,16 +168,7 @@ class Journal:
             out += self.host.entries()
         return out
 
-    # --- undo -----------------------------------------------------------------------------------
-    def replay(self, entry: Entry) -> None:
-        """Put back what ENTRY changed with its target kind's one undo (targets.py); the entry is
-        removed only when that is proven. An entry without a kind (an older journal) is a file or a
-        service by its fields."""
-        from .targets import STRATEGIES
-        store = self._store(entry)
-        kind = entry.kind or ("file" if entry.path else "service")
-        STRATEGIES[kind].undo(store, entry)
-
+    # --- undo (each target kind's undo, targets.replay, uses these) ---------------------------------
     def restore_file(self, entry: Entry) -> None:
         """The original bytes and mode of entry.path back from the backup, proven by sha256."""
         n = self.node
@@ -212,33 +202,6 @@ class Journal:
         if n.exists(entry.path):
             raise JournalError(f"{entry.fault}: {entry.path} (made by the fault) is still there after removing it; "
                                f"journal {entry.file} kept")
-
-    def restore_objects(self, entry: Entry) -> None:
-        """Every recorded field of every object back to its original value (JSON patch), proven by
-        reading them back."""
-        from .targets import _get, _patch, _read, _replace_ops
-        if self.kube is None:
-            raise JournalError(f"{entry.fault}: putting back {', '.join(entry.objects)} needs the API (a kubeconfig); "
-                               f"nothing restored, journal {entry.file} kept")
-        for ref, fields in entry.objects.items():
-            try:
-                _patch(self.kube, ref, _replace_ops(fields))
-                doc = _read(self.kube, ref)
-            except Exception as exc:  # noqa: BLE001 - API away or object gone: the entry stays
-                raise JournalError(f"{entry.fault}: putting back {ref} failed ({type(exc).__name__}: "
-                                   f"{' '.join(str(exc).split())[:160]}); journal {entry.file} kept") from None
-            for ptr, want in fields.items():
-                got = _get(doc, ptr.strip("/").split("/"))
-                if json.dumps(got, sort_keys=True) != json.dumps(want, sort_keys=True):
-                    raise JournalError(f"{entry.fault}: {ref} {ptr} differs from the original after the restore; "
-                                       f"journal {entry.file} kept")
-
-    def start_container(self, entry: Entry) -> None:
-        from .targets import container_running, docker
-        r = docker("start", entry.container)
-        if r.returncode != 0 or container_running(entry.container) is not True:
-            raise JournalError(f"{entry.fault}: docker start {entry.container} failed ({r.stderr.strip()[:160]}); "
-                               f"journal {self.path_of(entry)} kept")
 
     def finish(self, entry: Entry) -> None:
         """The target is as it was: bring the unit back, then drop the backup and the entry."""

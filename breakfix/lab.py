@@ -21,7 +21,7 @@ from .killpoints import killpoint
 from .kube import STATIC_COMPONENTS, Kube, container_view
 from .node import MANIFEST_DIR, WATCHED_PATHS, Node
 from .report import Reporter
-from .targets import cluster_of, strategy
+from .targets import cluster_of, replay, strategy
 from .targets_spec import COMPONENTS
 from .waits import MIN_SECONDS, Observation, explicit_timeout, timeout, wait_until
 
@@ -356,7 +356,7 @@ class Lab:
         done = []
         for e in self.leftovers():
             with deferred_interrupts():
-                self.journal.replay(e)
+                replay(self.journal, e)
             done.append(e.fault)
             self.reporter.attach("restored a leftover fault", json.dumps(asdict(e), indent=2), "json")
         swept = self.journal.sweep()
@@ -447,7 +447,7 @@ class Lab:
         t0 = time.monotonic()
         with deferred_interrupts(), self.reporter.step(f"fix: restore {inj.entry.what()}"):
             try:
-                self.journal.replay(inj.entry)
+                replay(self.journal, inj.entry)
             except JournalError as exc:
                 raise NotRecovered(f.id, str(exc)) from None
             inj.restored = True

@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field
 from .errors import BreakfixError
 from .journal import JOURNAL_SUFFIX
 from .node import BACKUP_DIR
+from .targets import replay
 from .waits import Observation, wait_until
 
 LOCK_PATH = f"{BACKUP_DIR}/.lock"
@@ -274,7 +275,7 @@ def replay_taken_over(journal, gone: Holder) -> list[str]:
     if gone.journal is not None:
         for e in journal.entries():
             if journal._store(e) is journal and journal.path_of(e) not in before:   # the node's entries
-                journal.replay(e)
+                replay(journal, e)
                 done.append(f"{e.fault}: {e.what()}")
     done += [f"removed {f}" for f in journal.sweep()]
     return done

@@ -28,9 +28,10 @@ import yaml
 
 from . import edits
 from .errors import InfrastructureError, NoEffect, WaitTimeout
+from .journal import Entry, Journal, JournalError
 from .killpoints import killpoint
 from .node import MANIFEST_DIR
-from .targets_spec import TARGET_KINDS
+from .targets_spec import HOST_KINDS, TARGET_KINDS
 from .view import sandboxes
 from .waits import Observation, wait_until
 
@@ -86,7 +87,6 @@ class _NodeFile:
                               default_flow_style=False).encode()
 
     def entry(self, lab, inj):
-        from .journal import Entry
         return Entry(fault=inj.fault.id, kind=self.name, path=inj.path, sha256=inj.original_sha, mode=inj.mode)
 
     def write(self, lab, inj) -> None:
@@ -217,7 +217,6 @@ class ServiceTarget:
         _before_invocation(lab, inj, tfield(inj.fault.target, "unit"))
 
     def entry(self, lab, inj):
-        from .journal import Entry
         return Entry(fault=inj.fault.id, kind=self.name, start_unit=tfield(inj.fault.target, "unit"))
 
     def apply(self, lab, inj) -> None:
@@ -309,7 +308,6 @@ class FileCreatedTarget(_NodeFile):
         inj.original_sha = None
 
     def entry(self, lab, inj):
-        from .journal import Entry
         return Entry(fault=inj.fault.id, kind=self.name, path=inj.path, created=_sha(inj.new_bytes))
 
     def apply(self, lab, inj) -> None:
@@ -497,6 +495,26 @@ def _replace_ops(fields: dict) -> list[dict]:
     return ops
 
 
+def restore_objects(journal: Journal, entry: Entry) -> None:
+    """Every recorded field of every object back to its original value (JSON patch), proven by
+    reading them back."""
+    if journal.kube is None:
+        raise JournalError(f"{entry.fault}: putting back {', '.join(entry.objects)} needs the API (a kubeconfig); "
+                           f"nothing restored, journal {entry.file} kept")
+    for ref, fields in entry.objects.items():
+        try:
+            _patch(journal.kube, ref, _replace_ops(fields))
+            doc = _read(journal.kube, ref)
+        except Exception as exc:  # noqa: BLE001 - API away or object gone: the entry stays
+            raise JournalError(f"{entry.fault}: putting back {ref} failed ({type(exc).__name__}: "
+                               f"{' '.join(str(exc).split())[:160]}); journal {entry.file} kept") from None
+        for ptr, want in fields.items():
+            got = _get(doc, ptr.strip("/").split("/"))
+            if json.dumps(got, sort_keys=True) != json.dumps(want, sort_keys=True):
+                raise JournalError(f"{entry.fault}: {ref} {ptr} differs from the original after the restore; "
+                                   f"journal {entry.file} kept")
+
+
 class ApiObjectTarget:
     """A Kubernetes API object patched (ConfigMap data, Deployment replicas) by the fault's `edits`
     (on the object as the API returns it). The journal (on the node) keeps the original values of
@@ -528,7 +546,6 @@ class ApiObjectTarget:
         inj.path = None
 
     def entry(self, lab, inj):
-        from .journal import Entry
         return Entry(fault=inj.fault.id, kind=self.name, objects=inj.context["object_fields"])
 
     def apply(self, lab, inj) -> None:
@@ -565,7 +582,7 @@ class ApiObjectTarget:
         pass
 
     def undo(self, journal, entry) -> None:
-        journal.restore_objects(entry)
+        restore_objects(journal, entry)
         killpoint("during-restore")
         journal.finish(entry)
 
@@ -582,6 +599,13 @@ def container_running(name: str) -> bool | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return {"true": True, "false": False}.get(r.stdout.strip()) if r.returncode == 0 else None
+
+
+def start_container(journal: Journal, entry: Entry) -> None:
+    r = docker("start", entry.container)
+    if r.returncode != 0 or container_running(entry.container) is not True:
+        raise JournalError(f"{entry.fault}: docker start {entry.container} failed ({r.stderr.strip()[:160]}); "
+                           f"journal {journal.path_of(entry)} kept")
 
 
 def cluster_of(node_name: str) -> str:
@@ -609,7 +633,6 @@ class HostContainerTarget:
         inj.context["container"] = name
 
     def entry(self, lab, inj):
-        from .journal import Entry
         return Entry(fault=inj.fault.id, kind=self.name, container=inj.context["container"])
 
     def apply(self, lab, inj) -> None:
@@ -627,7 +650,7 @@ class HostContainerTarget:
         pass
 
     def undo(self, journal, entry) -> None:
-        journal.start_container(entry)
+        start_container(journal, entry)
         killpoint("during-restore")
         journal.finish(entry)
 
@@ -653,6 +676,7 @@ STRATEGIES: dict[str, TargetKind] = {s.name: s for s in (
 for _s in STRATEGIES.values():
     _no_proof_is_a_verdict(type(_s))
 assert set(STRATEGIES) == set(TARGET_KINDS), "every declared target kind needs a strategy"
+assert {k for k, s in STRATEGIES.items() if s.host} == set(HOST_KINDS), "targets_spec.HOST_KINDS: the host's kinds"
 
 
 def strategy(kind: str) -> TargetKind:
@@ -660,3 +684,13 @@ def strategy(kind: str) -> TargetKind:
         return STRATEGIES[kind]
     except KeyError:
         raise InfrastructureError(f"no strategy for target kind {kind!r}") from None
+
+
+def replay(journal: Journal, entry: Entry) -> None:
+    """Put back what ENTRY (of JOURNAL) changed with its target kind's one undo; the entry is removed
+    only when that is proven. An entry without a kind (an older journal) is a file or a service by
+    its fields. The test that made the change, `breakfix restore` and the next run after a hard kill
+    all replay through here."""
+    store = journal._store(entry)
+    kind = entry.kind or ("file" if entry.path else "service")
+    STRATEGIES[kind].undo(store, entry)

@@ -32,6 +32,8 @@ COMPONENTS = {
     "load-balancer": "api",                          # kind's external load balancer (ha): the API answers
 }
 SERVICE_ACTIONS = ("stop",)
+# The kinds whose change is on the host, no node's (kind's load balancer): journaled in the host's store.
+HOST_KINDS = ("host_container",)
 
 Check = Callable[[dict, dict], "tuple[str, str] | None"]
 

@@ -12,6 +12,7 @@ from breakfix.errors import NodeUnreachable
 from breakfix.journal import Entry, Journal, JournalError, backup_path, journal_path
 from breakfix.lab import Lab
 from breakfix.node import BACKUP_DIR, tmp_path
+from breakfix.targets import replay
 
 from .fakenode import FakeNode
 
@@ -42,7 +43,7 @@ def test_replay_puts_bytes_and_mode_back_and_clears():
     e = recorded(node, restart_unit="kubelet")
     node.files[MANIFEST] = (b"broken", "644")
     node.units["kubelet"] = "failed"
-    Journal(node).replay(e)
+    replay(Journal(node), e)
     assert node.files[MANIFEST] == (ORIGINAL, "600")
     assert e.backup not in node.files and e.file not in node.files
     assert node.units["kubelet"] == "active"
@@ -54,7 +55,7 @@ def test_missing_backup_fails_loudly_and_keeps_the_journal():
     node.files[MANIFEST] = (b"broken", "600")
     del node.files[e.backup]
     with pytest.raises(JournalError, match="is missing.*journal .* kept"):
-        Journal(node).replay(e)
+        replay(Journal(node), e)
     assert e.file in node.files and node.files[MANIFEST][0] == b"broken"
 
 
@@ -63,7 +64,7 @@ def test_missing_backup_but_file_already_original_is_finished():
     node = FakeNode({MANIFEST: ORIGINAL})
     e = recorded(node)
     del node.files[e.backup]
-    Journal(node).replay(e)
+    replay(Journal(node), e)
     assert e.file not in node.files
 
 
@@ -73,7 +74,7 @@ def test_backup_with_wrong_checksum_is_not_restored():
     node.files[MANIFEST] = (b"broken", "600")
     node.files[e.backup] = (b"tampered", "600")
     with pytest.raises(JournalError, match="sha256"):
-        Journal(node).replay(e)
+        replay(Journal(node), e)
     assert node.files[MANIFEST][0] == b"broken" and e.file in node.files
 
 

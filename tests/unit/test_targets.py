@@ -174,7 +174,7 @@ def test_api_object_journals_the_original_fields_before_patching_and_replay_puts
     entry = json.loads(node.files[journal_path("demo")][0])
     assert entry["objects"]["configmap/kube-system/coredns"] == {"/data": {"Corefile": COREFILE}}
     assert entry["objects"]["deployment/kube-system/coredns"] == {"/spec/template/metadata/annotations": None}
-    Journal(node, kube=lab.kube).replay(inj.entry)
+    targets.replay(Journal(node, kube=lab.kube), inj.entry)
     for k in ("data", "spec"):
         assert objects["kube-system/coredns"][k] == before["kube-system/coredns"][k]
     assert journal_path("demo") not in node.files
@@ -184,7 +184,7 @@ def test_api_object_replay_without_the_api_keeps_the_journal():
     node = LabNode({})
     e = Journal(node).record(Entry(fault="demo", kind="api_object", objects={"configmap/a/b": {"/data": {}}}))
     with pytest.raises(JournalError, match="needs the API"):
-        Journal(node).replay(e)
+        targets.replay(Journal(node), e)
     assert journal_path("demo") in node.files
 
 
