@@ -224,7 +224,10 @@ class Grader:
         for f in findings:
             if f.role != "root-cause":
                 continue
-            f.proof = self.proof(f, since, by_part.get(f.component, []), views, findings)
+            # its own failed checks, then the probes that failed in the parts it blocks
+            blocked = [r for x in findings if x.blocked_by == f.component for r in by_part.get(x.component, [])
+                       if r.kind in PROBE_TITLES]
+            f.proof = self.proof(f, since, by_part.get(f.component, []) + blocked[:3], views, findings)
             if f.component == "kubelet" and orphans:
                 f.proof.append(f"since it started, the kubelet has not run or even mentioned the pods of "
                                f"{', '.join(orphans)}, whose manifests are in {MANIFEST_DIR}")
@@ -277,7 +280,7 @@ class Grader:
             if err:
                 lines.append(err)
         for check in checks:   # the probes that failed are proof of their own
-            if check.kind in PROBE_TITLES or part not in STATIC_COMPONENTS:
+            if check.kind in PROBE_TITLES or check.part not in STATIC_COMPONENTS:
                 lines.append(f"{check.name}: {_first(check.evidence)}")
         if not [ln for ln in lines if not ln.startswith("kubelet is active")] or \
                 (view is not None and view.running and len(lines) <= 1):
