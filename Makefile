@@ -83,9 +83,12 @@ ACTIONLINT := airgap/.build/bin/actionlint
 $(ACTIONLINT):
 	GOBIN=$(CURDIR)/airgap/.build/bin GOFLAGS=-trimpath go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
 
+# lint-imports: the layers contract of pyproject.toml ([tool.importlinter]).
 lint: tools-test docs-check $(ACTIONLINT)
 	shellcheck -x airgap/*.sh .ci/run
 	$(ACTIONLINT) .github/workflows/*.yml
+	$(VPY) -m pip install -q -e '.[lint]'
+	$(VENV)/bin/lint-imports
 
 list-faults: venv
 	$(VPY) -m pytest --list-faults
