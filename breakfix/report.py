@@ -77,12 +77,16 @@ class TextReporter(Reporter):
 
     @contextlib.contextmanager
     def step(self, title: str):
+        """A line as the step starts, and one with its time as it ends (`break 2.1 s`), however it ends."""
         print(f"{'  ' * self.depth}- {title}", file=self.stream, flush=True)
         self.depth += 1
+        t0 = time.monotonic()
         try:
             yield
         finally:
             self.depth -= 1
+            print(f"{'  ' * self.depth}  {title.split(':', 1)[0]} {time.monotonic() - t0:.1f} s", file=self.stream,
+                  flush=True)
 
     def attach(self, name: str, body: str, kind: str = "text") -> None:
         if self.verbose:

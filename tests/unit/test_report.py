@@ -2,7 +2,9 @@ import json
 
 import pytest
 
-from breakfix.report import Reporter, redact, write_environment, write_timings
+import io
+
+from breakfix.report import Reporter, TextReporter, redact, write_environment, write_timings
 
 
 def test_redact_removes_keys_and_tokens():
@@ -58,3 +60,16 @@ def test_allure_reporter_outlives_the_test_it_reported_on(monkeypatch, capsys):
     with r.timed("fix->recovered"):
         r.attach("control plane after the fix", "ok")
     assert "control plane after the fix" in capsys.readouterr().err
+
+
+def test_text_reporter_prints_each_step_with_its_time():
+    out = io.StringIO()
+    r = TextReporter(out)
+    with r.step("break: the scheduler's command typo"):
+        with r.step("wait: kube-scheduler shows the fault"):
+            pass
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "- break: the scheduler's command typo"
+    assert lines[1] == "  - wait: kube-scheduler shows the fault"
+    assert lines[2].startswith("    wait ") and lines[2].endswith(" s")
+    assert lines[3].startswith("  break ") and lines[3].endswith(" s")
