@@ -170,10 +170,10 @@ class Grader:
         try:
             r = fn()
         except BreakfixError as exc:
-            r = CheckResult(component, kind, "fail", str(exc), match_text=str(exc))
+            r = CheckResult(component, kind, "fail", str(exc))
         except Exception as exc:  # noqa: BLE001 - a check that cannot run is a failed check, with the reason
             line = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ''}"
-            r = CheckResult(component, kind, "fail", f"check could not run: {line}", match_text=line)
+            r = CheckResult(component, kind, "fail", f"check could not run: {line}")
         r.seconds = time.monotonic() - t
         if self.reporter is not None:
             self.reporter.timing(f"check {r.id}", r.seconds)
@@ -303,7 +303,7 @@ class Grader:
         r = self.node.run(f"cat {shlex.quote(path)}")
         if not r.ok:
             ev = f"{path}: cannot read: {(r.stderr or r.stdout).strip()[:200]}"
-            return CheckResult(comp, "manifest", "fail", ev, match_text=ev)
+            return CheckResult(comp, "manifest", "fail", ev)
         self.manifests[comp] = r.stdout
         try:
             doc = yaml.safe_load(r.stdout)
@@ -311,7 +311,7 @@ class Grader:
             mark = getattr(exc, "problem_mark", None)
             ev = f"{path}: not valid YAML" + (f" at line {mark.line + 1}" if mark else "") + \
                  f": {getattr(exc, 'problem', exc)}"
-            return CheckResult(comp, "manifest", "fail", ev, match_text=ev)
+            return CheckResult(comp, "manifest", "fail", ev)
         existing = self._existing(needed_paths(doc, comp))
         images: dict[str, bool] = {}
 
@@ -323,7 +323,7 @@ class Grader:
         problems = manifest_problems(doc, comp, existing.__contains__, image_present)
         if problems:
             ev = f"{path}:\n" + "\n".join(problems)
-            return CheckResult(comp, "manifest", "fail", ev, match_text=ev)
+            return CheckResult(comp, "manifest", "fail", ev)
         c = _container0(doc) or {}
         return CheckResult(comp, "manifest", "pass", f"{path}: image {c.get('image')} present, "
                                                      f"{len(existing)} host paths found")
@@ -350,7 +350,6 @@ class Grader:
         r = self._pod_node(comp)
         if note:
             r.evidence = note + r.evidence
-            r.match_text = note + r.match_text
             if r.passed and "not found" in note:
                 r.status = "fail"
         return r
@@ -363,7 +362,6 @@ class Grader:
         lines = [v.line()]
         if v.waiting_message:
             lines.append(f"waiting message: {v.waiting_message.strip()[:400]}")
-        full = "\n".join(lines)
         log, which = "", ""
         for previous in (True, False):
             try:
@@ -375,17 +373,15 @@ class Grader:
                 break
         if log.strip():
             lines.append(f"{which} tail:\n{_tail(log, 6)}")
-            full += "\n" + log
         else:
             nv = self._pod_node(comp)
             lines.append("on the node: " + nv.evidence)
-            full += "\n" + nv.match_text
-        return CheckResult(comp, "pod_ready", "fail", "\n".join(lines), source="api", match_text=full)
+        return CheckResult(comp, "pod_ready", "fail", "\n".join(lines), source="api")
 
     def _pod_node(self, comp: str) -> CheckResult:
         v = node_component(self.node, self.node_name, comp)
         if not v.listed:
-            return CheckResult(comp, "pod_ready", "fail", v.problem or "crictl failed", match_text=v.problem or "")
+            return CheckResult(comp, "pod_ready", "fail", v.problem or "crictl failed")
         if v.running:
             up = (int(self.node.check("date +%s%N").strip()) - v.created_ns) / 1e9
             # Without the API there is no Ready flag: the kubelet logs every failing probe, so a
@@ -398,10 +394,10 @@ class Grader:
                                                               f"in the kubelet's journal")
             ev = f"{v.line()} running for {up:.0f}s" + (f"\nkubelet: its probes fail:\n{failing}" if failing
                                                         else " (too short to count as up)")
-            return CheckResult(comp, "pod_ready", "fail", ev, match_text=ev)
+            return CheckResult(comp, "pod_ready", "fail", ev)
         ev = "\n".join([v.line()] + (["kubelet journal:\n" + "\n".join(v.kubelet_lines)] if v.kubelet_lines else [])
                        + ([f"log tail:\n{_tail(v.log, 6)}"] if v.log else []))
-        return CheckResult(comp, "pod_ready", "fail", ev, match_text=ev + "\n" + v.log)
+        return CheckResult(comp, "pod_ready", "fail", ev)
 
     # --- kubelet and nodes ---------------------------------------------------------------------
     def _kubelet_seen(self) -> Observation:
@@ -431,7 +427,7 @@ class Grader:
         j = self.node.journal("kubelet", lines=200)
         errs = [ln for ln in j.splitlines() if _KLOG_ERR.search(ln)]
         ev = obs.text() + ("\nkubelet journal:\n" + _tail("\n".join(errs), 5) if errs else "")
-        return CheckResult("kubelet", "kubelet_active", "fail", ev, match_text=obs.text() + "\n" + j)
+        return CheckResult("kubelet", "kubelet_active", "fail", ev)
 
     def check_nodes(self) -> CheckResult:
         if not self.api_ok:
@@ -453,7 +449,7 @@ class Grader:
         j = self.node.journal("kubelet", lines=200)
         errs = [ln for ln in j.splitlines() if _KLOG_ERR.search(ln)]
         ev = "\n".join(lines) + ("\nkubelet journal:\n" + _tail("\n".join(errs), 5) if errs else "")
-        return CheckResult("kubelet", "nodes_ready", "fail", ev, source="api", match_text="\n".join(lines) + "\n" + j)
+        return CheckResult("kubelet", "nodes_ready", "fail", ev, source="api")
 
     # --- workloads -----------------------------------------------------------------------------
     def check_app(self, cp_down: bool = False) -> CheckResult:
@@ -487,7 +483,7 @@ class Grader:
         pods = self.kube.pods(self.namespace, f"app={self.app_name}")
         phases = ", ".join(f"{p.metadata.name}={p.status.phase}/{p.spec.node_name or 'unscheduled'}" for p in pods)
         ev = obs.text() + f"\npods: {phases or 'none'}"
-        return CheckResult("app", "app_replicas", "fail", ev, source="api", match_text=ev)
+        return CheckResult("app", "app_replicas", "fail", ev, source="api")
 
     # --- for `breakfix break`: is the component visibly down? ----------------------------------
     def component_down(self, comp: str, exclude_uid: str | None = None, since_ns: int | None = None) -> Observation:

@@ -58,7 +58,6 @@ class CheckResult:
     source: str = "node"               # api | node
     likely_fault: LikelyFault | None = None
     seconds: float = 0.0
-    match_text: str = field(default="", repr=False)   # everything seen, for catalog matching
 
     @property
     def name(self) -> str:
