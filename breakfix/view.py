@@ -11,7 +11,7 @@ import shlex
 import time
 from dataclasses import dataclass, field
 
-from .loglines import KLOG_ERR, cause_line, clip, error_line
+from .loglines import KLOG_ERR, cause_line, clip, error_line, klog_fields
 from .node import Node
 
 
@@ -187,3 +187,21 @@ def unit_journal(node: Node, unit: str, lines: int = 400) -> UnitJournal:
                     if rec.get("_SYSTEMD_INVOCATION_ID") or rec.get("INVOCATION_ID")), "")
     mine = [rec for rec in recs if inv and inv in (rec.get("_SYSTEMD_INVOCATION_ID"), rec.get("INVOCATION_ID"))]
     return UnitJournal(inv or None, [_message(rec) for rec in mine], [_message(rec) for rec in recs])
+
+
+def probe_failures(node: Node, pod: str, since: str = "-30s") -> list[str]:
+    """The kubelet's failing probes of POD (a kube-system static pod's name) since SINCE, oldest
+    first: the MESSAGE of each record of its journal (journalctl -o json) whose klog fields say
+    "Probe failed" for that pod (pod="kube-system/POD")."""
+    r = node.run(f"journalctl -u kubelet --no-pager -o json --since {shlex.quote(since)}")
+    out = []
+    for ln in (r.stdout or "").splitlines():
+        try:
+            rec = json.loads(ln)
+        except ValueError:
+            continue
+        text = _message(rec)
+        f = klog_fields(text)
+        if f and f["msg"] == "Probe failed" and f.get("pod", "").rpartition("/")[2] == pod:
+            out.append(text)
+    return out

@@ -17,6 +17,7 @@ from ..catalog import Fault
 from ..errors import BreakfixError
 from ..journal import Journal, JournalError
 from ..kube import STATIC_COMPONENTS, container_view
+from ..loglines import KLOG_ERR
 from ..node import MANIFEST_DIR, WATCHED_PATHS, Node
 from ..waits import Observation, timeout, wait_until
 from .baseline import part_of, read_baselines
@@ -24,7 +25,7 @@ from .diagnosis import Finding, catalog_match, changes, error_line, mention_line
 from .manifests import _container0, manifest_problems, needed_paths
 from .render import _first
 from .results import MIN_UPTIME_S, CheckResult, GradeReport, LikelyFault
-from .view import node_component, unit_journal
+from .view import node_component, probe_failures, unit_journal
 from ..probes import PROBE_NAMESPACE, deployment_ready, etcd_member, TITLES as PROBE_TITLES, node_readyz, run_probes
 
 
@@ -41,7 +42,8 @@ def _tail(text: str, n: int) -> str:
     return "\n".join(ln for ln in text.strip().splitlines()[-n:])
 
 
-_KLOG_ERR = re.compile(r"\b[EF]\d{4} \d\d:\d\d:\d\d|\berror\b|\bfailed\b", re.I)
+# A kubelet journal line worth showing: a klog error or fatal line, or one that says error or failed.
+_KLOG_ERR = re.compile(KLOG_ERR.pattern + r"|\berror\b|\bfailed\b", re.I)
 
 
 def node_name_of(node: Node) -> str:
@@ -386,9 +388,7 @@ class Grader:
             up = (int(self.node.check("date +%s%N").strip()) - v.created_ns) / 1e9
             # Without the API there is no Ready flag: the kubelet logs every failing probe, so a
             # container that runs yet fails its probes in the last 30 s is not Ready.
-            failing = self.node.run(
-                f"journalctl -u kubelet --no-pager -o cat --since -30s | grep -F {shlex.quote(v.pod)} "
-                f"| grep -F 'Probe failed' | tail -3").stdout.strip()
+            failing = "\n".join(probe_failures(self.node, v.pod, since="-30s")[-3:]).strip()
             if up >= MIN_UPTIME_S and not failing:
                 return CheckResult(comp, "pod_ready", "pass", f"{v.line()} running for {up:.0f}s, no failing probes "
                                                               f"in the kubelet's journal")
