@@ -21,6 +21,7 @@ No sleeps: every wait is breakfix.waits.wait_until with a deadline."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from .support import ROOT, breakfix, module_cluster, node_exec
 pytestmark = [pytest.mark.e2e]
 
 UNSEEN_DIR = ROOT / "tests" / "unseen_faults"
-NAME = "breakfix-running"
+NAME = os.environ.get("BREAKFIX_E2E_RUNNING_CLUSTER", "breakfix-running")
 CONTAINER = f"{NAME}-control-plane"
 JOURNAL_DIR = "/var/lib/kube-breakfix"
 PROBE_TIMEOUT = "20"
