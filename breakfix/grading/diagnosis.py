@@ -218,6 +218,9 @@ def mention_line(log: str, changed: list[Change]) -> str | None:
 # The scheduler and the controller manager list resources before the API server serves their RBAC.
 HEALTHY_NOISE = [re.compile(p) for p in (
     r'is forbidden: User \\?"system:kube-(?:scheduler|controller-manager)\\?" cannot (?:list|watch|get) resource',
+    # the kubelet asks for a pod that was just deleted (the probes' own pods): the node authorizer
+    # no longer relates the node to it
+    r"no relationship found between node '[^']*' and this object",
 )]
 
 

@@ -21,7 +21,8 @@ from ..loglines import KLOG_ERR
 from ..node import MANIFEST_DIR, WATCHED_PATHS, Node
 from ..waits import Observation, timeout, wait_until
 from .baseline import part_of, read_baselines
-from .diagnosis import Finding, catalog_match, changes, error_line, mention_line, root_causes, running_proof
+from .diagnosis import (Finding, catalog_match, changes, error_line, healthy_noise, mention_line, root_causes,
+                        running_proof)
 from .manifests import _container0, manifest_problems, needed_paths
 from .render import _first
 from .results import MIN_UPTIME_S, CheckResult, GradeReport, LikelyFault
@@ -277,13 +278,14 @@ class Grader:
                     pass
         elif part == "kubelet":
             lines += [x for x in (mention_line(kubelet_since, f.changed),) if x]
-            lines.append(self._kubelet_seen().text())
             err = error_line(kubelet_since)
-            if err:
+            if err and not healthy_noise(err):
                 lines.append(err)
         for check in checks:   # the probes that failed are proof of their own
             if check.kind in PROBE_TITLES or check.part not in STATIC_COMPONENTS:
                 lines.append(f"{check.name}: {_first(check.evidence)}")
+        if part == "kubelet":   # the unit's state, after what proves the fault
+            lines.append(self._kubelet_seen().text())
         if not [ln for ln in lines if not ln.startswith("kubelet is active")] or \
                 (view is not None and view.running and len(lines) <= 1):
             for dep in findings:   # what the parts it blocks say (the API server's refused dial to etcd)
