@@ -230,15 +230,13 @@ def healthy_noise(line: str) -> bool:
 
 def running_proof(log: str) -> str | None:
     """From the log of a container that runs (since it started), the line that says what it cannot
-    do: the last one naming a concrete failure (a refused dial, a missing file, a certificate), else
-    its last klog error line; never a line a healthy component logs too. None when it says nothing."""
+    do: the last one naming a concrete failure (a refused dial, a missing file, a certificate,
+    Unauthorized or forbidden), never a line a healthy component logs too. A generic error line is
+    no proof here: a healthy API server on a busy node logs "Post-timeout activity" too. None when
+    it says nothing concrete."""
     lines = [_JOURNALD.sub("", ln.strip()) for ln in (log or "").splitlines() if ln.strip()]
-    lines = [ln for ln in lines if not healthy_noise(ln)]
-    concrete = [ln for ln in lines if _CONCRETE.search(ln) or _FAILED_AUTH.search(ln)]
-    if concrete:
-        return clip(concrete[-1])
-    klog = [ln for ln in lines if _KLOG.match(ln)]
-    return clip(klog[-1]) if klog else None
+    concrete = [ln for ln in lines if not healthy_noise(ln) and (_CONCRETE.search(ln) or _FAILED_AUTH.search(ln))]
+    return clip(concrete[-1]) if concrete else None
 
 
 _FAILED_AUTH = re.compile(r"\bUnauthorized\b|\bforbidden\b|certificate has expired|x509:", re.I)

@@ -474,3 +474,10 @@ def test_a_changed_list_value_is_matched_against_the_catalog(catalog):
     found = changes("/var/lib/kubelet/config.yaml", base.replace("0.10", "0.99"), base, "kubeadm")
     assert [(c.key, c.now) for c in found] == [("clusterDNS", ["10.96.0.99"])]
     assert catalog_match("kubelet", found, {"/var/lib/kubelet/config.yaml": base}, catalog) is None
+
+
+def test_a_generic_error_of_a_busy_healthy_api_server_is_no_proof():
+    from breakfix.grading.diagnosis import running_proof
+    busy = ('E1207 14:07:35.111048       1 timeout.go:140] "Post-timeout activity" logger="UnhandledError" '
+            'timeElapsed="2.070532ms" method="PATCH" path="/api/v1/namespaces/kube-system/events/x" result=null')
+    assert running_proof(busy) is None
