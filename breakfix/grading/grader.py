@@ -21,7 +21,7 @@ from ..loglines import KLOG_ERR
 from ..node import MANIFEST_DIR, WATCHED_PATHS, Node
 from ..waits import Observation, timeout, wait_until
 from .baseline import part_of, read_baselines
-from .diagnosis import (Finding, catalog_match, changes, error_line, healthy_noise, mention_line, root_causes,
+from .diagnosis import (Finding, catalog_match, changes, clip, error_line, healthy_noise, mention_line, root_causes,
                         running_proof)
 from .manifests import _container0, manifest_problems, needed_paths
 from .render import _first
@@ -283,7 +283,8 @@ class Grader:
                 lines.append(err)
         for check in checks:   # the probes that failed are proof of their own
             if check.kind in PROBE_TITLES or check.part not in STATIC_COMPONENTS:
-                lines.append(f"{check.name}: {_first(check.evidence)}")
+                first = next((ln.strip() for ln in check.evidence.splitlines() if ln.strip()), "")
+                lines.append(clip(f"{check.name}: {first}"))
         if part == "kubelet":   # the unit's state, after what proves the fault
             lines.append(self._kubelet_seen().text())
         if not [ln for ln in lines if not ln.startswith("kubelet is active")] or \

@@ -80,8 +80,9 @@ CASES = [
     Running("apiserver-service-account-key-wrong", "kube-apiserver", f"{M}/kube-apiserver.yaml",
             "--service-account-key-file", "/etc/kubernetes/pki/front-proxy-ca.key",
             ("invalid bearer token", "Unauthorized", "no ReplicaSet"), "deployment-replicaset"),
+    # kubeadm's admin is in kubeadm:cluster-admins (RBAC), not system:masters: it is forbidden too
     Running("apiserver-authorization-node-only", "kube-apiserver", f"{M}/kube-apiserver.yaml",
-            "--authorization-mode", "Node", ("no ReplicaSet", "no events"), "deployment-replicaset"),
+            "--authorization-mode", "Node", ('forbidden: User "kubernetes-admin"',), "api-readyz"),
     Running("controller-manager-kubeconfig-server-port", "kube-controller-manager",
             "/etc/kubernetes/controller-manager.conf", "server", None, (":6444: connect: connection refused",),
             "deployment-replicaset"),
