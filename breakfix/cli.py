@@ -603,6 +603,7 @@ def _check_alluredir(args) -> None:
 def cmd_check(args, lab_step=None) -> int:
     from .grading import Grader, ReadOnlyViolation, node_name_of
     from .grading.render import to_junit, to_text
+    from .probes import node_readyz
 
     _check_alluredir(args)
     if args.replicas is not None and args.replicas < 0:
@@ -623,7 +624,12 @@ def cmd_check(args, lab_step=None) -> int:
         refuse_while_locked(node, args)
         problem = api_problem(kube)   # reported (one line) after grading from the node
         if problem and problem.startswith(("bad credentials", "the credentials")):
-            raise UsageError(f"{problem}: could not grade")   # bad input: exit 2 before anything runs
+            # Refused credentials are the grader's bad input (exit 2 before anything runs) when the
+            # node's own admin.conf gets /readyz answered; when the node's admin is refused too, the
+            # API server's authentication or authorization is the fault, and it is graded.
+            seen = node_readyz(node)
+            if seen is None or seen.ok:
+                raise UsageError(f"{problem}: could not grade")
         grader = Grader(node, kube, node_name_of(node), catalog, replicas=args.replicas, app_name=args.app_name,
                         namespace=args.namespace, probe=not args.no_probe_pod, probe_image=args.probe_image,
                         probe_timeout=args.probe_timeout, api_error=problem)
