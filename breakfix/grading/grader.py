@@ -150,8 +150,8 @@ class Grader:
         if not self.api_ok:
             self.node_api = node_readyz(self.node)
             seen = f"API server not reachable from the grader: {self.api_error}"
-            if self.node_api is not None:
-                seen += f"; {self.node_api.text()}"
+            if self.node_api is not None:   # what the node itself was answered comes first
+                seen = f"{self.node_api.text()}; {seen}"
             member = etcd_member(self.node)   # the node alone can say whether etcd itself answers
             return [CheckResult("kube-apiserver", "api-readyz", "fail" if self.node_api is None or
                                 not self.node_api.ok else "error", seen, source="api"),
