@@ -141,8 +141,9 @@ def test_full_disk_break_refuses_and_changes_nothing(baseline):
             f"dd if=/dev/zero of={STATE}/filler bs=4k count=1 2>/dev/null")
     try:
         r = breakfix("break", TYPO, "--cluster", NAME, timeout=300)
-        # one error line, the last; before it only `break`'s own progress steps ("- break: ...")
-        err = [ln for ln in lines(r.stderr) if not ln.lstrip().startswith("- ")]
+        # one error line, the last; before it only `break`'s own progress: its steps ("- break: ...")
+        # and the time each took ("break 3.2 s")
+        err = [ln for ln in lines(r.stderr) if ln.startswith("breakfix:")]
         assert r.returncode == 2, f"exit {r.returncode}: {r.stdout[-800:]} {r.stderr}"
         assert len(err) == 1 and lines(r.stderr)[-1] == err[0], r.stderr
         assert "backup of /etc/kubernetes/manifests/kube-scheduler.yaml could not be written" in err[0], err
