@@ -25,6 +25,7 @@ No sleeps: every wait is breakfix.waits.wait_until with a deadline.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from .support import ROOT, breakfix, module_cluster, node_exec
 pytestmark = [pytest.mark.e2e]
 
 UNSEEN_DIR = ROOT / "tests" / "unseen_faults"
-NAME = "breakfix-unseen"
+NAME = os.environ.get("BREAKFIX_E2E_UNSEEN_CLUSTER", "breakfix-unseen")
 CONTAINER = f"{NAME}-control-plane"
 NODE = f"docker://{CONTAINER}"
 MANIFESTS = "/etc/kubernetes/manifests"
