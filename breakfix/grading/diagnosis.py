@@ -221,6 +221,8 @@ HEALTHY_NOISE = [re.compile(p) for p in (
     # the kubelet asks for a pod that was just deleted (the probes' own pods): the node authorizer
     # no longer relates the node to it
     r"no relationship found between node '[^']*' and this object",
+    # a component stopping cancels its own dials (the API server's to etcd as the kubelet restarts it)
+    r"dial tcp \S+: operation was canceled",
 )]
 
 

@@ -481,3 +481,12 @@ def test_a_generic_error_of_a_busy_healthy_api_server_is_no_proof():
     busy = ('E1207 14:07:35.111048       1 timeout.go:140] "Post-timeout activity" logger="UnhandledError" '
             'timeElapsed="2.070532ms" method="PATCH" path="/api/v1/namespaces/kube-system/events/x" result=null')
     assert running_proof(busy) is None
+
+
+def test_a_dial_the_component_cancels_itself_is_no_proof():
+    from breakfix.grading.diagnosis import running_proof
+    stopping = ('W1207 14:43:11.087184       1 logging.go:55] [core] [Channel #251 SubChannel #252]grpc: '
+                'addrConn.createTransport failed to connect to {Addr: "127.0.0.1:2379"}. Err: connection error: '
+                'desc = "transport: Error while dialing: dial tcp 127.0.0.1:2379: operation was canceled"')
+    assert running_proof(stopping) is None
+    assert running_proof(stopping.replace("operation was canceled", "connect: connection refused"))
