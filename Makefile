@@ -20,7 +20,7 @@ CLUSTER_SHAPE ?= single
 # WORKERS=N: pytest-xdist, one kind cluster per worker ($(CLUSTER)-gw0 ...), the catalog spread over
 # them, the longest tests first (reports/durations.json; --dist loadgroup hands every test out on
 # its own, one running and one queued per worker, in that order). Four on the single shape: the fastest
-# measured here, 2 cores (whole catalog: 4 -> 12.9-13.1 min, 3 -> 15.5, 2 -> 25.1; README "Speed");
+# measured here, 2 cores (whole catalog: 4 -> 12.9-13.1 min, 3 -> 15.5, 2 -> 25.1; docs/measurements.md);
 # one for the bigger shapes (several HA clusters do not fit 2 cores),
 # and WORKERS=1 to iterate on one kept cluster (REUSE=1 --keep-cluster) or test an existing one.
 # SHARD=I/N: only the I-th of N stable slices (one CI runner each: .github/workflows).
@@ -165,7 +165,7 @@ stress: venv node-image
 TEST_FAULTS ?= scheduler-command-typo apiserver-unknown-flag kubelet-apiserver-port kubelet-stopped \
   cni-plugin-binary-missing static-pod-stray-copy apiserver-serving-cert-expired coredns-scaled-to-zero
 TEST_LABS ?= control-plane-failure
-# The conformance subset on three clusters at once (measured here: WORKERS=1 550 s, 2 384 s, 3 299 s; README).
+# The conformance subset on three clusters at once (measured here: WORKERS=1 550 s, 2 384 s, 3 299 s; docs/measurements.md).
 TEST_WORKERS ?= 3
 test: venv lint tools-report node-image
 	$(VPY) -m pytest tests/unit -q -n 2
