@@ -285,10 +285,11 @@ class Grader:
             if check.kind in PROBE_TITLES or check.part not in STATIC_COMPONENTS:
                 first = next((ln.strip() for ln in check.evidence.splitlines() if ln.strip()), "")
                 lines.append(clip(f"{check.name}: {first}"))
-        if part == "kubelet":   # the unit's state, after what proves the fault
+        said_something = bool(lines)
+        if part == "kubelet":   # the unit's state, after what proves the fault (not active: proof itself)
             lines.append(self._kubelet_seen().text())
-        if not [ln for ln in lines if not ln.startswith("kubelet is active")] or \
-                (view is not None and view.running and len(lines) <= 1):
+            said_something = said_something or self._kubelet_state != "active"
+        if not said_something or (view is not None and view.running and len(lines) <= 1):
             for dep in findings:   # what the parts it blocks say (the API server's refused dial to etcd)
                 dv = views.get(dep.component)
                 if dep.blocked_by == part and dv is not None:
