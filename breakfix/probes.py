@@ -681,9 +681,6 @@ class ProbeRun:
     created: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
-    def by_name(self) -> dict[str, Probe]:
-        return {p.name: p for p in self.probes}
-
 
 def run_probes(kube, node, node_name: str, image: str, timeout: float, write: bool = True) -> ProbeRun:
     """Every probe, the independent ones at once, each bounded by TIMEOUT seconds. WRITE=False: only
