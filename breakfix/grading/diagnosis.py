@@ -241,7 +241,9 @@ def running_proof(log: str) -> str | None:
     return clip(concrete[-1]) if concrete else None
 
 
-_FAILED_AUTH = re.compile(r"\bUnauthorized\b|\bforbidden\b|certificate has expired|x509:", re.I)
+# an authorization refusal reads "<resource> is forbidden: User ..."; a validation error's
+# "spec.podCIDRs: Forbidden: ..." is the API server refusing a value, not the component's credentials
+_FAILED_AUTH = re.compile(r"\bUnauthorized\b|\bis forbidden: |certificate has expired|x509:", re.I)
 
 
 # --- root causes --------------------------------------------------------------------------------

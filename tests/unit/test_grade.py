@@ -483,6 +483,21 @@ def test_a_generic_error_of_a_busy_healthy_api_server_is_no_proof():
     assert running_proof(busy) is None
 
 
+def test_a_validation_error_is_no_proof_of_refused_credentials():
+    """A healthy controller manager that restarts may race the node's podCIDR once; the API server's
+    field validation says "Forbidden", which is not an authorization refusal."""
+    from breakfix.grading.diagnosis import running_proof
+    cidr = ('E1207 15:34:54.992471       1 range_allocator.go:252] "Unhandled Error" err="error syncing '
+            '\'breakfix-running-control-plane\': failed to patch node CIDR: Node \\"breakfix-running-control-plane'
+            '\\" is invalid: [spec.podCIDRs: Invalid value: [\\"10.244.1.0/24\\",\\"10.244.0.0/24\\"]: may '
+            'specify no more than one CIDR for each IP family, spec.podCIDRs: Forbidden: node updates may not '
+            'change podCIDR except from \\"\\" to valid], requeuing" logger="UnhandledError"')
+    assert running_proof(cidr) is None
+    denied = ('E1207 13:20:40.551005       1 reflector.go:205] "Failed to watch" err="failed to list *v1.Pod: pods '
+              'is forbidden: User \\"system:anonymous\\" cannot list resource \\"pods\\""')
+    assert running_proof(denied) == denied
+
+
 def test_a_dial_the_component_cancels_itself_is_no_proof():
     from breakfix.grading.diagnosis import running_proof
     stopping = ('W1207 14:43:11.087184       1 logging.go:55] [core] [Channel #251 SubChannel #252]grpc: '
