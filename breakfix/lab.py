@@ -20,6 +20,7 @@ from .journal import Entry, Journal, JournalError, host_journal
 from .killpoints import killpoint
 from .kube import STATIC_COMPONENTS, Kube, container_view
 from .node import MANIFEST_DIR, WATCHED_PATHS, Node
+from .pace import DEFAULT_PACE, Pace
 from .report import Reporter
 from .targets import cluster_of, replay, strategy
 from .targets_spec import COMPONENTS
@@ -81,8 +82,10 @@ class Lab:
     def __init__(self, kube: Kube, node: Node, node_name: str, reporter: Reporter | None = None,
                  app_name: str = "app", app_image: str = "kube-breakfix/app:v1",
                  probe_image: str | None = None, namespace: str = "default",
-                 timeout_scale: float | None = None, poll: float = 0.5, dwell: bool = True):
+                 timeout_scale: float | None = None, poll: float = 0.5, dwell: bool = True,
+                 pace: str = DEFAULT_PACE):
         self.kube, self.node, self.node_name = kube, node, node_name
+        self.pace = Pace(pace)    # driven | kubelet (pace.py)
         self.poll = poll          # seconds between two observations of an awaited reaction
         self.dwell = dwell        # False: no hold, no stability window (the benchmark's floor)
         self.calibration: dict | None = None
@@ -190,14 +193,14 @@ class Lab:
         lines.append(seen)
         for c in STATIC_COMPONENTS:
             v = self.component_view(c)
-            ok &= v.ready and v.running
+            ok &= self.pace.static_works(v)
             lines.append(v.line())
         pods = self.kube.pods("kube-system")
         fingerprint = [(self.node_name, ready)]
         for p in pods:
             cs = p.status.container_statuses or []
-            fingerprint.append((p.metadata.name, p.metadata.uid, tuple((c.name, c.restart_count, bool(c.ready))
-                                                                       for c in cs)))
+            fingerprint.append((p.metadata.name, p.metadata.uid, tuple((c.name, c.restart_count,
+                                                                        self.pace.container_mark(c)) for c in cs)))
         for p in pods:
             if p.metadata.name.startswith(tuple(f"{c}-" for c in STATIC_COMPONENTS)):
                 continue
@@ -219,6 +222,8 @@ class Lab:
         window=False: Ready once; the caller confirms the window later (confirm_stable).
         reuse: only before a fault. After a fix the API's view may be stale (a kubelet that was
         stopped has not updated any pod status yet): an unchanged fingerprint proves nothing there."""
+        if reuse:
+            self.pace.after_fix = False
         if reuse and self.dwell and self._settled is not None:
             try:
                 obs = self.control_plane_ready()
@@ -394,7 +399,8 @@ class Lab:
             inj.wall = time.time()
             strat.apply(self, inj)
             inj.started = time.monotonic()
-            self._took_effect(inj)
+            with self.pace.drive(self, inj, "break"):
+                self._took_effect(inj)
             self.reporter.timing("inject->took effect", time.monotonic() - inj.started, fault=fault.id)
         return inj
 
@@ -467,10 +473,12 @@ class Lab:
         once, its stability window confirmed by confirm_stable() after the verification."""
         f = inj.fault
         with self.reporter.step(f"verify: {f.component} Ready again"):
+            self.pace.after_fix = True
             try:
-                (inj.strategy or strategy(f.target.kind)).recovered(self, inj)
-                wait_until(self.unstuck(lambda: self.component_ready(f.component)), f"{f.component} Ready",
-                           self.t("recover"), interval=self.poll)
+                with self.pace.drive(self, inj, "fix"):
+                    (inj.strategy or strategy(f.target.kind)).recovered(self, inj)
+                    wait_until(self.unstuck(self.pace.recovered_probe(self, f.component)), f"{f.component} works",
+                               self.t("recover"), interval=self.poll)
                 obs = self.wait_settled("control plane Ready after the fix", clear_backoff=True, window=window)
             except WaitTimeout as exc:
                 raise NotRecovered(f.id, str(exc)) from None

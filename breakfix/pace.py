@@ -1,0 +1,248 @@
+"""The pace of a fault's break and fix: `kubelet` waits for what the kubelet does by itself,
+`driven` (the default) ends the waiting the component does not need.
+
+After an edit of a static pod manifest the kubelet stops the old pod with its termination grace
+period, then starts the new pod; after etcd comes back, the API server is restarted only when its
+liveness probe has failed long enough. etcd and the API server hold no lease and work again 1-3 s
+after a hard stop, so at the driven pace, while the engine waits for a change of their manifest to
+take effect (the break's proof of effect, the fix's restore):
+
+- every running container of the pod being replaced (the pod before the edit at the break, any pod
+  other than the restored one at the fix) is stopped with no grace (`crictl stop -t 0`): the
+  manifest on the node no longer describes that pod, so the kubelet is replacing it;
+- after a fix of etcd, once the restored etcd member answers its health check on the node and the
+  API server still does not answer /readyz, the API server's container is stopped with no grace
+  once: the kubelet starts it again at once instead of waiting for its liveness probe.
+
+The scheduler and the controller manager hold leader-election leases: a graceful stop releases the
+lease, a hard one makes the next leader wait it out, so they keep the kubelet's graceful stop.
+
+Recovery at the driven pace is judged by function (probes.py): the API server by /readyz, etcd by
+/readyz/etcd, the scheduler and the controller manager by their container running (the
+verification that follows binds a pod and scales a Deployment); a static pod's Ready condition lags
+its function by its startup probe. What each step decides is read from crictl's JSON (container
+ids, states, pod uids, created times), never from text."""
+from __future__ import annotations
+
+import contextlib
+import json
+import shlex
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from . import probes
+from .waits import Observation
+
+PACES = ("driven", "kubelet")
+DEFAULT_PACE = "driven"
+# Components that hold no lease: a hard stop costs them nothing.
+LEASELESS = ("etcd", "kube-apiserver")
+LEADER_ELECTED = ("kube-scheduler", "kube-controller-manager")
+LOOK_EVERY = 0.25        # seconds between two looks of the driver at the node
+MAX_STOPS = 4            # stops of one pod's containers per drive (the kubelet restarts none of them)
+
+
+def check_pace(value: str) -> str:
+    """VALUE when it names a pace; ValueError with one line otherwise."""
+    if value not in PACES:
+        raise ValueError(f"unknown pace {value!r}: use one of {', '.join(PACES)}")
+    return value
+
+
+@dataclass(frozen=True)
+class Container:
+    id: str
+    state: str           # CONTAINER_RUNNING, CONTAINER_EXITED, ...
+    pod_uid: str         # for a static pod, the hash of its manifest
+    created_ns: int
+
+    @property
+    def running(self) -> bool:
+        return self.state == "CONTAINER_RUNNING"
+
+
+def containers(node, node_name: str, component: str) -> list[Container] | None:
+    """COMPONENT's containers of its static pod on the node, oldest first; None when crictl failed
+    (a failed listing is not an empty one)."""
+    r = node.crictl(f"ps -a --name {shlex.quote('^' + component + '$')} -o json")
+    if not r.ok:
+        return None
+    try:
+        items = json.loads(r.stdout or "{}").get("containers") or []
+    except (ValueError, AttributeError):
+        return None
+    pod = f"{component}-{node_name}"
+    out = []
+    for x in items:
+        labels = x.get("labels") or {}
+        if labels.get("io.kubernetes.pod.name") != pod:
+            continue
+        out.append(Container(str(x.get("id", "")), str(x.get("state", "")),
+                             str(labels.get("io.kubernetes.pod.uid", "")), int(x.get("createdAt", 0) or 0)))
+    return sorted(out, key=lambda c: c.created_ns)
+
+
+def to_stop(phase: str, listed: list[Container], before_uid: str | None) -> list[Container]:
+    """The running containers to stop with no grace: at the break those of the pod before the
+    edit (BEFORE_UID), at the fix those of every pod but the restored one (BEFORE_UID). Nothing
+    without BEFORE_UID: which pod is being replaced would be a guess."""
+    if not before_uid:
+        return []
+    if phase == "break":
+        return [c for c in listed if c.running and c.pod_uid == before_uid]
+    return [c for c in listed if c.running and c.pod_uid != before_uid]
+
+
+def restored_running(listed: list[Container], before_uid: str | None, since_ns: int) -> bool:
+    """A container of the restored pod (BEFORE_UID) created after SINCE_NS runs."""
+    return bool(before_uid) and any(c.running and c.pod_uid == before_uid and c.created_ns >= since_ns
+                                    for c in listed)
+
+
+def apiserver_to_restart(etcd_healthy: bool, api_ready: bool, listed: list[Container],
+                         since_ns: int) -> Container | None:
+    """After etcd's fix: the API server's running container to stop with no grace, when the restored
+    etcd answers its health check and the API server still does not answer /readyz, and the API
+    server container was not started after etcd came back (since SINCE_NS) already."""
+    if not etcd_healthy or api_ready:
+        return None
+    running = [c for c in listed if c.running]
+    if not running or any(c.created_ns >= since_ns for c in running):
+        return None
+    return running[-1]
+
+
+@dataclass
+class Drive:
+    """What one drive did (for the report): each stop, seconds since the drive began."""
+    phase: str
+    component: str
+    actions: list[str] = field(default_factory=list)
+    last_seen: str = ""
+    error: str | None = None
+
+
+class Pace:
+    def __init__(self, name: str = DEFAULT_PACE):
+        self.name = check_pace(name)
+        self.after_fix = False     # recovery is being judged (function, not Ready, at the driven pace)
+
+    @property
+    def driven(self) -> bool:
+        return self.name == "driven"
+
+    # --- the driver --------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def drive(self, lab, inj, phase: str) -> Iterator[Drive | None]:
+        """While the body waits for the change of INJ's static pod to take effect (PHASE break) or
+        for the restored pod (PHASE fix), stop what the kubelet is replacing with no grace (see the
+        module's doc). Nothing at the kubelet pace, for a component that holds a lease, or for a
+        target that is not the component's manifest."""
+        f = inj.fault
+        if (not self.driven or f.component not in LEASELESS or f.target.kind != "manifest"
+                or not inj.before_uid):
+            yield None
+            return
+        d = Drive(phase, f.component)
+        stop = threading.Event()
+        t = threading.Thread(target=self._run, args=(lab, inj, d, stop), name=f"pace-{phase}", daemon=True)
+        t.start()
+        try:
+            yield d
+        finally:
+            stop.set()
+            t.join(timeout=60)
+            body = "\n".join(d.actions) or "nothing stopped (the kubelet was faster)"
+            if d.error:
+                body += f"\nthe driver stopped: {d.error}"
+            lab.reporter.attach(f"driven pace ({phase}): {f.component}", body + f"\nlast seen: {d.last_seen}")
+
+    def _run(self, lab, inj, d: Drive, stop: threading.Event) -> None:
+        t0 = time.monotonic()
+        since_ns = self._node_ns(lab)
+        stops: dict[str, int] = {}
+        api_restarted = False
+        while not stop.is_set():
+            try:
+                listed = containers(lab.node, lab.node_name, d.component)
+                if listed is None:
+                    d.last_seen = "crictl ps failed"
+                else:
+                    d.last_seen = ", ".join(f"{c.id[:13]} {c.state} pod {c.pod_uid[:12]}" for c in listed) or "none"
+                    for c in to_stop(d.phase, listed, inj.before_uid):
+                        if stops.get(c.pod_uid, 0) >= MAX_STOPS:
+                            continue
+                        stops[c.pod_uid] = stops.get(c.pod_uid, 0) + 1
+                        r = lab.node.crictl(f"stop -t 0 {shlex.quote(c.id)}")
+                        d.actions.append(f"{time.monotonic() - t0:5.1f} s: crictl stop -t 0 {c.id[:13]} "
+                                         f"({d.component}, pod {c.pod_uid[:12]}): "
+                                         + ("stopped" if r.ok else f"exit {r.rc}"))
+                    if (d.phase == "fix" and d.component == "etcd" and not api_restarted
+                            and restored_running(listed, inj.before_uid, since_ns)):
+                        api_restarted = self._restart_apiserver(lab, d, t0, since_ns)
+            except Exception as exc:  # noqa: BLE001 - the driver only hurries; the waits decide
+                d.error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+                return
+            stop.wait(LOOK_EVERY)
+
+    @staticmethod
+    def _node_ns(lab) -> int:
+        try:
+            return int(lab.node.check("date +%s%N").strip())
+        except Exception:  # noqa: BLE001 - unknown: only the API server's own start counts then
+            return 0
+
+    @staticmethod
+    def _restart_apiserver(lab, d: Drive, t0: float, since_ns: int) -> bool:
+        healthy = probes.etcd_member(lab.node).status == "pass"
+        if not healthy:
+            return False
+        ready = probes.api_readyz(lab.kube).status == "pass"
+        api = containers(lab.node, lab.node_name, "kube-apiserver") or []
+        c = apiserver_to_restart(healthy, ready, api, since_ns)
+        if ready:
+            d.actions.append(f"{time.monotonic() - t0:5.1f} s: etcd healthy, the API server answers /readyz: "
+                             f"not restarted")
+            return True
+        if c is None:
+            return False
+        r = lab.node.crictl(f"stop -t 0 {shlex.quote(c.id)}")
+        d.actions.append(f"{time.monotonic() - t0:5.1f} s: etcd healthy, /readyz failing: crictl stop -t 0 "
+                         f"{c.id[:13]} (kube-apiserver): " + ("stopped" if r.ok else f"exit {r.rc}"))
+        return True
+
+    # --- recovery judged by function ---------------------------------------------------------
+    def recovered_probe(self, lab, component: str) -> Callable[[], Observation]:
+        """What says COMPONENT works again after its fix: at the kubelet pace its Ready condition
+        (Lab.component_ready); at the driven pace its function (see the module's doc)."""
+        if not self.driven or component not in LEASELESS + LEADER_ELECTED:
+            return lambda: lab.component_ready(component)
+
+        def works() -> Observation:
+            api = probes.api_readyz(lab.kube)
+            if component == "kube-apiserver":
+                return Observation(api.status == "pass", api.seen)
+            if component == "etcd":
+                e = probes.etcd_from_api(lab.kube)
+                return Observation(e.status == "pass", e.seen)
+            v = lab.component_view(component)
+            return Observation(api.status == "pass" and v.running, f"{api.seen}; {v.line()}")
+        return works
+
+    def static_works(self, view) -> bool:
+        """Whether a control-plane static pod counts as back in the settle: Ready and running; at
+        the driven pace, while recovery is judged, running (its function is probed: /readyz, the
+        verification's pod and scale)."""
+        if self.driven and self.after_fix:
+            return bool(view.running)
+        return bool(view.ready and view.running)
+
+    def container_mark(self, status) -> bool:
+        """What the settle's fingerprint keeps of a container status beside its restart count: its
+        readiness at the kubelet pace; at the driven pace whether it runs (a readiness turning true
+        after its startup probe is no change of the control plane; a restart is)."""
+        if self.driven:
+            return bool(status.state and status.state.running)
+        return bool(status.ready)
