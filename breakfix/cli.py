@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Inject FAULT on the node (backup kept in /var/lib/kube-breakfix/backups) "
                                     "and wait until it shows. `breakfix restore` undoes it.")
     br.add_argument("fault", metavar="FAULT", help="fault id (see `breakfix list`)")
+    br.add_argument("--pace", choices=("driven", "kubelet"), default="driven",
+                    help="driven (default): stop what the kubelet replaces of etcd and the API server with no "
+                         "grace; kubelet: wait for the kubelet's own pace")
 
     ck = sub.add_parser("check", parents=[common, lock_opt], help="grade the cluster (read-only)",
                         description="Grade the cluster: every component judged by what it does (functional probes), "
@@ -144,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Scale the app to where step N starts, inject the step's fault (backup and "
                                       "journal on the node, as `break`), and prove what the learner sees. "
                                       "`breakfix lab reset` (or `restore`) undoes it.")
+    lsu.add_argument("--pace", choices=("driven", "kubelet"), default="driven",
+                     help="driven (default): stop what the kubelet replaces of etcd and the API server with no "
+                          "grace; kubelet: wait for the kubelet's own pace")
     lsu.add_argument("--app-image", default=None,
                      help="image of the app deployment when it has to be created (default: kube-breakfix/app:v1)")
     lck = lsub.add_parser("check", parents=[common, labs_opt, step_opt],
@@ -200,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Restore every fault `breakfix break` (or a killed run) left on the node, "
                                     "or with --cluster (and no --node) on every node of the kind cluster.")
     rs.add_argument("--no-wait", action="store_true", help="do not wait for the control plane to be Ready again")
+    rs.add_argument("--pace", choices=("driven", "kubelet"), default="driven",
+                    help="driven (default): stop what the kubelet replaces of etcd and the API server with no "
+                         "grace; kubelet: wait for the kubelet's own pace")
     return p
 
 
@@ -425,7 +434,7 @@ def cmd_break(args) -> int:
     target = Target(args)
     try:
         kube, node, node_name, path = _open_for_fault(target, args, fault)
-        lab = Lab(kube, node, node_name, reporter=TextReporter())
+        lab = Lab(kube, node, node_name, reporter=TextReporter(), pace=args.pace)
         take_lock(target, node, args, lab.journal)
         for e in lab.leftovers():
             if e.fault == fault.id:
@@ -551,7 +560,8 @@ def cmd_restore(args) -> int:
         if not args.no_wait:
             for lab, entries in restored:
                 try:
-                    lab.wait_settled(f"control plane Ready on {lab.node_name} after restoring")
+                    with lab.pace.restoring(lab, lab.replaced):
+                        lab.wait_settled(f"control plane Ready on {lab.node_name} after restoring")
                 except WaitTimeout as exc:
                     err(f"restored {', '.join(e.fault for e in entries)} on {lab.node.spec} but the control "
                         f"plane is not Ready: {exc}")
@@ -575,11 +585,16 @@ def _restore_node(kube, spec: str, args):
     from .targets import replay
 
     node = open_node(spec, args.sudo)
-    lab = Lab(kube, node, node_name_of(node), reporter=TextReporter(verbose=False))
+    lab = Lab(kube, node, node_name_of(node), reporter=TextReporter(verbose=False),
+              pace=getattr(args, "pace", None) or "driven")
+    lab.replaced = []    # the pods the driven pace stops once their manifest is put back (pace.py)
     done, failed = [], 0
     for e in lab.leftovers():
         try:
+            mark = lab.pace.replaced_pods(lab, e) if not args.no_wait else None
             replay(lab.journal, e)
+            if mark:
+                lab.replaced.append(mark)
         except JournalError as exc:
             err(exc)
             failed += 1
@@ -732,7 +747,7 @@ def cmd_lab_setup(args) -> int:
     try:
         kube, node, node_name, path = _open_for_fault(target, args, fault)
         lab = Lab(kube, node, node_name, reporter=TextReporter(), app_name=lab_def.app_name,
-                  app_image=args.app_image or "kube-breakfix/app:v1")
+                  app_image=args.app_image or "kube-breakfix/app:v1", pace=args.pace)
         take_lock(target, node, args, lab.journal)
         left = lab.leftovers()
         if left:

@@ -84,21 +84,25 @@ def containers(node, node_name: str, component: str) -> list[Container] | None:
     return sorted(out, key=lambda c: c.created_ns)
 
 
-def to_stop(phase: str, listed: list[Container], before_uid: str | None) -> list[Container]:
-    """The running containers to stop with no grace: at the break those of the pod before the
-    edit (BEFORE_UID), at the fix those of every pod but the restored one (BEFORE_UID). Nothing
-    without BEFORE_UID: which pod is being replaced would be a guess."""
+def replaced_by(phase: str, before_uid: str | None) -> Callable[[Container], bool] | None:
+    """Which containers belong to a pod the kubelet is replacing: at the break those of the pod
+    before the edit (BEFORE_UID), at the fix those of every pod but the restored one (BEFORE_UID).
+    None without BEFORE_UID: which pod is being replaced would be a guess."""
     if not before_uid:
-        return []
+        return None
     if phase == "break":
-        return [c for c in listed if c.running and c.pod_uid == before_uid]
-    return [c for c in listed if c.running and c.pod_uid != before_uid]
+        return lambda c: c.pod_uid == before_uid
+    return lambda c: c.pod_uid != before_uid
 
 
-def restored_running(listed: list[Container], before_uid: str | None, since_ns: int) -> bool:
-    """A container of the restored pod (BEFORE_UID) created after SINCE_NS runs."""
-    return bool(before_uid) and any(c.running and c.pod_uid == before_uid and c.created_ns >= since_ns
-                                    for c in listed)
+def to_stop(listed: list[Container], replaced: Callable[[Container], bool]) -> list[Container]:
+    """The running containers of a pod being replaced: stopped with no grace."""
+    return [c for c in listed if c.running and replaced(c)]
+
+
+def restored_running(listed: list[Container], replaced: Callable[[Container], bool], since_ns: int) -> bool:
+    """A container of the pod that replaces the old one, created after SINCE_NS, runs."""
+    return any(c.running and not replaced(c) and c.created_ns >= since_ns for c in listed)
 
 
 def apiserver_to_restart(etcd_healthy: bool, api_ready: bool, listed: list[Container],
@@ -112,6 +116,15 @@ def apiserver_to_restart(etcd_healthy: bool, api_ready: bool, listed: list[Conta
     if not running or any(c.created_ns >= since_ns for c in running):
         return None
     return running[-1]
+
+
+def manifest_component(entry) -> str | None:
+    """The leaseless component whose manifest a journal ENTRY puts back, else None."""
+    path = getattr(entry, "path", None) or ""
+    if getattr(entry, "kind", None) != "manifest" or not path.endswith(".yaml"):
+        return None
+    name = path.rsplit("/", 1)[-1].removesuffix(".yaml")
+    return name if name in LEASELESS else None
 
 
 @dataclass
@@ -141,13 +154,37 @@ class Pace:
         module's doc). Nothing at the kubelet pace, for a component that holds a lease, or for a
         target that is not the component's manifest."""
         f = inj.fault
-        if (not self.driven or f.component not in LEASELESS or f.target.kind != "manifest"
-                or not inj.before_uid):
+        replaced = replaced_by(phase, inj.before_uid)
+        if not self.driven or f.component not in LEASELESS or f.target.kind != "manifest" or replaced is None:
             yield None
             return
-        d = Drive(phase, f.component)
+        with self._driving(lab, f.component, phase, replaced) as d:
+            yield d
+
+    def replaced_pods(self, lab, entry) -> tuple[str, set[str]] | None:
+        """Before journal ENTRY is replayed (`breakfix restore`): (component, uids of its pods on
+        the node now) when the driven pace is to hurry its restore, else None. Those pods are the
+        ones the restored manifest replaces."""
+        component = manifest_component(entry)
+        if not self.driven or component is None:
+            return None
+        listed = containers(lab.node, lab.node_name, component)
+        return (component, {c.pod_uid for c in listed}) if listed else None
+
+    @contextlib.contextmanager
+    def restoring(self, lab, marks: list[tuple[str, set[str]]]) -> Iterator[None]:
+        """While the body waits for the control plane after `breakfix restore`: for each of MARKS
+        (replaced_pods), stop the running containers of the pods that were there before the replay."""
+        with contextlib.ExitStack() as stack:
+            for component, old in marks:
+                stack.enter_context(self._driving(lab, component, "fix", lambda c, old=old: c.pod_uid in old))
+            yield
+
+    @contextlib.contextmanager
+    def _driving(self, lab, component: str, phase: str, replaced: Callable[[Container], bool]) -> Iterator[Drive]:
+        d = Drive(phase, component)
         stop = threading.Event()
-        t = threading.Thread(target=self._run, args=(lab, inj, d, stop), name=f"pace-{phase}", daemon=True)
+        t = threading.Thread(target=self._run, args=(lab, d, replaced, stop), name=f"pace-{phase}", daemon=True)
         t.start()
         try:
             yield d
@@ -157,9 +194,9 @@ class Pace:
             body = "\n".join(d.actions) or "nothing stopped (the kubelet was faster)"
             if d.error:
                 body += f"\nthe driver stopped: {d.error}"
-            lab.reporter.attach(f"driven pace ({phase}): {f.component}", body + f"\nlast seen: {d.last_seen}")
+            lab.reporter.attach(f"driven pace ({phase}): {component}", body + f"\nlast seen: {d.last_seen}")
 
-    def _run(self, lab, inj, d: Drive, stop: threading.Event) -> None:
+    def _run(self, lab, d: Drive, replaced: Callable[[Container], bool], stop: threading.Event) -> None:
         t0 = time.monotonic()
         since_ns = self._node_ns(lab)
         stops: dict[str, int] = {}
@@ -171,7 +208,7 @@ class Pace:
                     d.last_seen = "crictl ps failed"
                 else:
                     d.last_seen = ", ".join(f"{c.id[:13]} {c.state} pod {c.pod_uid[:12]}" for c in listed) or "none"
-                    for c in to_stop(d.phase, listed, inj.before_uid):
+                    for c in to_stop(listed, replaced):
                         if stops.get(c.pod_uid, 0) >= MAX_STOPS:
                             continue
                         stops[c.pod_uid] = stops.get(c.pod_uid, 0) + 1
@@ -180,7 +217,7 @@ class Pace:
                                          f"({d.component}, pod {c.pod_uid[:12]}): "
                                          + ("stopped" if r.ok else f"exit {r.rc}"))
                     if (d.phase == "fix" and d.component == "etcd" and not api_restarted
-                            and restored_running(listed, inj.before_uid, since_ns)):
+                            and restored_running(listed, replaced, since_ns)):
                         api_restarted = self._restart_apiserver(lab, d, t0, since_ns)
             except Exception as exc:  # noqa: BLE001 - the driver only hurries; the waits decide
                 d.error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from .pace import DEFAULT_PACE, PACES
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -44,6 +46,9 @@ def pytest_addoption(parser):
     g.addoption("--shard", default=None, metavar="I/N",
                 help="run the I-th of N stable slices of the selected tests (1 <= I <= N; one CI runner each); "
                      "the whole-run checks run in every slice")
+    g.addoption("--pace", default=DEFAULT_PACE, choices=PACES,
+                help="driven (default): stop what the kubelet replaces of etcd and the API server with no grace "
+                     "and judge recovery by function; kubelet: wait for the kubelet's own pace (docs/speed.md)")
     g.addoption("--cluster-shape", default="single",
                 help="cluster shape to create: a kind configuration in clusters/ (single, workers, ha); "
                      "faults run only on the shapes their file lists")
