@@ -1,0 +1,210 @@
+"""The pace's decisions (breakfix/pace.py) on the fake node: what is stopped with no grace, when,
+and what is left to the kubelet."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from types import SimpleNamespace as NS
+
+import pytest
+
+from breakfix import pace as pace_mod
+from breakfix.node import Result
+from breakfix.pace import (Container, Pace, apiserver_to_restart, check_pace, containers, manifest_component,
+                           replaced_by, restored_running, to_stop)
+from breakfix.report import Reporter
+
+from .fakenode import FakeNode
+
+NODE = "n1"
+
+
+class CrictlNode(FakeNode):
+    """The fake node with static pod containers crictl lists as JSON; `crictl stop` ends one."""
+
+    def __init__(self, listed: list[dict]):
+        super().__init__()
+        self.listed = listed
+        self.lock = threading.Lock()
+
+    def crictl(self, args, timeout=30):
+        with self.lock:
+            self._log("crictl", args)
+            if args.startswith("ps -a --name"):
+                name = args.split("'^", 1)[1].split("$'", 1)[0]
+                mine = [c for c in self.listed if c["name"] == name]
+                return Result(0, json.dumps({"containers": [
+                    {"id": c["id"], "state": c["state"], "createdAt": str(c["created"]),
+                     "labels": {"io.kubernetes.pod.name": f"{name}-{NODE}", "io.kubernetes.pod.uid": c["uid"]}}
+                    for c in mine]}), "")
+            if args.startswith("stop -t 0 "):
+                cid = args.split()[-1]
+                for c in self.listed:
+                    if c["id"] == cid:
+                        c["state"] = "CONTAINER_EXITED"
+                return Result(0, "", "")
+            return Result(1, "", "unexpected")
+
+    def check(self, cmd, timeout=None, what=None):
+        self._log("check", cmd)
+        return "100\n"
+
+    def stops(self) -> list[str]:
+        return [c[1].split()[-1] for c in self.calls if c[0] == "crictl" and c[1].startswith("stop")]
+
+
+def c(cid, uid, state="CONTAINER_RUNNING", created=50, name="kube-apiserver"):
+    return {"id": cid, "uid": uid, "state": state, "created": created, "name": name}
+
+
+def lab_on(node):
+    return NS(node=node, node_name=NODE, reporter=Reporter(), kube=None)
+
+
+def inj(component="kube-apiserver", kind="manifest", before="old"):
+    return NS(fault=NS(component=component, target=NS(kind=kind)), before_uid=before)
+
+
+def wait_for(cond, seconds=5.0):
+    end = time.monotonic() + seconds
+    while not cond() and time.monotonic() < end:
+        time.sleep(0.01)
+    return cond()
+
+
+@pytest.fixture(autouse=True)
+def quick(monkeypatch):
+    monkeypatch.setattr(pace_mod, "LOOK_EVERY", 0.01)
+
+
+def test_the_pace_is_one_of_two_and_driven_by_default():
+    assert Pace().name == "driven" and Pace().driven
+    assert not Pace("kubelet").driven
+    with pytest.raises(ValueError, match="unknown pace 'fast': use one of driven, kubelet"):
+        check_pace("fast")
+
+
+def test_containers_are_read_from_crictl_json_oldest_first():
+    node = CrictlNode([c("b", "new", created=20), c("a", "old", "CONTAINER_EXITED", created=10),
+                       c("x", "e", name="etcd")])
+    got = containers(node, NODE, "kube-apiserver")
+    assert [(x.id, x.pod_uid, x.running) for x in got] == [("a", "old", False), ("b", "new", True)]
+
+
+def test_a_failed_listing_is_not_an_empty_one():
+    node = CrictlNode([])
+    node.crictl = lambda args, timeout=30: Result(1, "", "runtime down")
+    assert containers(node, NODE, "etcd") is None
+
+
+def test_the_break_stops_the_running_containers_of_the_pod_before_the_edit_only():
+    listed = [Container("a", "CONTAINER_RUNNING", "old", 1), Container("b", "CONTAINER_EXITED", "old", 2),
+              Container("c", "CONTAINER_RUNNING", "new", 3)]
+    assert [x.id for x in to_stop(listed, replaced_by("break", "old"))] == ["a"]
+
+
+def test_the_fix_stops_every_pod_but_the_restored_one():
+    listed = [Container("a", "CONTAINER_RUNNING", "orig", 1), Container("b", "CONTAINER_RUNNING", "broken", 2)]
+    assert [x.id for x in to_stop(listed, replaced_by("fix", "orig"))] == ["b"]
+
+
+def test_without_the_pod_before_the_change_nothing_is_guessed():
+    assert replaced_by("break", None) is None and replaced_by("fix", "") is None
+
+
+def test_the_restored_pod_runs_only_with_a_container_created_after_the_restore():
+    replaced = replaced_by("fix", "orig")
+    assert not restored_running([Container("a", "CONTAINER_RUNNING", "orig", 5)], replaced, since_ns=10)
+    assert restored_running([Container("a", "CONTAINER_RUNNING", "orig", 15)], replaced, since_ns=10)
+    assert not restored_running([Container("b", "CONTAINER_RUNNING", "broken", 15)], replaced, since_ns=10)
+
+
+def test_the_api_server_is_restarted_once_etcd_is_back_and_only_if_it_does_not_answer():
+    old = [Container("api1", "CONTAINER_RUNNING", "u", 5)]
+    assert apiserver_to_restart(True, False, old, since_ns=10).id == "api1"
+    assert apiserver_to_restart(False, False, old, since_ns=10) is None        # etcd not back yet
+    assert apiserver_to_restart(True, True, old, since_ns=10) is None          # it answers already
+    fresh = [Container("api2", "CONTAINER_RUNNING", "u", 15)]
+    assert apiserver_to_restart(True, False, fresh, since_ns=10) is None       # started after etcd came back
+    assert apiserver_to_restart(True, False, [], since_ns=10) is None          # none running: the kubelet's
+
+
+def test_a_driven_break_stops_the_old_api_server_with_no_grace_once():
+    node = CrictlNode([c("old-api", "old"), c("new-api", "new", "CONTAINER_EXITED")])
+    with Pace("driven").drive(lab_on(node), inj(), "break") as d:
+        assert wait_for(lambda: node.stops())
+    assert node.stops() == ["old-api"]
+    assert "crictl stop -t 0 old-api" in d.actions[0]
+
+
+def test_a_container_the_kubelet_starts_again_in_the_old_pod_is_stopped_again_a_bounded_number_of_times():
+    node = CrictlNode([c("old-api", "old")])
+    real = node.crictl
+
+    def restarting(args, timeout=30):
+        r = real(args, timeout)
+        if args.startswith("stop"):
+            node.listed[0]["state"] = "CONTAINER_RUNNING"    # as if started again at once
+        return r
+    node.crictl = restarting
+    with Pace("driven").drive(lab_on(node), inj(), "break"):
+        assert wait_for(lambda: len(node.stops()) >= pace_mod.MAX_STOPS)
+        time.sleep(0.1)
+    assert len(node.stops()) == pace_mod.MAX_STOPS
+
+
+def test_a_driven_fix_stops_the_broken_pod_not_the_restored_one():
+    node = CrictlNode([c("orig-api", "orig", created=200), c("broken-api", "broken")])
+    with Pace("driven").drive(lab_on(node), inj(before="orig"), "fix"):
+        assert wait_for(lambda: node.stops())
+    assert node.stops() == ["broken-api"]
+
+
+@pytest.mark.parametrize("pace,component,kind", [
+    ("kubelet", "kube-apiserver", "manifest"),            # the kubelet's own pace
+    ("driven", "kube-scheduler", "manifest"),             # holds a lease: its graceful stop releases it
+    ("driven", "kube-controller-manager", "manifest"),
+    ("driven", "etcd", "file"),                           # not its manifest: nothing being replaced
+])
+def test_what_the_driven_pace_leaves_to_the_kubelet(pace, component, kind):
+    node = CrictlNode([c("x", "old", name=component)])
+    with Pace(pace).drive(lab_on(node), inj(component, kind), "break") as d:
+        time.sleep(0.05)
+    assert d is None and node.calls == []
+
+
+def test_a_driver_that_cannot_read_the_node_says_so_and_stops_hurrying():
+    node = CrictlNode([c("x", "old")])
+
+    def boom(args, timeout=30):
+        raise RuntimeError("node gone")
+    node.crictl = boom
+    with Pace("driven").drive(lab_on(node), inj(), "break") as d:
+        assert wait_for(lambda: d.error)
+    assert "node gone" in d.error
+
+
+def test_restore_hurries_only_the_manifests_of_leaseless_components():
+    assert manifest_component(NS(kind="manifest", path="/etc/kubernetes/manifests/etcd.yaml")) == "etcd"
+    assert manifest_component(NS(kind="manifest", path="/etc/kubernetes/manifests/kube-scheduler.yaml")) is None
+    assert manifest_component(NS(kind="file", path="/etc/kubernetes/manifests/etcd.yaml")) is None
+    node = CrictlNode([c("broken", "b", name="etcd")])
+    p = Pace("driven")
+    mark = p.replaced_pods(lab_on(node), NS(kind="manifest", path="/etc/kubernetes/manifests/etcd.yaml"))
+    assert mark == ("etcd", {"b"})
+    assert Pace("kubelet").replaced_pods(lab_on(node), NS(kind="manifest", path="/x/etcd.yaml")) is None
+    node.listed.append(c("restored", "r", name="etcd", created=500))
+    with p.restoring(lab_on(node), [mark]):
+        assert wait_for(lambda: node.stops())
+    assert node.stops() == ["broken"]
+
+
+def test_recovery_is_judged_by_readiness_at_the_kubelet_pace_and_by_running_once_fixed_at_the_driven_pace():
+    view = NS(ready=False, running=True)
+    kubelet, driven = Pace("kubelet"), Pace("driven")
+    assert not kubelet.static_works(view) and not driven.static_works(view)   # before a fault: Ready
+    kubelet.after_fix = driven.after_fix = True
+    assert not kubelet.static_works(view) and driven.static_works(view)
+    status = NS(ready=False, state=NS(running=object()))
+    assert kubelet.container_mark(status) is False and driven.container_mark(status) is True
