@@ -55,10 +55,11 @@ class _Phases:
 
 
 def floor_lab(lab: Lab) -> Lab:
-    """The same cluster and node as LAB, without dwell, polling every FLOOR_POLL seconds."""
+    """The same cluster and node as LAB, without dwell, polling every FLOOR_POLL seconds, at LAB's
+    pace (`make bench PYTEST_ARGS=--pace=kubelet` for the kubelet's own)."""
     f = Lab(lab.kube, lab.node, lab.node_name, reporter=Reporter(), app_name=lab.app_name,
             app_image=lab.app_image, probe_image=lab.probe_image, namespace=lab.namespace,
-            timeout_scale=lab.scale_factor, poll=FLOOR_POLL, dwell=False)
+            timeout_scale=lab.scale_factor, poll=FLOOR_POLL, dwell=False, pace=lab.pace.name)
     f.calibration = lab.calibration
     return f
 
