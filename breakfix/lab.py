@@ -222,8 +222,6 @@ class Lab:
         window=False: Ready once; the caller confirms the window later (confirm_stable).
         reuse: only before a fault. After a fix the API's view may be stale (a kubelet that was
         stopped has not updated any pod status yet): an unchanged fingerprint proves nothing there."""
-        if reuse:
-            self.pace.after_fix = False
         if reuse and self.dwell and self._settled is not None:
             try:
                 obs = self.control_plane_ready()
@@ -473,7 +471,6 @@ class Lab:
         once, its stability window confirmed by confirm_stable() after the verification."""
         f = inj.fault
         with self.reporter.step(f"verify: {f.component} Ready again"):
-            self.pace.after_fix = True
             try:
                 with self.pace.drive(self, inj, "fix"):
                     (inj.strategy or strategy(f.target.kind)).recovered(self, inj)

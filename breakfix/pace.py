@@ -140,7 +140,6 @@ class Drive:
 class Pace:
     def __init__(self, name: str = DEFAULT_PACE):
         self.name = check_pace(name)
-        self.after_fix = False     # recovery is being judged (function, not Ready, at the driven pace)
 
     @property
     def driven(self) -> bool:
@@ -269,10 +268,12 @@ class Pace:
         return works
 
     def static_works(self, view) -> bool:
-        """Whether a control-plane static pod counts as back in the settle: Ready and running; at
-        the driven pace, while recovery is judged, running (its function is probed: /readyz, the
-        verification's pod and scale)."""
-        if self.driven and self.after_fix:
+        """Whether a control-plane static pod counts as up in a settle: Ready and running at the
+        kubelet pace; running at the driven pace, where the settle's other checks judge the
+        function (/readyz answers, which needs etcd; the node Ready; no container restarting
+        within the stability window) and the verification binds a pod and scales a Deployment.
+        Its Ready condition lags by its startup probe (initial delay 10 s, period 10 s)."""
+        if self.driven:
             return bool(view.running)
         return bool(view.ready and view.running)
 

@@ -14,6 +14,7 @@ from breakfix.node import Result
 from breakfix.pace import (Container, Pace, apiserver_to_restart, check_pace, containers, manifest_component,
                            replaced_by, restored_running, to_stop)
 from breakfix.report import Reporter
+from breakfix.waits import Observation
 
 from .fakenode import FakeNode
 
@@ -200,11 +201,33 @@ def test_restore_hurries_only_the_manifests_of_leaseless_components():
     assert node.stops() == ["broken"]
 
 
-def test_recovery_is_judged_by_readiness_at_the_kubelet_pace_and_by_running_once_fixed_at_the_driven_pace():
+def test_a_static_pod_counts_by_readiness_at_the_kubelet_pace_and_by_running_at_the_driven_pace():
     view = NS(ready=False, running=True)
     kubelet, driven = Pace("kubelet"), Pace("driven")
-    assert not kubelet.static_works(view) and not driven.static_works(view)   # before a fault: Ready
-    kubelet.after_fix = driven.after_fix = True
     assert not kubelet.static_works(view) and driven.static_works(view)
+    assert not driven.static_works(NS(ready=True, running=False))
     status = NS(ready=False, state=NS(running=object()))
     assert kubelet.container_mark(status) is False and driven.container_mark(status) is True
+
+
+class _ProbeLab:
+    def __init__(self, ready):
+        self.kube = None
+        self.asked = []
+        self.ready = ready
+
+    def component_ready(self, component):
+        self.asked.append(component)
+        return Observation(self.ready, "Ready" if self.ready else "not Ready")
+
+
+def test_recovery_is_judged_by_ready_at_the_kubelet_pace_and_by_function_at_the_driven_pace(monkeypatch):
+    lab = _ProbeLab(ready=False)
+    assert Pace("kubelet").recovered_probe(lab, "kube-apiserver")().ok is False
+    assert lab.asked == ["kube-apiserver"]
+    monkeypatch.setattr(pace_mod.probes, "api_readyz", lambda kube: NS(status="pass", seen="/readyz 200"))
+    monkeypatch.setattr(pace_mod.probes, "etcd_from_api", lambda kube: NS(status="pass", seen="/readyz/etcd 200"))
+    assert Pace("driven").recovered_probe(lab, "kube-apiserver")().ok      # works, though not Ready yet
+    assert Pace("driven").recovered_probe(lab, "etcd")().ok
+    assert Pace("driven").recovered_probe(lab, "kubelet")().ok is False     # not a static pod: as today
+    assert lab.asked == ["kube-apiserver", "kubelet"]
