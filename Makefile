@@ -13,7 +13,9 @@ KIND_BIN ?=
 IMAGE_DEP := $(if $(KIND_IMAGE),,node-image)
 KIND_ARGS := $(if $(KIND_IMAGE),--kind-image=$(KIND_IMAGE)) $(if $(KIND_BIN),--kind-bin=$(KIND_BIN))
 KIND_CMD := $(if $(KIND_BIN),$(KIND_BIN),airgap/.build/bin/kind)
-# A conformance run starts from a fresh cluster; REUSE=1 keeps one left by --keep-cluster.
+# A conformance run starts from a fresh cluster: one that an earlier run made and kept (its kubeconfig
+# under .pytest-kind/NAME, not marked adopted) is deleted first; REUSE=1 keeps it. A cluster made
+# outside kube-breakfix (`kind create cluster --name NAME`) is never deleted: the suite runs on it.
 REUSE ?=
 # A cluster shape of clusters/ (single, workers, ha) and a Kubernetes version of airgap/versions.env.
 CLUSTER_SHAPE ?= single
@@ -96,7 +98,11 @@ list-faults: venv
 # The main job: Docker engine, offline node image (cached), kind cluster, suite, reports.
 conformance: venv tools-report $(IMAGE_DEP)
 	rm -rf $(REPORTS)/allure-results $(REPORTS)/html
-	$(if $(REUSE),,-for c in $(CLUSTERS); do $(KIND_CMD) delete cluster --name $$c; done >/dev/null 2>&1)
+	@$(if $(REUSE),:,for c in $(CLUSTERS); do \
+	  if [ -s .pytest-kind/$$c/kubeconfig ] && [ ! -e .pytest-kind/$$c/adopted ]; then \
+	    echo "kube-breakfix: deleting kind cluster $$c, kept by an earlier run (REUSE=1 keeps it)"; \
+	    $(KIND_CMD) delete cluster --name $$c >/dev/null 2>&1 || true; rm -f .pytest-kind/$$c/kubeconfig; \
+	  fi; done)
 	$(VPY) -m pytest suites --cluster-name=$(CLUSTER) $(KIND_ARGS) $(XDIST) $(if $(SHARD),--shard=$(SHARD)) \
 	  --cluster-shape=$(CLUSTER_SHAPE) $(if $(K8S_VERSION),--k8s-version=$(K8S_VERSION)) \
 	  --alluredir=$(REPORTS)/allure-results --clean-alluredir \
@@ -153,9 +159,11 @@ bench: venv tools-report $(IMAGE_DEP)
 	$(VPY) -m breakfix.report_html $(REPORTS)/bench-results $(REPORTS)/bench-html || rc=$${rc:-1}; \
 	exit $$rc
 
-# kill -9 at every point of a fault x every target kind, each replayed (tests/e2e/test_kill9.py).
+# kill -9 at every point of a fault x every target kind, each replayed (tests/e2e/test_kill9.py); the
+# kind node restarted under a running suite (test_node_restart.py); a Docker daemon restarted with a
+# fault in place, on a second dockerd of the test's own (test_docker_restart.py; never the machine's).
 stress: venv node-image
-	$(VPY) -m pytest tests/e2e/test_kill9.py -v
+	$(VPY) -m pytest tests/e2e/test_kill9.py tests/e2e/test_node_restart.py tests/e2e/test_docker_restart.py -v
 
 # The project's own tests: lint, unit tests, the end-to-end tests (toolchain, report, grader, kill -9,
 # bad input), then the conformance suite on a real cluster with a representative subset of the
