@@ -13,6 +13,9 @@ take effect (the break's proof of effect, the fix's restore):
 - after a fix of etcd, once the restored etcd member answers its health check on the node and the
   API server still does not answer /readyz, the API server's container is stopped with no grace
   once: the kubelet starts it again at once instead of waiting for its liveness probe.
+- once a fix has landed (the API works again), a scheduler or controller manager that lost its
+  lease while the API was away and has no running container is serving a crash back-off: the
+  kubelet is restarted at once to clear it.
 
 The scheduler and the controller manager hold leader-election leases: a graceful stop releases the
 lease, a hard one makes the next leader wait it out, so they keep the kubelet's graceful stop.
@@ -118,6 +121,12 @@ def apiserver_to_restart(etcd_healthy: bool, api_ready: bool, listed: list[Conta
     return running[-1]
 
 
+def backing_off(listed: list[Container]) -> bool:
+    """A static pod's containers (oldest first) whose newest has exited and none runs: the kubelet
+    starts it again only after its crash back-off."""
+    return bool(listed) and not any(c.running for c in listed) and listed[-1].state == "CONTAINER_EXITED"
+
+
 def manifest_component(entry) -> str | None:
     """The leaseless component whose manifest a journal ENTRY puts back, else None."""
     path = getattr(entry, "path", None) or ""
@@ -187,6 +196,10 @@ class Pace:
         t.start()
         try:
             yield d
+            if phase == "fix":
+                stop.set()
+                t.join(timeout=60)
+                self._clear_backoff(lab, d)
         finally:
             stop.set()
             t.join(timeout=60)
@@ -222,6 +235,24 @@ class Pace:
                 d.error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
                 return
             stop.wait(LOOK_EVERY)
+
+    @staticmethod
+    def _clear_backoff(lab, d: Drive) -> None:
+        """The fix has landed and the API works again: a leader-elected component that lost its lease
+        while the API was away and has no running container now is serving the kubelet's crash
+        back-off (up to 5 minutes, kept per pod uid): a kubelet restart clears it at once, as
+        Lab.clear_crash_backoff does later from the pod statuses (which lag here); the two share its
+        once-a-minute limit."""
+        waiting = []
+        for component in LEADER_ELECTED:
+            listed = containers(lab.node, lab.node_name, component)
+            if listed and backing_off(listed):
+                waiting.append(component)
+        if not waiting or time.monotonic() - getattr(lab, "_last_backoff_clear", -1e9) < 60:
+            return
+        lab._last_backoff_clear = time.monotonic()
+        lab.node.systemctl("restart", "kubelet")
+        d.actions.append(f"the fix landed, {', '.join(waiting)} not running (crash back-off): kubelet restarted")
 
     @staticmethod
     def _node_ns(lab) -> int:

@@ -11,8 +11,8 @@ import pytest
 
 from breakfix import pace as pace_mod
 from breakfix.node import Result
-from breakfix.pace import (Container, Pace, apiserver_to_restart, check_pace, containers, manifest_component,
-                           replaced_by, restored_running, to_stop)
+from breakfix.pace import (Container, Pace, apiserver_to_restart, backing_off, check_pace, containers,
+                           manifest_component, replaced_by, restored_running, to_stop)
 from breakfix.report import Reporter
 from breakfix.waits import Observation
 
@@ -231,3 +231,32 @@ def test_recovery_is_judged_by_ready_at_the_kubelet_pace_and_by_function_at_the_
     assert Pace("driven").recovered_probe(lab, "etcd")().ok
     assert Pace("driven").recovered_probe(lab, "kubelet")().ok is False     # not a static pod: as today
     assert lab.asked == ["kube-apiserver", "kubelet"]
+
+
+def test_a_component_backs_off_when_its_newest_container_exited_and_none_runs():
+    assert backing_off([Container("a", "CONTAINER_RUNNING", "u", 1), Container("b", "CONTAINER_EXITED", "u", 2)]) is False
+    assert backing_off([Container("a", "CONTAINER_EXITED", "u", 1)])
+    assert backing_off([Container("a", "CONTAINER_CREATED", "u", 1)]) is False
+    assert backing_off([]) is False
+
+
+def test_once_a_fix_lands_a_leader_elected_component_in_crash_back_off_is_cleared_by_a_kubelet_restart():
+    node = CrictlNode([c("orig-api", "orig", created=200),
+                       c("sched", "s", "CONTAINER_EXITED", name="kube-scheduler"),
+                       c("kcm", "k", name="kube-controller-manager")])
+    lab = lab_on(node)
+    with Pace("driven").drive(lab, inj(before="orig"), "fix") as d:
+        pass
+    assert ("systemctl", "restart", "kubelet") in node.calls
+    assert "kube-scheduler not running (crash back-off): kubelet restarted" in d.actions[-1]
+    node.calls.clear()
+    with Pace("driven").drive(lab, inj(before="orig"), "fix"):     # at most once a minute
+        pass
+    assert ("systemctl", "restart", "kubelet") not in node.calls
+
+
+def test_a_fix_that_did_not_land_restarts_nothing():
+    node = CrictlNode([c("sched", "s", "CONTAINER_EXITED", name="kube-scheduler")])
+    with pytest.raises(TimeoutError), Pace("driven").drive(lab_on(node), inj(before="orig"), "fix"):
+        raise TimeoutError("not recovered")
+    assert ("systemctl", "restart", "kubelet") not in node.calls
