@@ -5,27 +5,26 @@ backup and journal: a benchmark does not get to lose a file), one observation of
 polled every FLOOR_POLL seconds (no hold, no stability window), the restore, then polling until
 the original pod is Ready and a new pod runs (the scaled `app` pods where the fault's story scales
 it, else a probe pod). Like the suite, it clears a crash back-off the outage left (a kubelet
-restart), so the floor is the engine's lower bound, not a naive script's. The suite's cycle is `Lab.run_fault`, exactly as `make conformance` runs it.
+restart), so the floor is the engine's lower bound, not a naive script's. The suite's cycle is `runner.run_cycle`, exactly as `make conformance` runs it.
 Both are timed by phase; nothing here asserts a time (the numbers go to reports/bench.json, a
 chart and docs/measurements.md)."""
 from __future__ import annotations
 
-import contextlib
 import json
 import platform
 import statistics
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from . import runner
 from .catalog import Fault
 from .charts import svg_head
 from .lab import Lab
 from .report import Reporter
 
 FLOOR_POLL = 0.25
-PHASES = Lab.PHASES
+PHASES = runner.PHASES
 COLORS = {"settle": "#9e9e9e", "break": "#e53935", "symptoms": "#fb8c00", "fix": "#43a047", "verify": "#1e88e5"}
 
 
@@ -41,19 +40,6 @@ class Cycle:
         return {"phases": {k: round(v, 2) for k, v in self.phases.items()}, "total": self.total}
 
 
-class _Phases:
-    def __init__(self) -> None:
-        self.cycle = Cycle()
-
-    @contextlib.contextmanager
-    def __call__(self, name: str):
-        t0 = time.monotonic()
-        try:
-            yield
-        finally:
-            self.cycle.phases[name] = self.cycle.phases.get(name, 0.0) + time.monotonic() - t0
-
-
 def floor_lab(lab: Lab) -> Lab:
     """The same cluster and node as LAB, without dwell, polling every FLOOR_POLL seconds, at LAB's
     pace (`make bench PYTEST_ARGS=--pace=kubelet` for the kubelet's own)."""
@@ -64,37 +50,29 @@ def floor_lab(lab: Lab) -> Lab:
     return f
 
 
+def floor_verify(c: runner.Cycle) -> None:
+    """The floor's check after the fix: the scaled `app` pods where the fault's story scales it,
+    else a probe pod runs."""
+    target = c.injection.context.get("scale_target")
+    if target:
+        c.lab.wait_app(target)
+    else:
+        c.lab.schedule_probe()
+
+
 def floor_cycle(lab: Lab, fault: Fault, register) -> Cycle:
-    """LAB is a floor_lab. Starts from a settled cluster (the caller's job, not timed)."""
-    phase = _Phases()
-    with phase("break"):
-        inj = lab.inject(fault, register)
-    with phase("symptoms"):
-        lab.observe(inj)
-    with phase("fix"):
-        # The restored pod Ready, then the control plane Ready once (the floor lab has no window);
-        # a crash back-off the outage left is cleared as the suite does (else the floor would wait
-        # the kubelet's 5 min).
-        lab.restore(inj, window=False)
-    with phase("verify"):
-        target = inj.context.get("scale_target")
-        if target:
-            lab.wait_app(target)
-        else:
-            lab.schedule_probe()
-    return phase.cycle
+    """LAB is a floor_lab. Starts from a settled cluster (the caller's job, not timed). The fix: the
+    restored pod Ready, then the control plane Ready once (the floor lab has no window); a crash
+    back-off the outage left is cleared as the suite does (else the floor would wait the kubelet's
+    5 min)."""
+    c = runner.run_cycle([lab], fault, register, settle=None,
+                         fix=lambda c: c.lab.restore(c.injection, window=False), verify=floor_verify)
+    return Cycle(dict(c.outcome.seconds))
 
 
 def suite_cycle(lab: Lab, fault: Fault, register) -> Cycle:
-    """The suite's own cycle (Lab.run_fault), its phases read from the reporter's timings."""
-    start = len(lab.reporter.timings)
-    lab.run_fault(fault, register)
-    cycle = Cycle()
-    for row in lab.reporter.timings[start:]:
-        name = row["name"]
-        if name.startswith("phase: ") and row.get("fault") == fault.id:
-            cycle.phases[name.removeprefix("phase: ")] = row["seconds"]
-    return cycle
+    """The suite's own cycle (runner.run_cycle, as the suite runs it), its phases as the runner timed them."""
+    return Cycle(dict(runner.run_cycle([lab], fault, register).outcome.seconds))
 
 
 def tidy(lab: Lab, base_replicas: int) -> None:

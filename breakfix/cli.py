@@ -426,7 +426,7 @@ def cmd_break(args) -> int:
     from .grading import Grader
     from .lab import Lab
     from .report import TextReporter
-    from .symptoms import stop_monitors
+    from .runner import run_cycle
     from .waits import timeout, wait_until
 
     catalog = _catalog(args)
@@ -442,30 +442,34 @@ def cmd_break(args) -> int:
                                  f"run `breakfix restore` first")
             if path and e.path == path:
                 raise UsageError(f"{e.fault} already changed {path} on {node.spec}; run `breakfix restore` first")
-        # On success the fault stays (backup + journal on the node: `breakfix restore` undoes it).
-        # On failure after the journal was written, the same undo runs now.
-        undo = []
-        try:
-            inj = lab.inject(fault, register=undo.append)
-        except (Exception, KeyboardInterrupt) as exc:
-            if not undo:
-                raise
-            return _undo_failed_break(undo[0], exc, node.spec, args)
-        shown = "the component stays Ready by design (the fault is in what it does)"
-        if not any(s["kind"] == "component_ready" for s in fault.symptoms):
+        # The runner's cycle without settle, fix and verify: the fault stays (backup + journal on the
+        # node: `breakfix restore` undoes it). Its symptoms step: the component shows the fault.
+        shown = ["the component stays Ready by design (the fault is in what it does)"]
+
+        def visible_down(c) -> None:
+            if any(s["kind"] == "component_ready" for s in fault.symptoms):
+                return
+            inj = c.injection
             grader = Grader(node, kube, node_name, catalog, probe=False)
             def visible():   # down, and the node shows why: the edited pod's own evidence, not an older pod's
                 return grader.component_down(fault.component, exclude_uid=inj.before_uid, since_ns=inj.since_ns)
             deadline = timeout("node_not_ready" if fault.component == "kubelet" else "symptom")
             try:
                 with lab.reporter.step(f"wait: {fault.component} shows the fault"):
-                    shown = wait_until(visible, f"{fault.component} shows the fault", deadline, interval=1).text()
+                    shown[0] = wait_until(visible, f"{fault.component} shows the fault", deadline, interval=1).text()
             except WaitTimeout as exc:
                 warn(f"{fault.id} is in place but not visible yet: {exc.last_seen[:200]}")
-                shown = f"(not visible yet) {exc.last_seen}"
-        # The fault stays, unmeasured: its symptoms' probes (e.g. an API monitor's thread) stop now,
-        # not mid-request while the interpreter exits.
-        stop_monitors(inj)
+                shown[0] = f"(not visible yet) {exc.last_seen}"
+
+        undo, code = [], []
+        try:
+            inj = run_cycle([lab], fault, undo.append, settle=None, symptoms=visible_down, fix=None, verify=None,
+                            cleanup=_break_cleanup(undo, code, node.spec, args)).injection
+        except (Exception, KeyboardInterrupt):
+            if code:
+                return code[0]
+            raise
+        shown = shown[0]
         print(f"broke {fault.id} on {node.spec} (node {node_name}): {fault.title}")
         if path:
             print(f"  changed: {path}")
@@ -493,6 +497,24 @@ def _target_args(args) -> str:
     if args.cluster and not args.kubeconfig:
         parts.append(f"--cluster {q(args.cluster)}")
     return " ".join(parts + (["--sudo"] if args.sudo else []))
+
+
+def _break_cleanup(undo, code: list, spec: str, args, then=None):
+    """The runner's cleanup for `break` and `lab setup`: on success the fault stays, unmeasured (its
+    symptoms' probes, e.g. an API monitor's thread, stop now, not mid-request while the interpreter
+    exits); on a failure after the journal was written, the undo runs now and CODE gets the exit
+    code that says what happened to the node (_undo_failed_break). THEN(cycle, error) after that."""
+    from .symptoms import stop_monitors
+
+    def cleanup(c, error) -> None:
+        if error is None:
+            for inj in c.injections:
+                stop_monitors(inj)
+        elif undo:
+            code.append(_undo_failed_break(undo[0], error, spec, args))
+        if then is not None:
+            then(c, error)
+    return cleanup
 
 
 def _undo_failed_break(undo, exc: BaseException, spec: str, args) -> int:
@@ -740,6 +762,7 @@ def cmd_lab_setup(args) -> int:
     step starts and the learner's symptoms proven; on any failure after the change, put back."""
     from .lab import Lab
     from .report import TextReporter
+    from .runner import run_cycle
 
     lab_def, step, _ = _lab_step(args)
     fault = step.fault
@@ -753,20 +776,26 @@ def cmd_lab_setup(args) -> int:
         if left:
             raise UsageError(f"{left[0].fault} is set up on {node.spec} (backup {left[0].backup}); run "
                              f"`breakfix lab reset` first")
-        with lab.reporter.step(f"app {lab_def.app_name} at {step.app_before} Ready replicas (where step "
-                               f"{step.number} starts)"):
-            lab.ensure_app(step.app_before)
-        undo = []
+        def where_it_starts(c) -> None:
+            with lab.reporter.step(f"app {lab_def.app_name} at {step.app_before} Ready replicas (where step "
+                                   f"{step.number} starts)"):
+                lab.ensure_app(step.app_before)
+
+        def drop_probe_pods(c, error) -> None:
+            if error is None:   # the symptoms' own test pods go; the app and the fault stay
+                for name in c.injection.context.get("probe_pods", []):
+                    with contextlib.suppress(Exception):
+                        kube.delete_pod(name, lab.namespace)
+
+        undo, code = [], []
         try:
-            inj = lab.inject(fault, register=undo.append)
-            evidence = lab.observe(inj)
-        except (Exception, KeyboardInterrupt) as exc:
-            if not undo:
-                raise
-            return _undo_failed_break(undo[0], exc, node.spec, args)
-        for name in inj.context.get("probe_pods", []):   # the symptoms' own test pods; the app stays
-            with contextlib.suppress(Exception):
-                kube.delete_pod(name, lab.namespace)
+            cycle = run_cycle([lab], fault, undo.append, settle=where_it_starts, fix=None, verify=None,
+                              cleanup=_break_cleanup(undo, code, node.spec, args, then=drop_probe_pods))
+        except (Exception, KeyboardInterrupt):
+            if code:
+                return code[0]
+            raise
+        inj, evidence = cycle.injection, cycle.evidence
         print(f"lab {lab_def.id} step {step.number} set up on {node.spec} (node {node_name}): {step.title}")
         print(f"  fault:   {fault.id} ({fault.component}): {fault.title}")
         if path:

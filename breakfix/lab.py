@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shlex
-import signal
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -22,6 +20,7 @@ from .kube import STATIC_COMPONENTS, Kube, container_view
 from .node import MANIFEST_DIR, WATCHED_PATHS, Node
 from .pace import DEFAULT_PACE, Pace
 from .report import Reporter
+from .runner import deferred_interrupts
 from .targets import cluster_of, replay, strategy
 from .targets_spec import COMPONENTS
 from .waits import MIN_SECONDS, Observation, explicit_timeout, timeout, wait_until
@@ -53,29 +52,6 @@ class Injection:
     new_bytes: bytes | None = None    # what a node-file target kind writes
     wall: float | None = None         # time.time() of the change (events since the fault)
     strategy: object = None           # the target kind (targets.py)
-
-
-@contextlib.contextmanager
-def deferred_interrupts():
-    """Let a restore finish: a Ctrl-C (or SIGTERM) during it is held and re-raised after."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    got: list[int] = []
-    handlers = {}
-
-    def hold(signum, _frame):
-        got.append(signum)
-
-    for s in (signal.SIGINT, signal.SIGTERM):
-        handlers[s] = signal.signal(s, hold)
-    try:
-        yield
-    finally:
-        for s, h in handlers.items():
-            signal.signal(s, h)
-        if got:
-            raise KeyboardInterrupt(f"interrupted (signal {got[0]}) during restore; restore completed")
 
 
 class Lab:
@@ -545,27 +521,6 @@ class Lab:
             if target != base:
                 self.kube.scale(self.app_name, base, self.namespace)
                 self.wait_app(base)
-
-    # --- one whole fault ---------------------------------------------------------------------
-    PHASES = ("settle", "break", "symptoms", "fix", "verify")
-
-    def phase(self, name: str, fault: Fault):
-        """Time one phase of a fault's cycle (the report's timing picture, `make bench`)."""
-        return self.reporter.timed(f"phase: {name}", fault=fault.id)
-
-    def run_fault(self, fault: Fault, register) -> dict[str, str]:
-        with self.phase("settle", fault):
-            self.wait_settled("control plane Ready before the fault", clear_backoff=True, reuse=True)
-        with self.phase("break", fault):
-            inj = self.inject(fault, register)
-        with self.phase("symptoms", fault):
-            evidence = self.observe(inj)
-        with self.phase("fix", fault):
-            self.restore(inj, window=self.full_window_after_fix(fault))
-        with self.phase("verify", fault):
-            self.verify(fault, inj)
-            self.confirm_stable()
-        return evidence
 
     @staticmethod
     def full_window_after_fix(fault: Fault) -> bool:

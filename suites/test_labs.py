@@ -1,5 +1,6 @@
-"""Every lab of labs/ (ids = lab ids), replayed step by step in order on one cluster: break the
-step's fault, observe what the learner sees, fix it (the same restore, registered before the change,
+"""Every lab of labs/ (ids = lab ids), replayed step by step in order on one cluster, each step
+through the scenario runner (breakfix/runner.py): break the step's fault, observe what the learner
+sees, fix it (the same restore, registered before the change,
 that runs on pass, fail, error and Ctrl-C), then prove the step's "fixed" criteria and grade the step
 with the grader `breakfix lab check` runs."""
 import allure
@@ -8,6 +9,7 @@ import pytest
 from breakfix.grading import step_grader
 from breakfix.grading.render import to_text
 from breakfix.report import Shown, markdown_text
+from breakfix.runner import run_cycle
 
 
 @pytest.mark.e2e
@@ -40,22 +42,10 @@ def test_lab(lab_def, catalog, phase_picture, writable_lab, restore_on_exit, req
     lab.wait_app(lab_def.app_replicas)
     for step in lab_def.steps:
         with allure.step(f"lab {lab_def.id} {step.full_title} ({step.fault.id})"):
-            # as run_fault: one look when nothing changed since the last settle, the window after
-            # the fix overlapped with the step's "fixed" checks where that is safe (confirm_stable)
-            lab.wait_settled("control plane Ready before the step", reuse=True)
-            inj = lab.inject(step.fault, restore_on_exit)
-            lab.observe(inj)
-            lab.restore(inj, window=lab.full_window_after_fix(step.fault))
-            with allure.step(f"fixed: app at {step.app_replicas} Ready replicas"
-                             + (", a new pod schedules" if step.new_pod_schedules else "")):
-                lab.kube.scale(lab.app_name, step.app_replicas, lab.namespace)
-                obs = lab.wait_app(step.app_replicas)
-                allure.attach(obs.text(), name=f"app after step {step.number}",
-                              attachment_type=allure.attachment_type.TEXT)
-                if step.new_pod_schedules:
-                    allure.attach(lab.schedule_probe(), name="a new pod scheduled",
-                                  attachment_type=allure.attachment_type.TEXT)
-                lab.confirm_stable()
+            # the suite's cycle (one look when nothing changed since the last settle, the window after
+            # the fix overlapped with the step's "fixed" checks where that is safe), verified by the
+            # step's own "fixed" criteria
+            run_cycle([lab], step.fault, restore_on_exit, verify=lambda c, step=step: fixed(c, step))
             with allure.step(f"grade step {step.number} (breakfix lab check {lab_def.id} --step {step.number})"):
                 grader = step_grader(step, lab.node, lab.kube, lab.node_name, catalog, app_name=lab.app_name,
                                      namespace=lab.namespace, probe_image=lab.probe_image)
@@ -66,3 +56,17 @@ def test_lab(lab_def, catalog, phase_picture, writable_lab, restore_on_exit, req
     lab.kube.scale(lab.app_name, 1, lab.namespace)
     lab.wait_app(1)
     phase_picture.attach()
+
+
+def fixed(c, step) -> None:
+    """A lab step's "fixed" criteria: `app` at the step's replica count, and a new pod schedules
+    where the step asks it; then the stability window the fix started."""
+    lab = c.lab
+    with allure.step(f"fixed: app at {step.app_replicas} Ready replicas"
+                     + (", a new pod schedules" if step.new_pod_schedules else "")):
+        lab.kube.scale(lab.app_name, step.app_replicas, lab.namespace)
+        obs = lab.wait_app(step.app_replicas)
+        allure.attach(obs.text(), name=f"app after step {step.number}", attachment_type=allure.attachment_type.TEXT)
+        if step.new_pod_schedules:
+            allure.attach(lab.schedule_probe(), name="a new pod scheduled", attachment_type=allure.attachment_type.TEXT)
+        lab.confirm_stable()

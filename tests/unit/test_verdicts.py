@@ -106,28 +106,63 @@ def test_a_test_carries_one_phase_picture_one_timings_json_and_plain_parameters(
 
 
 class _Lab:
-    """Lab.run_fault's shape: each phase timed (also when it raises); PHASE raises a WaitTimeout."""
+    """The lab a cycle drives (breakfix/runner.py), the wait of PHASE running out."""
 
     def __init__(self, fails_in: str):
         from breakfix.report import Reporter
         self.reporter, self.fails_in = Reporter(), fails_in
 
-    def run_fault(self, fault, register):
-        for phase in ("settle", "break", "symptoms", "fix", "verify"):
-            with self.reporter.timed(f"phase: {phase}", fault=fault.id):
-                if phase == self.fails_in:
-                    raise WaitTimeout("a pod Pending", 120, "pod p: PodScheduled=True phase=Running")
+    def t(self, name):
+        return 60.0
+
+    def _maybe(self, phase):
+        if phase == self.fails_in:
+            raise WaitTimeout("a pod Pending", 120, "pod p: PodScheduled=True phase=Running")
+
+    def wait_settled(self, *a, **kw):
+        self._maybe("settle")
+
+    def inject(self, fault, register):
+        from types import SimpleNamespace
+        self._maybe("break")
+        inj = SimpleNamespace(started=0.0, restored=False, context={})
+        register(lambda wait=True: None)
+        return inj
+
+    def observe(self, inj):
+        self._maybe("symptoms")
         return {}
+
+    def full_window_after_fix(self, fault):
+        return False
+
+    def restore(self, inj, wait=True, window=True):
+        if not inj.restored:
+            inj.restored = True
+            self._maybe("fix")
+
+    def wait_recovered(self, inj, window=True):
+        pass
+
+    def verify(self, fault, inj):
+        self._maybe("verify")
+
+    def confirm_stable(self):
+        pass
+
+    def control_plane_ready(self):
+        from breakfix.waits import Observation
+        return Observation(False, "node n: Ready=False")
 
 
 @pytest.mark.parametrize("phase,expected", [("symptoms", SymptomNotObserved), ("fix", NotRecovered),
                                             ("verify", NotRecovered), ("settle", WaitTimeout)])
 def test_a_wait_that_runs_out_in_a_judging_phase_is_that_verdict(phase, expected):
     from breakfix.catalog import load_catalog
-    from breakfix.members import run_fault_on
+    from breakfix.runner import run_cycle
     fault = load_catalog()["scheduler-command-typo"]
     with pytest.raises(expected) as e:
-        run_fault_on([_Lab(phase)], fault, lambda undo: None)
+        run_cycle([_Lab(phase)], fault, lambda undo: None)
     assert type(e.value) is expected
     assert "last seen: pod p: PodScheduled=True phase=Running" in str(e.value)
     if expected is SymptomNotObserved:
