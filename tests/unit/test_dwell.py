@@ -41,7 +41,7 @@ def fake_time(monkeypatch):
         d = list(fn.__defaults__)
         d[-2], d[-1] = clock, pause
         monkeypatch.setattr(fn, "__defaults__", tuple(d))
-    monkeypatch.setattr("breakfix.lab.time.monotonic", clock)
+    monkeypatch.setattr("breakfix.lab_settle.time.monotonic", clock)
 
 
 def test_hold_is_calibrated_within_floor_and_ceiling():
@@ -148,7 +148,7 @@ def test_crash_backoff_cleared_once_a_minute_only_when_stuck_and_the_api_answers
 def test_unstuck_looks_for_a_back_off_every_5_s_while_the_wait_is_not_over(monkeypatch):
     lab = _backoff_lab({"kube-controller-manager": "CrashLoopBackOff"})
     now = {"t": 100.0}
-    monkeypatch.setattr("breakfix.lab.time.monotonic", lambda: now["t"])
+    monkeypatch.setattr("breakfix.lab_settle.time.monotonic", lambda: now["t"])
     seen = [Observation(False, "not Ready")]
     probe = lab.unstuck(lambda: seen[0])
     probe()                                   # just after the restore: no look yet

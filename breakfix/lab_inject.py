@@ -1,0 +1,89 @@
+"""The lab's break part: back up, journal, register the restore, change the node the fault's target kind's way
+(targets.py), and wait for positive proof that the change is in force. `Injection` is what the break
+hands to the steps after it."""
+from __future__ import annotations
+
+import shlex
+import time
+from dataclasses import dataclass, field
+
+from . import symptoms
+from .catalog import Fault
+from .view import sandboxes
+from .journal import Entry
+from .targets import strategy
+
+
+@dataclass
+class Injection:
+    fault: Fault
+    path: str | None                  # node file changed (a node-file target kind)
+    original: bytes | None
+    original_sha: str | None
+    mode: str | None
+    backup_path: str | None
+    entry: Entry | None = None        # the journal entry written before the change
+    changed: bool = False             # the node's configuration was touched
+    before_uid: str | None = None     # static pod sandbox uid (== config hash) before the edit
+    before_invocation: str | None = None
+    before_container: str | None = None   # a static pod's running container before a file it reads changed
+    since: str | None = None          # node time of the edit (journal window)
+    since_ns: int | None = None       # the same, in ns (containers created after the edit)
+    started: float = field(default_factory=time.monotonic)
+    restored: bool = False
+    context: dict = field(default_factory=dict)  # what symptoms set up (scale targets, probe pods)
+    new_bytes: bytes | None = None    # what a node-file target kind writes
+    wall: float | None = None         # time.time() of the change (events since the fault)
+    strategy: object = None           # the target kind (targets.py)
+
+
+class Inject:
+    """Inject: one fault's change, proven in force (a part of Lab)."""
+
+    def sandbox_uid(self, component: str) -> str | None:
+        """The uid of the component's newest ready pod sandbox on the node (the node's view,
+        view.py): for a static pod the hash of its manifest, so it changes exactly when
+        the kubelet runs the edited pod. None when there is none or crictl failed."""
+        sbs = sandboxes(self.node, self.node_name, component) or {}
+        ready = [uid for uid, state in sbs.items() if state == "SANDBOX_READY"]
+        return ready[-1] if ready else None
+
+    def invocation_id(self, unit: str) -> str:
+        return self.node.check(f"systemctl show -p InvocationID --value {shlex.quote(unit)}").strip()
+
+    def inject(self, fault: Fault, register) -> Injection:
+        """Back up, journal, register the restore (REGISTER(callable)), then break. Returns the
+        injection once the fault has provably taken effect. What each step is for the fault's
+        target kind is that kind's strategy (targets.py); the order is the same for every kind."""
+        strat = strategy(fault.target.kind)
+        inj = Injection(fault, None, None, None, None, None, strategy=strat)
+        with self.reporter.step(f"break: {fault.title}"):
+            # What proves the change took effect is read before it: without it, proof is impossible.
+            strat.prepare(self, inj)
+            # Backup and journal (on the node, outside the manifests dir; on the host for what is no
+            # node's) before anything changes: a run killed with -9 is still restored by the next
+            # run or by `breakfix restore`.
+            inj.entry = self.journal.record(strat.entry(self, inj))
+            inj.backup_path = inj.entry.backup
+            inj.since = self.node.now()
+            inj.since_ns = int(self.node.check("date +%s%N").strip())
+
+            def undo(wait: bool = True) -> None:
+                self.restore(inj, wait=wait)
+            undo.injection = inj
+            register(undo)
+
+            symptoms.start_monitors(self, inj)      # what a symptom measures from before the change
+            inj.changed = True
+            inj.wall = time.time()
+            strat.apply(self, inj)
+            inj.started = time.monotonic()
+            with self.pace.drive(self, inj, "break"):
+                self._took_effect(inj)
+            self.reporter.timing("inject->took effect", time.monotonic() - inj.started, fault=fault.id)
+        return inj
+
+    def _took_effect(self, inj: Injection) -> None:
+        """Wait for positive proof that the change is in force (the target kind's own proof). A
+        failed probe, an empty listing or an unknown state is never taken as proof."""
+        (inj.strategy or strategy(inj.fault.target.kind)).took_effect(self, inj)
