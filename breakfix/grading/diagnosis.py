@@ -31,12 +31,14 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "storage": ("kube-apiserver", "etcd", "kubelet"),
     "kube-controller-manager": ("kube-apiserver", "kubelet"),
     "kube-scheduler": ("kube-apiserver", "kubelet"),
-    "nodes": ("kube-apiserver", "kubelet"),
+    # a worker node's kubelet (Grader(workers=...)): its unit, its Node, a pod placed there starts
+    "workers": ("kube-scheduler", "kube-apiserver", "kubelet"),
+    "nodes": ("kube-apiserver", "kubelet", "workers"),
     # a bound pod's container starts: the kubelet runs what the API server admitted
     "pod-start": ("kube-scheduler", "kube-apiserver", "kubelet"),
     # pod IPs, Service ClusterIPs, cluster DNS
     "network": ("pod-start", "kube-apiserver", "kubelet"),
-    "app": ("kube-controller-manager", "kube-scheduler", "kube-apiserver", "kubelet"),
+    "app": ("kube-controller-manager", "kube-scheduler", "kube-apiserver", "kubelet", "workers"),
 }
 ORDER = list(DEPENDS)          # dependencies before what depends on them
 SECRET_KEY = re.compile(r"(?i)(-data|token|password|secret)$")

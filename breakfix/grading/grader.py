@@ -76,8 +76,12 @@ class Grader:
     def __init__(self, node: Node, kube, node_name: str, catalog: dict[str, Fault], *,
                  replicas: int | None = None, app_name: str = "app", namespace: str = "default",
                  probe: bool = True, probe_image: str | None = None, probe_timeout: float | None = None,
-                 app_timeout: float | None = None, api_error: str | None = None, reporter=None):
+                 app_timeout: float | None = None, api_error: str | None = None, reporter=None,
+                 workers: dict[str, Node | None] | None = None):
         self.node, self.kube, self.node_name, self.catalog = node, kube, node_name, catalog
+        # Other nodes whose kubelet is judged too, by name (a lab step's fault on a worker): its unit,
+        # its Node's Ready condition and a probe pod placed there that must start. None: not reachable.
+        self.workers = {n: w for n, w in (workers or {}).items() if n != node_name}
         self.replicas, self.app_name, self.namespace = replicas, app_name, namespace
         # The suite's named timeouts (BREAKFIX_TIMEOUT_SCALE, BREAKFIX_TIMEOUT_SCHEDULE, ...): a grader
         # on a slow lab machine scales them the same way.
@@ -108,9 +112,19 @@ class Grader:
                 ("manifest", lambda c=c: self.check_manifest(c)), ("pod_ready", lambda c=c: self.check_pod(c)))]
             jobs += [pool.submit(self._timed, "kubelet", "kubelet_active", self.check_kubelet),
                      pool.submit(self._timed, "kubelet", "nodes_ready", self.check_nodes)]
+            jobs += [pool.submit(self._timed, f"kubelet on {name}", "worker_kubelet",
+                                 lambda name=name, w=w: self.check_worker_kubelet(name, w))
+                     for name, w in self.workers.items()]
             results: list[CheckResult] = [j.result() for j in jobs]
-            cp_down = any(r.failed for r in results)
+            for r in results:
+                if r.kind == "worker_kubelet":
+                    r.group = "workers"
+            cp_down = any(r.failed for r in results if r.kind != "worker_kubelet")
+            down = {r.component[len("kubelet on "):] for r in results if r.kind == "worker_kubelet" and r.failed}
             results.extend(self.check_functions(cp_down))
+            # after the cluster's probes, whose clean-up deletes every probe pod: one worker after another
+            for name, w in self.workers.items():
+                results.extend(self.worker_pod(name, w, name in down))
             results.append(self._timed("app", "app_replicas", lambda: self.check_app(cp_down)))
             self._baselines = baselines.result()
         findings, notes = self.diagnose(results)
@@ -160,7 +174,7 @@ class Grader:
         image = self.probe_image or default_probe_image(self.node)
         run = run_probes(self.kube, self.node, self.node_name, image,
                          min(self.probe_timeout, 20.0) if cp_down else self.probe_timeout, write=self.probe)
-        self.created = run.created
+        self.created.extend(run.created)
         out = [CheckResult(p.part, p.name, p.status, p.seen, source=p.source, seconds=p.seconds)
                for p in run.probes]
         if self.reporter is not None:
@@ -342,7 +356,7 @@ class Grader:
         return {ln[2:] for ln in out.splitlines() if ln.startswith("Y ")}
 
     def check_pod(self, comp: str) -> CheckResult:
-        note = ""
+        note, mirror_missing = "", False
         if self.api_ok:
             from kubernetes.client.exceptions import ApiException
             try:
@@ -350,13 +364,14 @@ class Grader:
             except ApiException as exc:
                 if exc.status != 404:
                     raise
+                mirror_missing = True     # a running container the API has no mirror pod of is not Ready
                 note = f"mirror pod kube-system/{comp}-{self.node_name} not found in the API (the kubelet is not running it)\n"
             except Exception as exc:  # noqa: BLE001 - the API went away during the run: look on the node
                 note = f"API server: {type(exc).__name__}; graded from the node\n"
         r = self._pod_node(comp)
         if note:
             r.evidence = note + r.evidence
-            if r.passed and "not found" in note:
+            if r.passed and mirror_missing:
                 r.status = "fail"
         return r
 
@@ -433,6 +448,63 @@ class Grader:
         ev = obs.text() + ("\nkubelet journal:\n" + _tail("\n".join(errs), 5) if errs else "")
         return CheckResult("kubelet", "kubelet_active", "fail", ev)
 
+    def check_worker_kubelet(self, name: str, node: Node | None) -> CheckResult:
+        """A worker's kubelet: its unit active and up (a kubelet restarting in a loop is active for a
+        moment each time) and its Node Ready. Failing: its own error line since it started."""
+        if node is None:
+            return CheckResult(f"kubelet on {name}", "worker_kubelet", "error",
+                               f"node {name} is not reachable from here (only a kind cluster's nodes are)")
+
+        def seen() -> Observation:
+            props = dict(ln.partition("=")[::2] for ln in node.run(
+                "systemctl show -p ActiveState,SubState,NRestarts,ActiveEnterTimestampMonotonic kubelet; "
+                "echo Uptime=$(cut -d' ' -f1 /proc/uptime)").stdout.splitlines() if "=" in ln)
+            state = props.get("ActiveState", "unknown")
+            try:
+                up = float(props.get("Uptime", 0)) - int(props.get("ActiveEnterTimestampMonotonic", 0)) / 1e6
+            except ValueError:
+                up = 0.0
+            return Observation(state == "active" and up >= MIN_UPTIME_S,
+                               f"kubelet on {name} is {state} ({props.get('SubState')}, "
+                               f"restarts={props.get('NRestarts')}, up {up:.0f}s)")
+        obs = seen()
+        if not obs.ok and " is active " in obs.text():
+            try:
+                obs = wait_until(seen, f"kubelet on {name} up", MIN_UPTIME_S + 10, interval=2)
+            except Exception:  # noqa: BLE001 - judged on the last observation below
+                obs = seen()
+        lines, ok = [obs.text()], obs.ok
+        if self.api_ok:
+            ready, text = self.kube.node_ready(name)
+            ok &= ready
+            lines.append(text)
+        if ok:
+            return CheckResult(f"kubelet on {name}", "worker_kubelet", "pass", "; ".join(lines), source="node")
+        err = error_line(unit_journal(node, "kubelet").text())
+        if err and not healthy_noise(err):
+            lines.insert(0, f"kubelet on {name}: {clip(err)}")
+        return CheckResult(f"kubelet on {name}", "worker_kubelet", "fail", "\n".join(lines), source="node")
+
+    def worker_pod(self, name: str, node: Node | None, down: bool) -> list[CheckResult]:
+        """A probe pod placed on worker NAME (a node affinity, every taint tolerated) is bound, starts,
+        gets an IP, its logs are served and its DNS server is the cluster's: the worker's kubelet judged
+        by what it does. Shorter waits when its kubelet is already seen down."""
+        if not self.api_ok or not self.probe:
+            return []
+        from ..probes import ensure_namespace, pod_probes
+        created: list[str] = []
+        t = min(self.probe_timeout, 20.0) if down else self.probe_timeout
+        try:
+            ensure_namespace(self.kube, created)
+            probes = pod_probes(self.kube, node, self.probe_image or default_probe_image(self.node), t, created,
+                                node_name=name)
+        except Exception as exc:  # noqa: BLE001 - the probe could not run: proves nothing
+            return [CheckResult(f"kubelet on {name}", "pod-started", "error", f"probe could not run: {exc}",
+                                source="api", group="workers")]
+        self.created.extend(created)
+        return [CheckResult(f"kubelet on {name}", p.name, p.status, p.seen, source=p.source, seconds=p.seconds,
+                            group="workers") for p in probes]
+
     def check_nodes(self) -> CheckResult:
         if not self.api_ok:
             return CheckResult("kubelet", "nodes_ready", "fail", f"API server not reachable: {self.api_error}",
@@ -500,8 +572,8 @@ class Grader:
                     rs.append(self.check_nodes())
                 except Exception:  # noqa: BLE001 - the API went away since: the static pods tell
                     pass
-            if not any(r.failed for r in rs):
-                rs += [self.check_pod(c) for c in STATIC_COMPONENTS]
+            if not any(r.failed for r in rs):   # the static pods it runs (a worker has none)
+                rs += [self.check_pod(c) for c in STATIC_COMPONENTS if self.node.exists(f"{MANIFEST_DIR}/{c}.yaml")]
             down = [r for r in rs if r.failed]
             return Observation(bool(down), "\n".join(r.evidence for r in down or rs))
         r = self.check_pod(comp)

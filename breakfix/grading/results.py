@@ -16,6 +16,7 @@ WEIGHTS: dict[str, int] = {
     "kubelet_active": 3,  # kubelet: service active
     "nodes_ready": 3,     # kubelet: nodes Ready
     "app_replicas": 3,    # app: N ready replicas (only with --replicas N)
+    "worker_kubelet": 3,  # kubelet on NODE: a worker's kubelet active and its node Ready
 }
 TITLES = {
     "manifest": "manifest valid",
@@ -23,6 +24,7 @@ TITLES = {
     "kubelet_active": "service active",
     "nodes_ready": "nodes Ready",
     "app_replicas": "replicas Ready",
+    "worker_kubelet": "service active, node Ready",
 }
 MIN_UPTIME_S = 10          # a container (or the kubelet) must be up this long to count as running
 EVIDENCE_LINES = 10        # lines of evidence printed per failed check (JSON/JUnit get all of it)
@@ -58,6 +60,7 @@ class CheckResult:
     source: str = "node"               # api | node
     likely_fault: LikelyFault | None = None
     seconds: float = 0.0
+    group: str | None = None           # the part it is about when not its kind's or component's ("workers")
 
     @property
     def name(self) -> str:
@@ -69,7 +72,7 @@ class CheckResult:
 
     @property
     def part(self) -> str:
-        return PARTS.get(self.kind, self.component)
+        return self.group or PARTS.get(self.kind, self.component)
 
     @property
     def weight(self) -> int:
