@@ -39,6 +39,16 @@ def check_kubeconfig(path: str | Path, label: str = "kubeconfig") -> Path:
     return p
 
 
+def node_affinity(node: str):
+    """A required node affinity on the node's name (metadata.name): only NODE, as the scheduler decides
+    (never nodeName, which would bypass it)."""
+    client, _ = _client_modules()
+    term = client.V1NodeSelectorTerm(match_fields=[client.V1NodeSelectorRequirement(
+        key="metadata.name", operator="In", values=[node])])
+    return client.V1Affinity(node_affinity=client.V1NodeAffinity(
+        required_during_scheduling_ignored_during_execution=client.V1NodeSelector(node_selector_terms=[term])))
+
+
 def _client_modules():
     from kubernetes import client, config  # heavy import, kept out of module import time
     return client, config
@@ -137,10 +147,14 @@ class Kube:
             raise
         return False
 
-    def ensure_deployment(self, name: str, image: str, replicas: int, namespace: str = "default") -> None:
+    def ensure_deployment(self, name: str, image: str, replicas: int, namespace: str = "default",
+                          node: str | None = None) -> None:
+        """The Deployment NAME at REPLICAS; NODE: its pods may only run on that node (a node affinity
+        on its name, which the scheduler decides; an existing Deployment gets it too)."""
         client, _ = _client_modules()
         from kubernetes.client.exceptions import ApiException
         labels = {"app": name}
+        affinity = node_affinity(node) if node else None
         body = client.V1Deployment(
             metadata=client.V1ObjectMeta(name=name, labels=labels),
             spec=client.V1DeploymentSpec(
@@ -149,7 +163,7 @@ class Kube:
                 template=client.V1PodTemplateSpec(
                     metadata=client.V1ObjectMeta(labels=labels),
                     spec=client.V1PodSpec(
-                        termination_grace_period_seconds=2,
+                        termination_grace_period_seconds=2, affinity=affinity,
                         containers=[client.V1Container(
                             name=name, image=image, image_pull_policy="IfNotPresent",
                             readiness_probe=client.V1Probe(
@@ -161,6 +175,12 @@ class Kube:
         except ApiException as exc:
             if exc.status != 409:
                 raise
+            if affinity is not None:
+                have = self.apps.read_namespaced_deployment(name, namespace, _request_timeout=REQUEST_TIMEOUT)
+                if have.spec.template.spec.affinity != affinity:
+                    self.apps.patch_namespaced_deployment(name, namespace, {"spec": {"template": {"spec": {
+                        "affinity": self.api_client.sanitize_for_serialization(affinity)}}}},
+                        _request_timeout=REQUEST_TIMEOUT)
             self.scale(name, replicas, namespace)
 
     def delete_deployment(self, name: str, namespace: str = "default") -> None:
@@ -180,10 +200,7 @@ class Kube:
         name = f"breakfix-probe-{secrets.token_hex(3)}"
         placement = {}
         if node:
-            term = client.V1NodeSelectorTerm(match_fields=[client.V1NodeSelectorRequirement(
-                key="metadata.name", operator="In", values=[node])])
-            placement = {"affinity": client.V1Affinity(node_affinity=client.V1NodeAffinity(
-                required_during_scheduling_ignored_during_execution=client.V1NodeSelector(node_selector_terms=[term]))),
+            placement = {"affinity": node_affinity(node),
                 "tolerations": [client.V1Toleration(key="node-role.kubernetes.io/control-plane",
                                                     operator="Exists", effect="NoSchedule")]}
         body = client.V1Pod(
