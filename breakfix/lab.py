@@ -42,6 +42,7 @@ class Lab(Settle, Inject, Observe, Recover, Verify):
         self.app_name, self.app_image = app_name, app_image
         self.probe_image = probe_image or app_image
         self.namespace = namespace
+        self.app_node: str | None = None   # the node `app` is pinned to (a lab's cluster.app.node)
         self.scale_factor = timeout_scale
         self.journal = Journal(node, kube, host=host_journal(cluster_of(node_name)))
         self._siblings: dict[str, Node | None] = {}   # the cluster's other nodes, by name (node_at)

@@ -86,8 +86,15 @@ class Verify:
             want = 1
         if replicas is not None:
             want = replicas
-        self.kube.ensure_deployment(self.app_name, self.app_image, want, self.namespace)
+        self.kube.ensure_deployment(self.app_name, self.app_image, want, self.namespace, node=self.app_node)
         self.wait_app(want)
+        if self.app_node:   # pinned: every pod there, the ones a rollout replaced gone
+            def placed() -> Observation:
+                on = [p.spec.node_name for p in self.kube.pods(self.namespace, f"app={self.app_name}")]
+                return Observation(len(on) == want and all(n == self.app_node for n in on),
+                                   f"{self.app_name} pods on {on} (want {want} on {self.app_node})")
+            wait_until(placed, f"{self.app_name}'s pods on {self.app_node}", self.t("scale"), interval=self.poll)
+            self.wait_app(want)
         return want
 
     def wait_app(self, replicas: int) -> Observation:
@@ -97,9 +104,9 @@ class Verify:
             return wait_until(probe, f"{self.app_name} at {replicas} Ready replicas", self.t("scale"),
                               interval=self.poll)
 
-    def schedule_probe(self) -> str:
-        """A new pod gets a node and runs."""
-        return self._wait_probe(self.kube.create_probe_pod(self.probe_image, self.namespace))
+    def schedule_probe(self, node: str | None = None) -> str:
+        """A new pod gets a node (NODE: that one) and runs."""
+        return self._wait_probe(self.kube.create_probe_pod(self.probe_image, self.namespace, node=node))
 
     def _wait_probe(self, name: str) -> str:
         """The probe pod NAME gets a node and runs (a scheduler still serving a crash back-off from
