@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from . import symptoms, waits
 from .kube import STATIC_COMPONENTS, container_view
+from .shapes import CONTROL_PLANE_LABEL
 from .targets_spec import COMPONENTS
 from .waits import Observation
 
@@ -16,6 +17,18 @@ from .waits import Observation
 class Settle:
     """Settle: the control plane Ready and stable (a part of Lab: it uses the lab's kube, node,
     node_name, reporter, poll, dwell and t(); its own state is what was last seen settled)."""
+
+    @property
+    def static_components(self) -> tuple[str, ...]:
+        """The control-plane static pods this node runs: every one on a control-plane node (the
+        default while the API cannot tell), none on a worker."""
+        if getattr(self, "_static", None) is None:
+            try:
+                labels = self.kube.node(self.node_name).metadata.labels or {}
+            except Exception:  # noqa: BLE001 - not known yet: the default node is a control plane
+                return STATIC_COMPONENTS
+            self._static = STATIC_COMPONENTS if CONTROL_PLANE_LABEL in labels else ()
+        return self._static
 
     def mirror_pod_name(self, component: str) -> str:
         return f"{component}-{self.node_name}"
@@ -45,7 +58,7 @@ class Settle:
         ready, seen = self.kube.node_ready(self.node_name)
         ok &= ready
         lines.append(seen)
-        for c in STATIC_COMPONENTS:
+        for c in self.static_components:
             v = self.component_view(c)
             ok &= self.pace.static_works(v)
             lines.append(v.line())
@@ -111,7 +124,7 @@ class Settle:
         most once a minute, and said in the report. SEEN: what the caller was waiting on."""
         if time.monotonic() - self._last_backoff_clear < 60:
             return False
-        stuck = [c for c in STATIC_COMPONENTS if self.component_view(c).waiting_reason == "CrashLoopBackOff"]
+        stuck = [c for c in self.static_components if self.component_view(c).waiting_reason == "CrashLoopBackOff"]
         if not stuck or not self.kube.readyz()[0]:
             return False
         self._last_backoff_clear = time.monotonic()
