@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -20,6 +20,7 @@ from .catalog import Fault, check_symptom, parse_fault
 from .errors import FaultFileError, UnknownFault
 from .models import ID_PATTERN
 from .models import pydantic_error
+from .shapes import DEFAULT_SHAPE, check_selector, load_shape, shape_names
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "labs"
 
@@ -35,10 +36,15 @@ class _Strict(BaseModel):
 class AppNeeds(_Strict):
     name: str = Field("app", description="name of the Deployment in the default namespace the lab is about")
     replicas: int = Field(1, ge=0, description="its Ready replicas before the first step")
+    node: str | None = Field(None, description="the node its pods must run on (a node selector of "
+                                               "breakfix/shapes.py: worker, worker-N, control-plane...; placed "
+                                               "there by a node affinity on the node's name); default anywhere")
 
 
 class ClusterNeeds(_Strict):
-    nodes: Literal[1] = Field(1, description="nodes of the cluster (one control-plane node today)")
+    shape: str = Field(DEFAULT_SHAPE, description="the cluster shape the lab is written for (clusters/<shape>.yaml: "
+                                                  "single, workers, ha)")
+    nodes: int | None = Field(None, ge=1, description="nodes of the cluster; when given, the shape's node count")
     app: AppNeeds = Field(default_factory=AppNeeds, description="the application the learner works with")
 
 
@@ -137,6 +143,14 @@ class Lab:
     steps: tuple[LabStep, ...]
     source: str = ""
     finish: str = ""
+    shape: str = DEFAULT_SHAPE     # the cluster shape it is written for (clusters/<shape>.yaml)
+    app_node: str | None = None    # the node selector `app` is pinned to (None: anywhere)
+
+    def fits(self, shape: str) -> bool:
+        """Whether the lab can be replayed on a cluster of SHAPE: its own shape, or (a lab written for
+        the single shape) any shape every one of its faults applies to, as the faults of the catalog do."""
+        return shape == self.shape or (self.shape == DEFAULT_SHAPE and self.app_node is None
+                                       and all(shape in s.fault.shapes for s in self.steps))
 
     def step(self, n: int) -> LabStep:
         if not 1 <= n <= len(self.steps):
@@ -154,6 +168,16 @@ def parse_lab(data: Any, path: Path, catalog: dict[str, Fault]) -> Lab:
         raise pydantic_error(exc, path, LabFileError) from None
     if path.suffix in (".yaml", ".yml") and path.stem != m.id:
         raise LabFileError(path, "id", f"must match the file name ({path.stem!r})")
+    shape = m.cluster.shape
+    if shape not in shape_names():
+        raise LabFileError(path, "cluster.shape", f"unknown shape {shape!r} (known: {', '.join(shape_names())})")
+    if m.cluster.nodes is not None:
+        sh = load_shape(shape)
+        if m.cluster.nodes != sh.control_planes + sh.workers:
+            raise LabFileError(path, "cluster.nodes", f"the {shape} shape has {sh.control_planes + sh.workers} "
+                                                      f"node(s), not {m.cluster.nodes}")
+    if m.cluster.app.node is not None and check_selector(m.cluster.app.node):
+        raise LabFileError(path, "cluster.app.node", check_selector(m.cluster.app.node))
     steps = []
     app = m.cluster.app.replicas
     for i, s in enumerate(m.steps):
@@ -176,6 +200,9 @@ def parse_lab(data: Any, path: Path, catalog: dict[str, Fault]) -> Lab:
             if kind in kinds:
                 raise LabFileError(path, f"{where}.symptoms[{j}].kind", f"{kind} is listed twice in this step")
             kinds.append(kind)
+        if shape not in fault.shapes:
+            raise LabFileError(path, f"{where}.fault", f"{fault.id} applies to the shapes {', '.join(fault.shapes)}, "
+                                                      f"not to the lab's {shape}")
         merged = tuple(x for x in fault.symptoms if x["kind"] not in kinds) + tuple(s.symptoms)
         fault = dataclasses.replace(fault, symptoms=merged)
         target = s.fixed.app_replicas or app
@@ -189,7 +216,7 @@ def parse_lab(data: Any, path: Path, catalog: dict[str, Fault]) -> Lab:
                               s.fixed.weights.model_dump(), s.text.strip()))
         app = target
     return Lab(m.id, m.title, m.description.strip(), m.cluster.app.name, m.cluster.app.replicas, tuple(steps),
-               str(path), m.finish.strip())
+               str(path), m.finish.strip(), shape, m.cluster.app.node)
 
 
 def load_lab_file(path: Path, catalog: dict[str, Fault]) -> Lab:

@@ -52,6 +52,10 @@ def pytest_addoption(parser):
     g.addoption("--cluster-shape", default="single",
                 help="cluster shape to create: a kind configuration in clusters/ (single, workers, ha); "
                      "faults run only on the shapes their file lists")
+    g.addoption("--no-lab-clusters", action="store_true",
+                help="skip a lab written for another cluster shape (labs/*.yaml cluster.shape) instead of replaying "
+                     "it on a kind cluster of its own shape made for it (NAME-SHAPE); for a matrix that runs "
+                     "every shape")
     g.addoption("--k8s-version", default=None,
                 help="Kubernetes version of the offline node image (airgap/versions.env K8S_VERSIONS; "
                      "default: the first); --kind-image overrides it")
