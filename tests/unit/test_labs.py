@@ -95,7 +95,13 @@ BAD = {
                        "fixed.app_replicas is 2"),
     "inline-bad": (INLINE.replace("path: kube-scheduler.yaml", "path: etcd.yaml"), "steps[0].inline.target.path",
                    "must be kube-scheduler.yaml"),
-    "two-nodes": (LAB.replace("steps:\n", "cluster: {nodes: 2}\nsteps:\n", 1), "cluster.nodes", "must be one of 1, got 2"),
+    "two-nodes": (LAB.replace("steps:\n", "cluster: {nodes: 2}\nsteps:\n", 1), "cluster.nodes", "the single shape has 1 node(s), not 2"),
+    "unknown-shape": (LAB.replace("steps:\n", "cluster: {shape: huge}\nsteps:\n", 1), "cluster.shape",
+                      "unknown shape 'huge'"),
+    "fault-off-shape": (LAB.replace("steps:\n", "cluster: {shape: ha}\nsteps:\n", 1), "steps[0].fault",
+                        "not to the lab's ha"),
+    "app-node": (LAB.replace("steps:\n", "cluster: {app: {node: worker-0}}\nsteps:\n", 1), "cluster.app.node",
+                 "must be control-plane"),
     "not-yaml": ("id: [\n", "line", "not valid YAML"),
     "a-list": ("- a\n- b\n", "(document)", "must be a mapping of lab fields"),
     "empty": ("", "(document)", "got an empty file"),
@@ -131,3 +137,4 @@ def test_the_catalogs_reference_lab_numbers_agree_with_the_lab_file():
     lab = load_labs(CATALOG)["control-plane-failure"]
     assert {s.fault.id: s.number for s in lab.steps} == {
         f.id: f.reference_lab for f in CATALOG.values() if f.reference_lab}
+
