@@ -30,6 +30,8 @@ WORKERS ?= $(if $(filter single,$(CLUSTER_SHAPE)),4,1)
 SHARD ?=
 XDIST := $(if $(filter-out 1,$(WORKERS)),-n $(WORKERS) --dist loadgroup)
 CLUSTERS := $(CLUSTER) $(if $(XDIST),$(foreach i,$(shell seq 0 $$(( $(WORKERS) - 1 ))),$(CLUSTER)-gw$(i)))
+# and the clusters made for a lab of another shape than the run's (NAME-SHAPE, docs/authoring.md)
+CLUSTERS += $(foreach c,$(CLUSTERS),$(foreach s,$(basename $(notdir $(wildcard clusters/*.yaml))),$(c)-$(s)))
 
 .PHONY: schemas schemas-check docs docs-check help venv docker-up node-image node-images plan lint conformance test unit e2e stress grader-unseen bench report durations list-faults clean-cluster \
   tools-report tools-test
@@ -169,7 +171,8 @@ stress: venv node-image
 # bad input), then the conformance suite on a real cluster with a representative subset of the
 # catalog: one fault of each target kind (manifest, node file, service, file removed, file created,
 # certificate, API object) and an API-down one, plus
-# every lab of labs/ replayed in order, grading and the byte-identity check. `make conformance` runs every fault.
+# the reference lab replayed in order, grading and the byte-identity check. `make conformance` runs every
+# fault and every lab (worker-node-failure on a three-node cluster of its own: not in make test).
 TEST_FAULTS ?= scheduler-command-typo apiserver-unknown-flag kubelet-apiserver-port kubelet-stopped \
   cni-plugin-binary-missing static-pod-stray-copy apiserver-serving-cert-expired coredns-scaled-to-zero
 TEST_LABS ?= control-plane-failure
