@@ -10,7 +10,7 @@ from collections.abc import Callable
 from . import symptoms, waits
 from .kube import STATIC_COMPONENTS, container_view
 from .shapes import CONTROL_PLANE_LABEL
-from .targets_spec import COMPONENTS
+from .targets_spec import COMPONENTS, WORKLOADS
 from .waits import Observation
 
 
@@ -45,8 +45,8 @@ class Settle:
             return Observation(ok, seen)
         if health == "api":
             return Observation(*self.kube.readyz())
-        if health.startswith(("deployment:", "daemonset:")):
-            st = symptoms.workload_status(self.kube, health.replace(":", "/", 1))
+        if health == "workload":
+            st = symptoms.workload_status(self.kube, WORKLOADS[component].ref)
             return Observation(st["healthy"], st["line"])
         v = self.component_view(component)
         return Observation(v.ready and v.running, v.line())

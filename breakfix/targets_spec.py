@@ -14,9 +14,23 @@ from .params import ABS_PATH, TEXT, Param, choice
 
 MANIFEST_DIR = "/etc/kubernetes/manifests"
 
+
+@dataclass(frozen=True)
+class Workload:
+    """A Deployment or DaemonSet whose status is a component's health."""
+    kind: str          # deployment | daemonset
+    namespace: str
+    name: str
+
+    @property
+    def ref(self) -> str:
+        """`KIND/NS/NAME`, as a fault file names a workload (symptoms.workload_status reads it)."""
+        return f"{self.kind}/{self.namespace}/{self.name}"
+
+
 # How a component's health is seen (Lab.component_ready): a static pod of the control plane, the node's
-# Ready condition, the API's /readyz, or a workload's status (`deployment:NS/NAME`, `daemonset:NS/NAME`:
-# every pod updated, ready and available).
+# Ready condition, the API's /readyz, or a workload's status (`workload`: WORKLOADS[component], every pod
+# updated, ready and available).
 COMPONENTS = {
     "etcd": "static_pod",
     "kube-apiserver": "static_pod",
@@ -24,13 +38,15 @@ COMPONENTS = {
     "kube-scheduler": "static_pod",
     "kubelet": "node",
     "pki": "api",                                    # the cluster's certificates: the API answers, verified
-    "kube-proxy": "daemonset:kube-system/kube-proxy",
-    "coredns": "deployment:kube-system/coredns",
+    "kube-proxy": "workload",
+    "coredns": "workload",
     "cni": "node",                                   # the node's network plugin: Ready, pods get sandboxes
     "container-runtime": "node",                     # containerd: the node Ready
     "static-pod-dir": "node",                        # /etc/kubernetes/manifests as the kubelet reads it
     "load-balancer": "api",                          # kind's external load balancer (ha): the API answers
 }
+WORKLOADS = {"kube-proxy": Workload("daemonset", "kube-system", "kube-proxy"),
+             "coredns": Workload("deployment", "kube-system", "coredns")}
 SERVICE_ACTIONS = ("stop",)
 # The kinds whose change is on the host, no node's (kind's load balancer): journaled in the host's store.
 HOST_KINDS = ("host_container",)
