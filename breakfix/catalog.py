@@ -10,23 +10,20 @@ from typing import Any
 import yaml
 
 from .errors import FaultFileError, UnknownFault
-from .models import SEVERITIES, validate_fault, validate_symptom
+from .models import SEVERITIES, TARGET, TargetFields, validate_fault, validate_symptom
 from .shapes import DEFAULT_FAULT_SHAPES, DEFAULT_NODE
 from .targets_spec import COMPONENTS, SERVICE_ACTIONS, TARGET_KINDS
 
-__all__ = ["COMPONENTS", "SERVICE_ACTIONS", "SEVERITIES", "TARGET_KINDS", "Fault", "Target", "check_symptom",
-           "load_catalog", "load_file", "parse_fault", "select"]
+__all__ = ["COMPONENTS", "SERVICE_ACTIONS", "SEVERITIES", "TARGET_KINDS", "Fault", "TargetFields", "check_symptom",
+           "load_catalog", "load_file", "parse_fault", "select", "target"]
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "faults"
 
 
-@dataclass(frozen=True)
-class Target:
-    kind: str                      # a kind of targets_spec.TARGET_KINDS
-    path: str | None = None        # manifest file name, or absolute path of a node file
-    unit: str | None = None        # systemd unit (service target), or the unit to restart (file)
-    action: str | None = None      # service action
-    spec: dict = field(default_factory=dict, compare=False)   # every field the file gives (new kinds)
+def target(kind: str, **fields: Any) -> TargetFields:
+    """A target of KIND with FIELDS, validated by its kind's model (models.Target): what a fault file's
+    `target` becomes, built in code (tests, inline faults)."""
+    return TARGET.validate_python({"kind": kind, **{k: v for k, v in fields.items() if v is not None}})
 
 
 @dataclass(frozen=True)
@@ -35,7 +32,7 @@ class Fault:
     component: str
     title: str
     severity: str
-    target: Target
+    target: TargetFields           # the kind's own model (models.Target): its fields, validated, with defaults
     edits: tuple[dict, ...]
     symptoms: tuple[dict, ...]
     fix: str
@@ -74,11 +71,8 @@ def parse_fault(data: Any, path: Path) -> Fault:
     m = validate_fault(data, path)
     if path.suffix in (".yaml", ".yml") and path.stem != m.id:
         raise FaultFileError(path, "id", f"must match the file name ({path.stem!r})")
-    t = data["target"]
-    target = Target(kind=t["kind"], path=t.get("path"), unit=t.get("unit"), action=t.get("action"),
-                    spec={k: v for k, v in t.items() if k != "kind"})
     nodes = m.node if isinstance(m.node, list) else [m.node]
-    return Fault(id=m.id, component=m.component, title=m.title, severity=m.severity, target=target,
+    return Fault(id=m.id, component=m.component, title=m.title, severity=m.severity, target=m.target,
                  edits=tuple(data.get("edits", [])), symptoms=tuple(data["symptoms"]), fix=m.fix.strip(),
                  remediation=m.remediation.strip(), api_down=m.api_down, reference_lab=m.reference_lab,
                  verify_scale=m.verify.scale if m.verify else 1,

@@ -414,11 +414,18 @@ def _open_for_fault(target, args, fault):
         raise ClusterUnavailable(f"{problem}; nothing changed")
     node_name = node_name_of(node)
     require_static_pod_manifest(node, fault.component)
-    path = f"{MANIFEST_DIR}/{fault.target.path}" if fault.target.kind == "manifest" else fault.target.path
+    path = f"{MANIFEST_DIR}/{fault.target.path}" if fault.target.kind == "manifest" else getattr(fault.target, "path", None)
     # A file_created target's path must not exist yet (its strategy checks that, and its source).
     if path and fault.target.kind != "file_created" and not node.exists(path):
         raise InfrastructureError(f"node {node.spec}: {path} not found; nothing changed")
     return kube, node, node_name, path
+
+
+def _changed(t) -> str:
+    """What a target with no node file changed, from its own fields."""
+    if t.kind == "service":
+        return f"systemctl {t.action} {t.unit}"
+    return f"{t.kind} " + ", ".join(f"{k} {v}" for k, v in t.model_dump(exclude={"kind"}, exclude_none=True).items())
 
 
 def cmd_break(args) -> int:
@@ -475,7 +482,7 @@ def cmd_break(args) -> int:
             print(f"  changed: {path}")
             print(f"  backup:  {inj.backup_path}")
         else:
-            print(f"  changed: systemctl {fault.target.action} {fault.target.unit}")
+            print(f"  changed: {_changed(fault.target)}")
         print(f"  journal: {inj.entry.file}")
         first = [ln for ln in shown.strip().splitlines() if ln.strip()][:3]
         print("  now:     " + "\n           ".join(ln[:300] for ln in first))
@@ -801,7 +808,7 @@ def cmd_lab_setup(args) -> int:
         if path:
             print(f"  changed: {path} (backup {inj.backup_path})")
         else:
-            print(f"  changed: systemctl {fault.target.action} {fault.target.unit}")
+            print(f"  changed: {_changed(fault.target)}")
         for kind, ev in evidence.items():
             first = next((ln for ln in ev.strip().splitlines() if ln.strip()), "")
             print(f"  sees:    {kind}: {first[:200]}")

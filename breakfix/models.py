@@ -9,24 +9,24 @@ the same declaration.
 
 The model is the one place of the fault file's rules. It is built from the tables the engine has:
 the target kinds (targets_spec.TARGET_KINDS, with their cross-field rules), the edit ops
-(edits.EDIT_OPS) and the symptom kinds (symptoms_spec.SYMPTOM_KINDS), each parameter with its type
-(params.Param: its check and its JSON Schema), so a kind added to the engine is validated and in the
-schema at once. catalog.parse_fault runs it and turns its first error into the one line."""
+(edits.EDIT_OPS) and the symptom kinds (breakfix/symptoms/: each kind's module declares its fields,
+their types and defaults), each parameter with its type (params.Param: its check and its JSON
+Schema), so a kind added to the engine is validated and in the schema at once. catalog.parse_fault runs it and turns its first error into the one line."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr,
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr,
                       TypeAdapter, ValidationError, WithJsonSchema, create_model, field_validator,
                       model_validator)
 
 from .edits import EDIT_OPS
 from .errors import FaultFileError
-from .params import Param
+from .params import pydantic_type
 from .shapes import DEFAULT_FAULT_SHAPES, DEFAULT_NODE, check_selector, check_version_range, shape_names
-from .symptoms_spec import SYMPTOM_KINDS
+from .symptoms import SYMPTOM_KINDS
 from .targets_spec import COMPONENTS, TARGET_KINDS
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,62}$"
@@ -46,31 +46,24 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-def _param_type(p: Any):
-    """A parameter's declared type (params.Param, a Python type or a tuple of types) as a pydantic type."""
-    if isinstance(p, Param):
-        def check(v, p=p):
-            reason = p.problem(v)
-            if reason:
-                raise ValueError(reason)
-            return v
-        return Annotated[Any, AfterValidator(check), WithJsonSchema(dict(p.schema) or {}), Field(description=p.what)]
-    return {int: StrictInt, str: StrictStr, bool: StrictBool, list: list[StrictStr], float: float}.get(p, Any)
+class TargetFields(_Strict):
+    """A fault's `target`, validated: the engine's own object (targets.py reads its fields by name)."""
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 def _entry_models(table: dict, key: str, kind_of) -> list[type[BaseModel]]:
     models = []
     for name, spec in table.items():
         required, optional, doc = kind_of(spec)
+        defaults = getattr(spec, "defaults", {})
         fields: dict[str, Any] = {key: (Literal[name], ...)}
         for k, t in required.items():
-            fields[k] = (_param_type(t), ...)
+            fields[k] = (pydantic_type(t), ...)
         for k, t in optional.items():
-            fields[k] = (_param_type(t) | None, None)
-        if key == "kind" and table is SYMPTOM_KINDS:
-            fields["description"] = (StrictStr | None, Field(None, description="what is seen, in words"))
+            fields[k] = (pydantic_type(t), defaults[k]) if k in defaults else (pydantic_type(t) | None, None)
         prefix = "Target" if table is TARGET_KINDS else key.capitalize()
-        m = create_model(f"{prefix}_{name}", __base__=_Strict, __doc__=doc, **fields)
+        base = TargetFields if table is TARGET_KINDS else _Strict
+        m = create_model(f"{prefix}_{name}", __base__=base, __doc__=doc, **fields)
         models.append(m)
     return models
 
@@ -80,23 +73,18 @@ def _edit_spec(entry):
     return required, optional, None
 
 
-def _symptom_spec(spec):
-    types = spec.types
-    return ({k: types.get(k, Any) for k in sorted(spec.required)},
-            {k: types.get(k, Any) for k in spec.optional}, spec.summary)
-
-
 def _target_spec(spec):
     return spec.required, spec.optional, spec.summary
 
 
 _EDITS = _entry_models(EDIT_OPS, "op", _edit_spec)
-_SYMPTOMS = _entry_models(SYMPTOM_KINDS, "kind", _symptom_spec)
+_SYMPTOMS = [k.model for k in SYMPTOM_KINDS.values()]     # each kind's own (breakfix/symptoms/)
 _TARGETS = _entry_models(TARGET_KINDS, "kind", _target_spec)
 Edit = Annotated[Union[tuple(_EDITS)], Field(discriminator="op")]
 Symptom = Annotated[Union[tuple(_SYMPTOMS)], Field(discriminator="kind")]
 Target = Annotated[Union[tuple(_TARGETS)], Field(discriminator="kind")]
 SYMPTOM = TypeAdapter(Symptom)
+TARGET = TypeAdapter(Target)
 
 
 _VERSIONS_SCHEMA = {"anyOf": [{"type": "object", "additionalProperties": False, "minProperties": 1,

@@ -1,12 +1,14 @@
 """Types of the parameters a fault file gives to an edit op (edits.EDIT_OPS) or a symptom kind
-(symptoms_spec.SYMPTOM_KINDS). Each says in words what it accepts, for the one-line error, and
+(breakfix/symptoms/: each kind's fields). Each says in words what it accepts, for the one-line error, and
 checks a value; the catalog validates every parameter with them when it loads a file, so a wrong
 type is refused before anything runs instead of failing half-way through an injection."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Annotated, Any, Callable
+
+from pydantic import AfterValidator, Field, StrictBool, StrictInt, StrictStr, WithJsonSchema
 
 from .waits import MIN_SECONDS
 
@@ -61,3 +63,24 @@ FIELD_PATH = Param("a field path like clusters[0].cluster.server",
 ANY = Param("any value", lambda v: True)
 ANY_TEXT = Param("a string (may be empty)", lambda v: isinstance(v, str), {"type": "string"})
 HOLD = seconds(MIN_SECONDS["hold"])
+WORKLOAD = Param("deployment/NAMESPACE/NAME or daemonset/NAMESPACE/NAME",
+                 lambda v: isinstance(v, str) and len(v.split("/")) == 3 and all(v.split("/"))
+                 and v.split("/")[0] in ("deployment", "daemonset"),
+                 {"type": "string", "pattern": "^(deployment|daemonset)/[^/]+/[^/]+$"})
+INTS = Param("a non-empty list of integers", lambda v: isinstance(v, list) and bool(v) and all(
+    _is_int(x) for x in v), {"type": "array", "items": {"type": "integer"}, "minItems": 1})
+STREAK = Param("an integer 1-20 (failed probes in a row)", lambda v: _is_int(v) and 1 <= v <= 20,
+               {"type": "integer", "minimum": 1, "maximum": 20})
+
+
+def pydantic_type(p: Any):
+    """A parameter's declared type (a Param, or a Python type) as a pydantic type: a Param keeps its
+    check (its words become the one-line error) and its JSON Schema."""
+    if isinstance(p, Param):
+        def check(v, p=p):
+            reason = p.problem(v)
+            if reason:
+                raise ValueError(reason)
+            return v
+        return Annotated[Any, AfterValidator(check), WithJsonSchema(dict(p.schema) or {}), Field(description=p.what)]
+    return {int: StrictInt, str: StrictStr, bool: StrictBool, list: list[StrictStr], float: float}.get(p, Any)

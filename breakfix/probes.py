@@ -20,6 +20,7 @@ run for reasons of its own: the grader's credentials may not create objects, the
 be asked). Only pass and fail are evidence."""
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import secrets
@@ -28,6 +29,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
+from urllib.parse import urlsplit
+
+import yaml
 
 from .waits import Observation
 
@@ -744,3 +748,14 @@ def cleanup(kube) -> None:
     with contextlib.suppress(Exception):
         for s in kube.core.list_namespaced_service(ns, label_selector=sel, _request_timeout=REQUEST_TIMEOUT).items:
             kube.core.delete_namespaced_service(s.metadata.name, ns, _request_timeout=REQUEST_TIMEOUT)
+
+
+def endpoint(kubeconfig) -> tuple[str, int, bytes | None]:
+    """(host, port, CA PEM) of the kubeconfig's current cluster."""
+    cfg = yaml.safe_load(open(kubeconfig, encoding="utf-8"))
+    ctx_name = cfg.get("current-context")
+    ctx = next((c["context"] for c in cfg.get("contexts", []) if c["name"] == ctx_name), None)
+    cl = next((c["cluster"] for c in cfg["clusters"] if not ctx or c["name"] == ctx["cluster"]), cfg["clusters"][0]["cluster"])
+    u = urlsplit(cl["server"])
+    ca = base64.b64decode(cl["certificate-authority-data"]) if cl.get("certificate-authority-data") else None
+    return u.hostname, u.port or 443, ca

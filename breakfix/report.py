@@ -182,7 +182,8 @@ def fault_description(fault) -> str:
     """The description of a fault's test as Markdown (Allure renders it: headings, lists, code):
     what it breaks, the symptoms it must show, the fix and the remediation."""
     t = fault.target
-    named = t.path or t.unit or next((str(v) for k, v in (t.spec or {}).items() if k != "kind" and v), None)
+    fields = t.model_dump(exclude={"kind"}, exclude_none=True)
+    named = fields.get("path") or fields.get("unit") or next((str(v) for v in fields.values() if v), None)
     where = f" `{named}`" if named else ""
     symptoms = "\n".join(f"- `{s['kind']}`" + (f": {' '.join(str(s['description']).split())}"
                                                 if s.get("description") else "") for s in fault.symptoms)

@@ -31,22 +31,12 @@ from .errors import InfrastructureError, NoEffect, WaitTimeout
 from .journal import Entry, Journal, JournalError
 from .killpoints import killpoint
 from .node import MANIFEST_DIR
+from .probes import endpoint
 from .targets_spec import HOST_KINDS, TARGET_KINDS
 from .view import sandboxes
 from .waits import Observation, wait_until
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
-
-
-def tfield(target: Any, name: str, default: Any = None) -> Any:
-    """A target field, whatever the target's representation (dataclass, pydantic model, mapping)."""
-    if isinstance(target, dict):
-        return target.get(name, default)
-    val = getattr(target, name, None)
-    if val is None:    # catalog.Target keeps every field the file gives in `spec`
-        extra = getattr(target, "spec", None) or getattr(target, "model_extra", None) or {}
-        val = extra.get(name) if isinstance(extra, dict) else None
-    return default if val is None else val
 
 
 class TargetKind(Protocol):
@@ -73,7 +63,7 @@ class _NodeFile:
     host = False
 
     def path(self, lab, target) -> str:
-        return tfield(target, "path")
+        return target.path
 
     def read_original(self, lab, inj) -> None:
         inj.path = self.path(lab, inj.fault.target)
@@ -109,7 +99,7 @@ class ManifestTarget(_NodeFile):
     name = "manifest"
 
     def path(self, lab, target) -> str:
-        return f"{MANIFEST_DIR}/{tfield(target, 'path')}"
+        return f"{MANIFEST_DIR}/{target.path}"
 
     def prepare(self, lab, inj) -> None:
         inj.before_uid = lab.sandbox_uid(inj.fault.component)
@@ -123,10 +113,10 @@ class ManifestTarget(_NodeFile):
         self.write(lab, inj)
 
     def took_effect(self, lab, inj) -> None:
-        static_pod_changed(lab, inj, inj.fault.component, f"kubelet runs the edited {tfield(inj.fault.target, 'path')}")
+        static_pod_changed(lab, inj, inj.fault.component, f"kubelet runs the edited {inj.fault.target.path}")
 
     def recovered(self, lab, inj) -> None:
-        static_pod_back(lab, inj, inj.fault.component, f"kubelet runs the restored {tfield(inj.fault.target, 'path')}")
+        static_pod_back(lab, inj, inj.fault.component, f"kubelet runs the restored {inj.fault.target.path}")
 
 
 def static_pod_changed(lab, inj, component: str, what: str) -> None:
@@ -171,7 +161,7 @@ class FileTarget(_NodeFile):
     name = "file"
 
     def prepare(self, lab, inj) -> None:
-        unit, pod = tfield(inj.fault.target, "unit"), tfield(inj.fault.target, "static_pod")
+        unit, pod = inj.fault.target.unit, inj.fault.target.static_pod
         if unit:
             _before_invocation(lab, inj, unit)
         else:
@@ -184,21 +174,21 @@ class FileTarget(_NodeFile):
 
     def entry(self, lab, inj):
         e = super().entry(lab, inj)
-        e.restart_unit = tfield(inj.fault.target, "unit")
-        e.restart_static_pod = tfield(inj.fault.target, "static_pod")
+        e.restart_unit = inj.fault.target.unit
+        e.restart_static_pod = inj.fault.target.static_pod
         return e
 
     def apply(self, lab, inj) -> None:
         self.write(lab, inj)
-        if tfield(inj.fault.target, "unit"):
-            lab.node.systemctl("restart", tfield(inj.fault.target, "unit"))
+        if inj.fault.target.unit:
+            lab.node.systemctl("restart", inj.fault.target.unit)
         else:
-            lab.node.restart_static_container(tfield(inj.fault.target, "static_pod"))
+            lab.node.restart_static_container(inj.fault.target.static_pod)
 
     def took_effect(self, lab, inj) -> None:
-        pod = tfield(inj.fault.target, "static_pod")
+        pod = inj.fault.target.static_pod
         if not pod:
-            _unit_restarted(lab, inj, tfield(inj.fault.target, "unit"))
+            _unit_restarted(lab, inj, inj.fault.target.unit)
             return
 
         def restarted() -> Observation:
@@ -214,17 +204,17 @@ class ServiceTarget:
     host = False
 
     def prepare(self, lab, inj) -> None:
-        _before_invocation(lab, inj, tfield(inj.fault.target, "unit"))
+        _before_invocation(lab, inj, inj.fault.target.unit)
 
     def entry(self, lab, inj):
-        return Entry(fault=inj.fault.id, kind=self.name, start_unit=tfield(inj.fault.target, "unit"))
+        return Entry(fault=inj.fault.id, kind=self.name, start_unit=inj.fault.target.unit)
 
     def apply(self, lab, inj) -> None:
         t = inj.fault.target
-        lab.node.systemctl(tfield(t, "action"), tfield(t, "unit"))
+        lab.node.systemctl(t.action, t.unit)
 
     def took_effect(self, lab, inj) -> None:
-        unit = tfield(inj.fault.target, "unit")
+        unit = inj.fault.target.unit
 
         def stopped() -> Observation:
             state = lab.node.unit_state(unit)
@@ -246,7 +236,7 @@ class FileRemovedTarget(_NodeFile):
     name = "file_removed"
 
     def prepare(self, lab, inj) -> None:
-        pod = tfield(inj.fault.target, "static_pod")
+        pod = inj.fault.target.static_pod
         if pod:
             inj.before_uid = lab.sandbox_uid(pod)
             if not inj.before_uid:
@@ -264,7 +254,7 @@ class FileRemovedTarget(_NodeFile):
         lab.node.remove(inj.path)
 
     def took_effect(self, lab, inj) -> None:
-        pod = tfield(inj.fault.target, "static_pod")
+        pod = inj.fault.target.static_pod
         if pod:
 
             def gone() -> Observation:
@@ -279,7 +269,7 @@ class FileRemovedTarget(_NodeFile):
                    f"{inj.path} gone", lab.t("took_effect"), interval=lab.poll)
 
     def recovered(self, lab, inj) -> None:
-        pod = tfield(inj.fault.target, "static_pod")
+        pod = inj.fault.target.static_pod
         if pod:
             static_pod_back(lab, inj, pod, f"kubelet runs {pod} again")
 
@@ -293,15 +283,15 @@ class FileCreatedTarget(_NodeFile):
 
     def prepare(self, lab, inj) -> None:
         t = inj.fault.target
-        inj.path = tfield(t, "path")
+        inj.path = t.path
         if lab.node.exists(inj.path):
             raise InfrastructureError(f"{inj.path} already exists on the node; nothing changed")
-        pod = tfield(t, "static_pod")
+        pod = t.static_pod
         if pod:
             inj.before_uid = lab.sandbox_uid(pod)
             if not inj.before_uid:
                 raise InfrastructureError(f"no ready {pod} pod sandbox on the node before the fault; nothing changed")
-        src = tfield(t, "source")
+        src = t.source
         inj.original = lab.node.read_bytes(src)
         inj.mode = lab.node.file_mode(src)
         inj.new_bytes = self.edited(inj) if inj.fault.edits else inj.original
@@ -315,7 +305,7 @@ class FileCreatedTarget(_NodeFile):
         lab.node.write_atomic(inj.path, inj.new_bytes, mode=inj.mode, before_rename=lambda: killpoint("during-write"))
 
     def took_effect(self, lab, inj) -> None:
-        pod = tfield(inj.fault.target, "static_pod")
+        pod = inj.fault.target.static_pod
         if pod:
             static_pod_changed(lab, inj, pod, f"kubelet runs the copy {inj.path}")
             return
@@ -323,7 +313,7 @@ class FileCreatedTarget(_NodeFile):
                    f"{inj.path} created", lab.t("took_effect"), interval=lab.poll)
 
     def recovered(self, lab, inj) -> None:
-        pod = tfield(inj.fault.target, "static_pod")
+        pod = inj.fault.target.static_pod
         if pod:
             static_pod_back(lab, inj, pod, f"kubelet runs {pod} from its own manifest again")
 
@@ -345,11 +335,11 @@ class CertificateTarget(_NodeFile):
     def prepare(self, lab, inj) -> None:
         t = inj.fault.target
         self.read_original(lab, inj)
-        ca = tfield(t, "ca")
-        ca_key = tfield(t, "ca_key") or ca.rsplit(".", 1)[0] + ".key"
+        ca = t.ca
+        ca_key = t.ca_key or ca.rsplit(".", 1)[0] + ".key"
         inj.new_bytes = reissue_expired(inj.original, lab.node.read_bytes(ca), lab.node.read_bytes(ca_key),
-                                        int(tfield(t, "expired_days", 1)))
-        if tfield(t, "served", False) and served_certificate(lab.kube.kubeconfig) is None:
+                                        int(t.expired_days))
+        if t.served and served_certificate(lab.kube.kubeconfig) is None:
             raise InfrastructureError("the cluster endpoint's certificate cannot be read before the fault: its "
                                       "change could not be proven; nothing changed")
 
@@ -359,7 +349,7 @@ class CertificateTarget(_NodeFile):
 
     def took_effect(self, lab, inj) -> None:
         want = pem_der_sha(inj.new_bytes)
-        if tfield(inj.fault.target, "served", False):
+        if inj.fault.target.served:
             def served() -> Observation:
                 got = served_certificate(lab.kube.kubeconfig)
                 return Observation(got == want, f"served certificate sha256 {got or '(no handshake)'}, new {want}")
@@ -369,7 +359,7 @@ class CertificateTarget(_NodeFile):
                        f"{inj.path} replaced", lab.t("took_effect"), interval=lab.poll)
 
     def recovered(self, lab, inj) -> None:
-        if tfield(inj.fault.target, "served", False):
+        if inj.fault.target.served:
             want = pem_der_sha(inj.original)
 
             def served() -> Observation:
@@ -404,19 +394,6 @@ def pem_der_sha(pem: bytes) -> str:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
     return _sha(x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER))
-
-
-def endpoint(kubeconfig) -> tuple[str, int, bytes | None]:
-    """(host, port, CA PEM) of the kubeconfig's current cluster."""
-    import base64
-    from urllib.parse import urlsplit
-    cfg = yaml.safe_load(open(kubeconfig, encoding="utf-8"))
-    ctx_name = cfg.get("current-context")
-    ctx = next((c["context"] for c in cfg.get("contexts", []) if c["name"] == ctx_name), None)
-    cl = next((c["cluster"] for c in cfg["clusters"] if not ctx or c["name"] == ctx["cluster"]), cfg["clusters"][0]["cluster"])
-    u = urlsplit(cl["server"])
-    ca = base64.b64decode(cl["certificate-authority-data"]) if cl.get("certificate-authority-data") else None
-    return u.hostname, u.port or 443, ca
 
 
 def served_certificate(kubeconfig) -> str | None:
@@ -527,7 +504,7 @@ class ApiObjectTarget:
 
     def prepare(self, lab, inj) -> None:
         t = inj.fault.target
-        ref, roll = tfield(t, "object"), tfield(t, "rollout")
+        ref, roll = t.object, t.rollout
         doc = _read(lab.kube, ref)
         new = edits.apply_edits(doc, list(inj.fault.edits))
         fields, changed = {}, {}
@@ -549,19 +526,19 @@ class ApiObjectTarget:
         return Entry(fault=inj.fault.id, kind=self.name, objects=inj.context["object_fields"])
 
     def apply(self, lab, inj) -> None:
-        ref = tfield(inj.fault.target, "object")
+        ref = inj.fault.target.object
         before, after = inj.context["object_fields"][ref], inj.context["object_new"][ref]
         lab.reporter.attach(f"patch {ref}", edits.diff_text(json.dumps(before, indent=1, sort_keys=True) + "\n",
                                                            json.dumps(after, indent=1, sort_keys=True) + "\n", ref), "diff")
         killpoint("during-write")
         _patch(lab.kube, ref, _replace_ops(after))
-        roll = tfield(inj.fault.target, "rollout")
+        roll = inj.fault.target.rollout
         if roll:
             res = _patch(lab.kube, roll, _replace_ops(inj.context["object_new"][roll]))
             inj.context["rollout_generation"] = res.metadata.generation
 
     def took_effect(self, lab, inj) -> None:
-        ref, roll = tfield(inj.fault.target, "object"), tfield(inj.fault.target, "rollout")
+        ref, roll = inj.fault.target.object, inj.fault.target.rollout
 
         def applied() -> Observation:
             doc = _read(lab.kube, ref)
@@ -623,7 +600,7 @@ class HostContainerTarget:
     host = True
 
     def container(self, lab, target) -> str:
-        return f"{cluster_of(lab.node_name)}-{tfield(target, 'container')}"
+        return f"{cluster_of(lab.node_name)}-{target.container}"
 
     def prepare(self, lab, inj) -> None:
         inj.path = None

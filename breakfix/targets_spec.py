@@ -1,6 +1,6 @@
-"""The target kinds a fault file may name (`target.kind`), with their fields. Like symptoms_spec.py
-this is a table, no cluster needed: the catalog and the fault model (models.py) validate against it,
-the engine implements each kind (lab.py). A target kind added here is in the schema at once.
+"""The target kinds a fault file may name (`target.kind`), with their fields. This is a table, no
+cluster needed: the catalog and the fault model (models.py) validate against it, the engine implements each kind
+(targets.py). A target kind added here is in the schema at once.
 
 Each kind says which `target` fields it takes (required and optional, each with its type), whether
 the fault lists `edits` (required, allowed or refused), and its cross-field rule (`check`): given the
@@ -59,6 +59,7 @@ class TargetSpec:
     summary: str
     required: dict = field(default_factory=dict)   # field -> params.Param
     optional: dict = field(default_factory=dict)   # field -> params.Param
+    defaults: dict = field(default_factory=dict)   # optional field -> its value when the file leaves it out
     edits: str = "required"                        # required | allowed | refused
     check: Check | None = None
 
@@ -164,7 +165,8 @@ TARGET_KINDS: dict[str, TargetSpec] = {
         "for the same key and names, expired `expired_days` ago (generated on the host); undone by putting the "
         "original bytes back. `served`: the cluster endpoint serving the new certificate is the proof",
         required={"path": ABS_PATH, "ca": ABS_PATH},
-        optional={"ca_key": ABS_PATH, "expired_days": DAYS, "served": FLAG_BOOL}, edits="refused"),
+        optional={"ca_key": ABS_PATH, "expired_days": DAYS, "served": FLAG_BOOL},
+        defaults={"expired_days": 1, "served": False}, edits="refused"),
     "api_object": TargetSpec(
         "a Kubernetes API object (`object`: configmap|deployment|daemonset/NAMESPACE/NAME) patched by `edits` "
         "(set_field, replace_text on the object as the API returns it); the journal on the node keeps the "

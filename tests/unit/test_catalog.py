@@ -4,8 +4,7 @@ import pytest
 
 from breakfix.catalog import COMPONENTS, load_catalog, load_file, select
 from breakfix.errors import FaultFileError, UnknownFault
-from breakfix.symptoms import CHECKS
-from breakfix.symptoms_spec import SYMPTOM_KINDS
+from breakfix.symptoms import CHECKS, SYMPTOM_KINDS
 
 from .samples import DEMO_FAULT, write
 

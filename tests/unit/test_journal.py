@@ -7,7 +7,7 @@ import json
 import pytest
 
 from breakfix import killpoints
-from breakfix.catalog import Fault, Target
+from breakfix.catalog import Fault, target
 from breakfix.errors import NodeUnreachable
 from breakfix.journal import Entry, Journal, JournalError, backup_path, journal_path
 from breakfix.lab import Lab
@@ -129,11 +129,11 @@ class LabNode(FakeNode):
 
 KUBELET_CONF = "/etc/kubernetes/kubelet.conf"
 FAULTS = {
-    "manifest": Fault("demo", "kube-scheduler", "demo", "critical", Target("manifest", "kube-scheduler.yaml"),
+    "manifest": Fault("demo", "kube-scheduler", "demo", "critical", target("manifest", path="kube-scheduler.yaml"),
                       ({"op": "set_command", "value": "nope"},), ({"kind": "pod_not_scheduled"},), "f", "r"),
-    "file": Fault("demo", "kubelet", "demo", "critical", Target("file", KUBELET_CONF, unit="kubelet"),
+    "file": Fault("demo", "kubelet", "demo", "critical", target("file", path=KUBELET_CONF, unit="kubelet"),
                   ({"op": "set_field", "path": "kind", "value": "Nope"},), ({"kind": "node_not_ready"},), "f", "r"),
-    "service": Fault("demo", "kubelet", "demo", "critical", Target("service", unit="kubelet", action="stop"),
+    "service": Fault("demo", "kubelet", "demo", "critical", target("service", unit="kubelet", action="stop"),
                      (), ({"kind": "node_not_ready"},), "f", "r"),
 }
 

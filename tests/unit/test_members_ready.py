@@ -10,6 +10,7 @@ from types import SimpleNamespace as NS
 import pytest
 
 from breakfix import symptoms
+from breakfix.symptoms import members_ready
 from breakfix.errors import SymptomNotObserved
 from breakfix.symptoms import Member, MemberProbe, control_plane_members, member_readyz, members_verdict
 
@@ -56,14 +57,14 @@ class FakeLab:
 def _run(monkeypatch, members, results, deadline=0.4):
     """RESULTS: per round, member -> status (None: the probe failed); the last round repeats."""
     rounds = {"i": 0}
-    monkeypatch.setattr(symptoms, "kubeconfig_tls", lambda kubeconfig: (None, {}))
+    monkeypatch.setattr(members_ready, "kubeconfig_tls", lambda kubeconfig: (None, {}))
 
     def fake_probe(member, ctx, headers):
         r = results[min(rounds["i"] // len(members), len(results) - 1)]
         rounds["i"] += 1
         st = r[member.node]
         return MemberProbe(member, st, None if st is not None else "no connection: ConnectionRefusedError")
-    monkeypatch.setattr(symptoms, "member_readyz", fake_probe)
+    monkeypatch.setattr(members_ready, "member_readyz", fake_probe)
     inj = NS(context={"members": members})
     return symptoms.check(FakeLab(None, deadline), inj, {"kind": "members_ready"})
 
@@ -86,7 +87,7 @@ def test_deadline_names_the_last_state_of_each_member(monkeypatch):
 
 
 def test_no_members_proves_nothing(monkeypatch):
-    monkeypatch.setattr(symptoms, "member_readyz", lambda *a: pytest.fail("nothing to ask"))
+    monkeypatch.setattr(members_ready, "member_readyz", lambda *a: pytest.fail("nothing to ask"))
     with pytest.raises(SymptomNotObserved, match="no control-plane node.*proves nothing"):
         symptoms.check(FakeLab(None), NS(context={"members": []}), {"kind": "members_ready"})
 
@@ -120,7 +121,7 @@ def test_control_plane_members_from_nodes():
              _node("ha-control-plane", cp, [("InternalIP", "172.18.0.3")]),
              _node("ha-worker", {}, [("InternalIP", "172.18.0.9")]),
              _node("ha-control-plane3", cp, [("Hostname", "x")])]          # no InternalIP: cannot be asked
-    pods = [NS(metadata=NS(annotations={symptoms.APISERVER_ENDPOINT_ANNOTATION: "172.18.0.3:7443"}),
+    pods = [NS(metadata=NS(annotations={members_ready.APISERVER_ENDPOINT_ANNOTATION: "172.18.0.3:7443"}),
                spec=NS(node_name="ha-control-plane"))]
     kube = NS(core=NS(list_node=lambda **k: NS(items=nodes)), pods=lambda ns, sel: pods)
     assert control_plane_members(kube) == [Member("ha-control-plane", "172.18.0.3", 7443),

@@ -35,7 +35,7 @@ class Lab:
 
 
 def status(monkeypatch):
-    monkeypatch.setattr("breakfix.symptoms.workload_status", lambda kube, ref: {"selector": {"k8s-app": "kube-proxy"}})
+    monkeypatch.setattr("breakfix.symptoms.service_unreachable.workload_status", lambda kube, ref: {"selector": {"k8s-app": "kube-proxy"}})
 
 
 def test_the_node_whose_proxy_is_down_is_chosen_even_when_it_is_not_the_target(monkeypatch):

@@ -5,7 +5,7 @@ from types import SimpleNamespace as NS
 import pytest
 
 from breakfix.errors import SymptomNotObserved
-from breakfix.symptoms import _scale_stuck
+from breakfix.symptoms import check
 
 
 def pod(uid):
@@ -34,11 +34,11 @@ def lab(kube):
 def test_a_terminating_pod_of_an_earlier_scale_down_is_not_a_reaction():
     old = [pod("a"), pod("b"), pod("terminating")]       # three pods listed, two of them Ready
     inj = NS(context={})
-    ev = _scale_stuck(lab(Kube([old, old])), inj, {"add": 1})
+    ev = check(lab(Kube([old, old])), inj, {"kind": "scale_stuck", "add": 1})
     assert "created since the scale: none" in ev and inj.context["scale_target"] == 3
 
 
 def test_a_pod_created_after_the_scale_breaks_the_hold():
     old = [pod("a"), pod("b")]
     with pytest.raises(SymptomNotObserved):
-        _scale_stuck(lab(Kube([old, old + [pod("new")]])), NS(context={}), {"add": 1})
+        check(lab(Kube([old, old + [pod("new")]])), NS(context={}), {"kind": "scale_stuck", "add": 1})

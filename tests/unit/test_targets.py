@@ -9,7 +9,7 @@ import json
 import pytest
 
 from breakfix import killpoints, targets
-from breakfix.catalog import Fault, Target
+from breakfix.catalog import Fault, target
 from breakfix.journal import Entry, Journal, JournalError, backup_path, host_journal, journal_path, parse_entry
 
 from .test_journal import Killed, LabNode, lab_on
@@ -21,7 +21,7 @@ POD = b"apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: s\n    image:
 
 
 def fault(kind: str, edits=(), **spec) -> Fault:
-    return Fault("demo", "cni", "demo", "critical", Target(kind, path=spec.get("path"), spec=spec), tuple(edits),
+    return Fault("demo", "cni", "demo", "critical", target(kind, **spec), tuple(edits),
                  ({"kind": "node_not_ready"},), "f", "r")
 
 
@@ -147,7 +147,7 @@ COREFILE = ".:53 {\n    forward . /etc/resolv.conf\n}\n"
 
 def api_fault():
     return Fault("demo", "coredns", "demo", "critical",
-                 Target("api_object", spec={"object": "configmap/kube-system/coredns",
+                 target("api_object", **{"object": "configmap/kube-system/coredns",
                                             "rollout": "deployment/kube-system/coredns"}),
                  ({"op": "replace_text", "path": "data.Corefile", "old": "forward", "new": "foward"},),
                  ({"kind": "dns_unanswered"},), "f", "r")
@@ -213,7 +213,7 @@ def test_host_container_journals_on_the_host_before_docker_stop_and_replay_start
     lab = lab_on(node)
     lab.node_name = "cat9-control-plane"
     lab.journal.host = host_journal("cat9", str(tmp_path))
-    f = Fault("demo", "load-balancer", "demo", "critical", Target("host_container", spec={
+    f = Fault("demo", "load-balancer", "demo", "critical", target("host_container", **{
         "container": "external-load-balancer"}), (), ({"kind": "api_unreachable"},), "f", "r")
     seen = []
     lab.inject(f, register=lambda fn: seen.append(sorted(p.name for p in tmp_path.iterdir())))
@@ -276,7 +276,7 @@ def test_certificate_kind_backs_up_then_writes_the_reissued_one_and_replay_resto
     crt = "/etc/kubernetes/pki/apiserver.crt"
     node = LabNode({crt: leaf_pem, "/etc/kubernetes/pki/ca.crt": ca_pem, "/etc/kubernetes/pki/ca.key": ca_key_pem})
     before = dict(node.files)
-    f = Fault("demo", "pki", "demo", "critical", Target("certificate", path=crt, spec={
+    f = Fault("demo", "pki", "demo", "critical", target("certificate", **{
         "path": crt, "ca": "/etc/kubernetes/pki/ca.crt", "expired_days": 1}), (), ({"kind": "tls_verify_error"},),
         "f", "r")
     lab = lab_on(node)
