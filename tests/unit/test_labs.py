@@ -138,3 +138,16 @@ def test_the_catalogs_reference_lab_numbers_agree_with_the_lab_file():
     assert {s.fault.id: s.number for s in lab.steps} == {
         f.id: f.reference_lab for f in CATALOG.values() if f.reference_lab}
 
+
+def test_a_lab_is_replayed_on_its_shape_or_one_all_its_faults_fit():
+    """labs.Lab.fits: the shipped single-node labs run on a workers cluster too (their faults apply
+    there), the worker lab only on its own shape."""
+    from breakfix.catalog import load_catalog
+    labs = load_labs(load_catalog())
+    assert {i: [s for s in ("single", "workers", "ha") if lab.fits(s)] for i, lab in labs.items()} == {
+        "api-server-and-etcd": ["single", "workers"], "control-plane-failure": ["single", "workers"],
+        "worker-node-failure": ["workers"]}
+    wk = labs["worker-node-failure"]
+    assert (wk.shape, wk.app_node) == ("workers", "worker")
+    assert [s.fault.nodes for s in wk.steps] == [("worker",), ("worker",)]
+    assert all(s.hints and s.learner for s in wk.steps)

@@ -27,3 +27,15 @@ def test_matrix_slices_cover_the_catalog_exactly_once():
     slices = [slice_of(ids, i, n) for i in matrix["shard"]]
     assert sum(len(s) for s in slices) == len(ids), "a test is in two slices"
     assert set().union(*slices) == set(ids), "a test is in no slice"
+
+
+def test_every_lab_is_replayed_by_a_shape_of_the_matrix():
+    """The matrix's runs skip a lab of another shape (--no-lab-clusters): every lab must fit one of
+    its shapes (labs.Lab.fits), or no run replays it."""
+    wf = yaml.safe_load(WORKFLOW.read_text())
+    job = wf["jobs"]["conformance"]
+    run = next(st["run"] for st in job["steps"] if "make conformance" in str(st.get("run", "")))
+    assert "--no-lab-clusters" in run
+    shapes = job["strategy"]["matrix"]["shape"]
+    for lab in load_labs(load_catalog()).values():
+        assert [s for s in shapes if lab.fits(s)], f"lab {lab.id} fits no shape of the matrix ({shapes})"
