@@ -10,16 +10,14 @@ from breakfix.grading import step_grader
 from breakfix.grading.render import to_text
 from breakfix.report import Shown, markdown_text
 from breakfix.runner import run_cycle
+from fixtures.lab import labs_on
 
 
 @pytest.mark.e2e
 @pytest.mark.lab_replay
-def test_lab(lab_def, catalog, phase_picture, writable_lab, restore_on_exit, request):
-    lab = writable_lab
-    shape = request.config._breakfix_shape.name
-    off = [s.fault.id for s in lab_def.steps if shape not in s.fault.shapes]
-    if off:
-        pytest.skip(f"lab {lab_def.id}: its faults ({', '.join(off)}) are not for cluster shape {shape}")
+def test_lab(lab_def, catalog, phase_picture, replay_lab, restore_on_exit, request):
+    # on a cluster of the lab's shape (fixtures/lab.py replay_lab), `app` placed where the lab says
+    lab = replay_lab
     # A step that fails after redeploying `app` (the learner's story) must not leave the next test on
     # this cluster without it: `app` back at one replica whatever happened (a finalizer registered
     # first runs last, after the step's own restore).
@@ -38,14 +36,14 @@ def test_lab(lab_def, catalog, phase_picture, writable_lab, restore_on_exit, req
                                                 f"{s.fault.component})  \n{markdown_text(s.fault.remediation)}"
                                  for s in lab_def.steps]))
     lab.wait_settled("control plane Ready before the lab")
-    lab.kube.scale(lab.app_name, lab_def.app_replicas, lab.namespace)
-    lab.wait_app(lab_def.app_replicas)
+    lab.ensure_app(lab_def.app_replicas)
     for step in lab_def.steps:
         with allure.step(f"lab {lab_def.id} {step.full_title} ({step.fault.id})"):
             # the suite's cycle (one look when nothing changed since the last settle, the window after
             # the fix overlapped with the step's "fixed" checks where that is safe), verified by the
             # step's own "fixed" criteria
-            run_cycle([lab], step.fault, restore_on_exit, verify=lambda c, step=step: fixed(c, step))
+            run_cycle(labs_on(step.fault, lab), step.fault, restore_on_exit,
+                      verify=lambda c, step=step: fixed(c, step))
             with allure.step(f"grade step {step.number} (breakfix lab check {lab_def.id} --step {step.number})"):
                 grader = step_grader(step, lab.node, lab.kube, lab.node_name, catalog, app_name=lab.app_name,
                                      namespace=lab.namespace, probe_image=lab.probe_image)
@@ -67,6 +65,8 @@ def fixed(c, step) -> None:
         lab.kube.scale(lab.app_name, step.app_replicas, lab.namespace)
         obs = lab.wait_app(step.app_replicas)
         allure.attach(obs.text(), name=f"app after step {step.number}", attachment_type=allure.attachment_type.TEXT)
-        if step.new_pod_schedules:
-            allure.attach(lab.schedule_probe(), name="a new pod scheduled", attachment_type=allure.attachment_type.TEXT)
+        if step.new_pod_schedules:   # on the fault's node where a pod elsewhere proves nothing about it
+            on = lab.node_name if step.fault.verify_on_node else None
+            allure.attach(lab.schedule_probe(on), name="a new pod scheduled" + (f" on {on}" if on else ""),
+                          attachment_type=allure.attachment_type.TEXT)
         lab.confirm_stable()
