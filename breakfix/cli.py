@@ -413,6 +413,7 @@ def _open_for_fault(target, args, fault):
     if problem:
         raise ClusterUnavailable(f"{problem}; nothing changed")
     node_name = node_name_of(node)
+    node, node_name = _fault_node(kube, node, node_name, fault)
     require_static_pod_manifest(node, fault.component)
     path = f"{MANIFEST_DIR}/{fault.target.path}" if fault.target.kind == "manifest" else getattr(fault.target, "path", None)
     # A file_created target's path must not exist yet (its strategy checks that, and its source).
@@ -426,6 +427,24 @@ def _changed(t) -> str:
     if t.kind == "service":
         return f"systemctl {t.action} {t.unit}"
     return f"{t.kind} " + ", ".join(f"{k} {v}" for k, v in t.model_dump(exclude={"kind"}, exclude_none=True).items())
+
+
+def _fault_node(kube, node, node_name: str, fault):
+    """(node, its name) where FAULT is set up: NODE, or for a fault on a worker (`node: worker-N`) that
+    worker, reached as NODE's sibling (a kind cluster's node by its name); one line when it cannot be."""
+    from .shapes import resolve_node
+    sel = fault.nodes[0]
+    if not sel.startswith("worker"):
+        return node, node_name
+    name = resolve_node(kube, sel)
+    if name == node_name:
+        return node, node_name
+    other = node.sibling(name)
+    if other is None:
+        raise UsageError(f"{fault.id} is set up on node {sel} ({name}), which {node.spec} is not: give that "
+                         f"node's --node HOSTSPEC (or --cluster NAME for a kind cluster)")
+    other.ping()
+    return other, name
 
 
 def cmd_break(args) -> int:
@@ -674,9 +693,14 @@ def cmd_check(args, lab_step=None) -> int:
             seen = node_readyz(node)
             if seen is None or seen.ok:
                 raise UsageError(f"{problem}: could not grade")
-        grader = Grader(node, kube, node_name_of(node), catalog, replicas=args.replicas, app_name=args.app_name,
+        name = node_name_of(node)
+        workers = None
+        if lab_step is not None and not problem:   # a step's fault on a worker: that worker's kubelet too
+            from .grading.steps import fault_nodes
+            workers = fault_nodes(lab_step[1], node, kube, name)
+        grader = Grader(node, kube, name, catalog, replicas=args.replicas, app_name=args.app_name,
                         namespace=args.namespace, probe=not args.no_probe_pod, probe_image=args.probe_image,
-                        probe_timeout=args.probe_timeout, api_error=problem)
+                        probe_timeout=args.probe_timeout, api_error=problem, workers=workers)
         try:
             rep = grader.run()
             rep.strict = args.strict
@@ -778,6 +802,7 @@ def cmd_lab_setup(args) -> int:
         kube, node, node_name, path = _open_for_fault(target, args, fault)
         lab = Lab(kube, node, node_name, reporter=TextReporter(), app_name=lab_def.app_name,
                   app_image=args.app_image or "kube-breakfix/app:v1", pace=args.pace)
+        lab.app_node = _app_node(kube, lab_def)
         take_lock(target, node, args, lab.journal)
         left = lab.leftovers()
         if left:
@@ -821,6 +846,12 @@ def cmd_lab_setup(args) -> int:
         return EXIT_OK
     finally:
         target.cleanup()
+
+
+def _app_node(kube, lab_def) -> str | None:
+    """The name of the node the lab's `app` is pinned to (cluster.app.node), or None."""
+    from .shapes import resolve_node
+    return resolve_node(kube, lab_def.app_node) if lab_def.app_node else None
 
 
 def _forget_hints(lab_id: str, args, step: int | None = None) -> None:
@@ -890,6 +921,7 @@ def cmd_lab_reset(args) -> int:
         kube = open_kube(target.kubeconfig)
         lab = Lab(kube, node, node_name_of(node), reporter=TextReporter(verbose=False),
                   app_name=lab_def.app_name if lab_def else "app", app_image=args.app_image or "kube-breakfix/app:v1")
+        lab.app_node = _app_node(kube, lab_def) if lab_def else None
         try:
             lab.wait_settled("control plane Ready")
             if lab_def is not None:

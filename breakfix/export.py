@@ -172,6 +172,9 @@ def export(lab: Lab, fmt: str, directory: Path | str, **kw) -> list[Path]:
     """Write LAB as a FMT scenario into DIRECTORY (new or empty): all files or none."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+    if lab.shape != "single":   # the scenario's machine is the cluster's one node (kubernetes-kubeadm-1node)
+        raise ExportError(f"lab {lab.id} is written for the {lab.shape} shape: its steps are set up on nodes the "
+                          f"scenario's one-node machine does not have; nothing written")
     directory = Path(directory)
     check_directory(directory)
     files = killercoda_files(lab, **kw)

@@ -46,7 +46,7 @@ KILLERCODA_INDEX = {
         "interface": {"type": "object"},
     },
 }
-LABS = load_labs(load_catalog())
+LABS = {k: v for k, v in load_labs(load_catalog()).items() if v.shape == "single"}   # the one-node machine
 
 
 def cli(*argv: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -177,6 +177,8 @@ def test_export_targets_and_install_are_options():
     (["control-plane-failure", "--format", "katacoda", "{d}"], "--format katacoda: unknown format (known: killercoda)"),
     (["control-plane-failure", "--format", "killercoda", "{full}"], "{full}: exists and is not empty"),
     (["control-plane-failure", "--format", "killercoda", "{file}"], "{file}: exists and is not a directory"),
+    (["worker-node-failure", "--format", "killercoda", "{d}"],
+     "lab worker-node-failure is written for the workers shape: its steps are set up on nodes"),
 ])
 def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, argv, line):
     full, file = tmp_path / "full", tmp_path / "file"
