@@ -48,16 +48,29 @@ _KLOG_ERR = re.compile(KLOG_ERR.pattern + r"|\berror\b|\bfailed\b", re.I)
 
 
 def node_name_of(node: Node) -> str:
-    """The Kubernetes node name of the graded node, from its static pods (name <component>-<node>);
-    the hostname when there are none."""
+    """The Kubernetes node name of the graded node. The kubelet names a static pod after its
+    manifest's metadata.name and the node (`<metadata.name>-<node>`): a kube-system pod sandbox whose
+    config source is a file (crictl's kubernetes.io/config.source annotation) and whose name is a
+    control-plane manifest's metadata.name (read from the manifest) followed by `-` gives it. The
+    hostname when there is none."""
     r = node.crictl("pods -o json")
     if r.ok:
+        names = set()
+        for data in node.read_many([f"{MANIFEST_DIR}/{c}.yaml" for c in STATIC_COMPONENTS]).values():
+            try:
+                md = (yaml.safe_load(data or b"") or {}).get("metadata") or {}
+            except (yaml.YAMLError, AttributeError):
+                continue
+            if isinstance(md, dict) and isinstance(md.get("name"), str):
+                names.add(md["name"])
         for item in json.loads(r.stdout or "{}").get("items") or []:
-            md = item.get("metadata") or {}
-            comp = (item.get("labels") or {}).get("component")
-            if md.get("namespace") == "kube-system" and comp in STATIC_COMPONENTS \
-                    and md.get("name", "").startswith(comp + "-"):
-                return md["name"][len(comp) + 1:]
+            md, ann = item.get("metadata") or {}, item.get("annotations") or {}
+            if md.get("namespace") != "kube-system" or ann.get("kubernetes.io/config.source") != "file":
+                continue
+            pod = md.get("name", "")
+            for name in sorted(names, key=len, reverse=True):
+                if pod.startswith(name + "-") and len(pod) > len(name) + 1:
+                    return pod[len(name) + 1:]
     return node.check("hostname").strip().lower()
 
 

@@ -4,6 +4,8 @@ check's evidence comes from (the API, else the node), and the root cause named b
 blocks. Each case takes milliseconds; the same decisions on a real cluster are tests/e2e/test_grader*."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from kubernetes.client.exceptions import ApiException
 
@@ -122,3 +124,36 @@ def test_the_root_cause_is_named_before_what_it_blocks():
     assert roles[0] == ("etcd", "root-cause", None)
     assert all(role == "blocked" and by == "etcd" for _, role, by in roles[1:])
     assert any("permission denied" in line for line in findings[0].proof)
+
+
+class _SandboxNode:
+    """crictl's pod sandboxes and the manifests, as the node has them; `hostname` otherwise."""
+
+    def __init__(self, sandboxes, manifests):
+        self.sandboxes, self.manifests = sandboxes, manifests
+
+    def crictl(self, args, timeout=30):
+        from breakfix.node import Result
+        return Result(0, json.dumps({"items": self.sandboxes}), "")
+
+    def read_many(self, paths):
+        return {p: self.manifests.get(p.rsplit("/", 1)[-1]) for p in paths}
+
+    def check(self, cmd, timeout=None, what=None):
+        return "hostname-of-the-machine\n"
+
+
+def _sandbox(name, source="file", component="kube-scheduler"):
+    return {"metadata": {"name": name, "namespace": "kube-system", "uid": "u"}, "labels": {"component": component},
+            "annotations": {"kubernetes.io/config.source": source}}
+
+
+def test_the_node_name_is_read_from_a_static_pod_and_its_manifests_name():
+    from breakfix.grading import node_name_of
+    manifest = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: scheduler\n  namespace: kube-system\n"
+    # an API-created pod named like a static pod is not one; the static pod is named after its manifest
+    node = _SandboxNode([_sandbox("kube-scheduler-impostor", source="api"), _sandbox("scheduler-cp-2")],
+                        {"kube-scheduler.yaml": manifest})
+    assert node_name_of(node) == "cp-2"
+    # no static pod: the hostname
+    assert node_name_of(_SandboxNode([], {"kube-scheduler.yaml": manifest})) == "hostname-of-the-machine"
