@@ -11,6 +11,7 @@ from . import symptoms
 from .catalog import Fault
 from .view import sandboxes
 from .journal import Entry
+from .runner import deferred_interrupts
 from .targets import strategy
 
 
@@ -63,15 +64,17 @@ class Inject:
             # Backup and journal (on the node, outside the manifests dir; on the host for what is no
             # node's) before anything changes: a run killed with -9 is still restored by the next
             # run or by `breakfix restore`.
-            inj.entry = self.journal.record(strat.entry(self, inj))
-            inj.backup_path = inj.entry.backup
-            inj.since = self.node.now()
-            inj.since_ns = int(self.node.check("date +%s%N").strip())
-
             def undo(wait: bool = True) -> None:
                 self.restore(inj, wait=wait)
             undo.injection = inj
-            register(undo)
+            # A Ctrl-C between the journal entry and its registered undo would leave the entry to the
+            # next run: it is held until both are in place (then the undo puts back what it names).
+            with deferred_interrupts("journaling"):
+                inj.entry = self.journal.record(strat.entry(self, inj))
+                register(undo)
+            inj.backup_path = inj.entry.backup
+            inj.since = self.node.now()
+            inj.since_ns = int(self.node.check("date +%s%N").strip())
 
             symptoms.start_monitors(self, inj)      # what a symptom measures from before the change
             inj.changed = True

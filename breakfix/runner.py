@@ -53,8 +53,8 @@ class Outcome:
 
 
 @contextlib.contextmanager
-def deferred_interrupts() -> Iterator[None]:
-    """Let a restore finish: a Ctrl-C (or SIGTERM) during it is held and re-raised after."""
+def deferred_interrupts(what: str = "restore") -> Iterator[None]:
+    """Let WHAT (a restore) finish: a Ctrl-C (or SIGTERM) during it is held and re-raised after."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -72,7 +72,7 @@ def deferred_interrupts() -> Iterator[None]:
         for s, h in handlers.items():
             signal.signal(s, h)
         if got:
-            raise KeyboardInterrupt(f"interrupted (signal {got[0]}) during restore; restore completed")
+            raise KeyboardInterrupt(f"interrupted (signal {got[0]}) during {what}; {what} completed")
 
 
 @contextlib.contextmanager

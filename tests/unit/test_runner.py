@@ -280,3 +280,25 @@ def test_a_phase_left_out_or_replaced():
     assert list(c.outcome.seconds) == ["break", "symptoms", "verify"]
     with pytest.raises(TypeError, match="no phase"):
         run_cycle([FakeLab("n1", log)], FAULT, lambda undo: None, observe=None)
+
+
+def test_ctrl_c_while_journaling_is_held_until_the_undo_is_registered():
+    """A Ctrl-C that lands between the journal entry and its registered undo is held: the undo is
+    registered, nothing is changed, then the interrupt is raised and the undo puts back what the
+    entry names."""
+    from tests.unit.test_journal import FAULTS, MANIFEST, ORIGINAL, LabNode, lab_on
+    node = LabNode({MANIFEST: ORIGINAL})
+    lab, undos = lab_on(node), []
+    real_record = lab.journal.record
+
+    def record_then_ctrl_c(entry):
+        done = real_record(entry)
+        os.kill(os.getpid(), signal.SIGINT)    # Ctrl-C right after the journal is written
+        return done
+    lab.journal.record = record_then_ctrl_c
+    with pytest.raises(KeyboardInterrupt, match="during journaling; journaling completed"):
+        lab.inject(FAULTS["manifest"], register=undos.append)
+    assert len(undos) == 1 and not undos[0].injection.changed
+    assert node.files[MANIFEST][0] == ORIGINAL          # nothing changed
+    undos[0](wait=False)                                # the runner's cleanup: the entry is put back
+    assert undos[0].injection.restored and lab.leftovers() == []
