@@ -74,8 +74,8 @@ class Restart:
         undo = f"`breakfix restore --cluster {cluster}`" if cluster else "`breakfix restore`"
         return (f"kube-breakfix: node {self.now.container} {self.what()}{where} (Docker: started "
                 f"{_t(self.now.started_at)}, was {_t(self.before.started_at)}; restart count "
-                f"{self.before.restart_count} -> {self.now.restart_count}); its journal is kept on the node: the "
-                f"next run or {undo} puts it back")
+                f"{self.before.restart_count} -> {self.now.restart_count}); what is not put back yet stays in the "
+                f"node's journal: the next run or {undo} puts it back")
 
 
 def changed(before: Boot, now: Boot) -> bool:

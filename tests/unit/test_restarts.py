@@ -59,8 +59,8 @@ def test_docker_restart_gives_one_line_naming_node_time_fault_and_the_undo():
     assert "\n" not in line
     assert line == ("kube-breakfix: node c-control-plane restarted at 2026-12-07T16:05:09Z while "
                     "scheduler-command-typo was in place (Docker: started 2026-12-07T16:05:09Z, was "
-                    "2026-12-07T16:00:00Z; restart count 0 -> 0); its journal is kept on the node: the next run "
-                    "or `breakfix restore --cluster c` puts it back")
+                    "2026-12-07T16:00:00Z; restart count 0 -> 0); what is not put back yet stays in the node's "
+                    "journal: the next run or `breakfix restore --cluster c` puts it back")
 
 
 def test_a_stopped_node_and_a_restart_by_the_policy_count_too():
