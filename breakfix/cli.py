@@ -608,8 +608,11 @@ def cmd_restore(args) -> int:
         if not args.no_wait:
             for lab, entries in restored:
                 try:
-                    with lab.pace.restoring(lab, lab.replaced):
+                    with lab.pace.restoring(lab, lab.replaced) as drives:
                         lab.wait_settled(f"control plane Ready on {lab.node_name} after restoring")
+                    for d in drives:
+                        for line in d.actions:
+                            print(f"driven pace, {d.component} on {lab.node.spec}: {line.strip()}")
                 except WaitTimeout as exc:
                     err(f"restored {', '.join(e.fault for e in entries)} on {lab.node.spec} but the control "
                         f"plane is not Ready: {exc}")

@@ -180,13 +180,16 @@ class Pace:
         return (component, {c.pod_uid for c in listed}) if listed else None
 
     @contextlib.contextmanager
-    def restoring(self, lab, marks: list[tuple[str, set[str]]]) -> Iterator[None]:
+    def restoring(self, lab, marks: list[tuple[str, set[str]]]) -> Iterator[list[Drive]]:
         """While the body waits for the control plane after `breakfix restore`: for each of MARKS
-        (replaced_pods), stop the running containers of the pods that were there before the replay."""
+        (replaced_pods), stop the running containers of the pods that were there before the replay.
+        Yields the drives (what each did, filled in when the body is done)."""
+        drives: list[Drive] = []
         with contextlib.ExitStack() as stack:
             for component, old in marks:
-                stack.enter_context(self._driving(lab, component, "fix", lambda c, old=old: c.pod_uid in old))
-            yield
+                drives.append(stack.enter_context(
+                    self._driving(lab, component, "fix", lambda c, old=old: c.pod_uid in old)))
+            yield drives
 
     @contextlib.contextmanager
     def _driving(self, lab, component: str, phase: str, replaced: Callable[[Container], bool]) -> Iterator[Drive]:
