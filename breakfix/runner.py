@@ -290,6 +290,12 @@ def _default_cleanup(c: Cycle) -> Callable[[BaseException | None], None]:
     return cleanup
 
 
+def by_teardown(c: Cycle, error: BaseException | None) -> None:
+    """The cleanup of a caller whose REGISTER is its own teardown (pytest's finalizers, that run on
+    pass, fail, error and Ctrl-C, and leave the fault to the node's journal when the node restarted
+    under the test): nothing more here, the restores registered before each change run there."""
+
+
 STANDARD: dict[str, StepBody] = {"settle": settle, "break": inject, "symptoms": observe, "fix": fix,
                                  "verify": verify}
 

@@ -5,7 +5,7 @@ the fault's title, its parameters the fault id and component, its description th
 import allure
 import pytest
 
-from breakfix.runner import PHASES, run_cycle
+from breakfix.runner import PHASES, by_teardown, run_cycle
 from breakfix.report import Shown, describe_fault_test
 
 
@@ -14,7 +14,7 @@ def test_fault(fault, phase_picture, fault_labs, restore_on_exit):
     describe_fault_test(fault)
     allure.dynamic.parameter("node", Shown(", ".join(f"{sel} ({lb.node_name})"
                                                      for sel, lb in zip(fault.nodes, fault_labs))))
-    cycle = run_cycle(fault_labs, fault, restore_on_exit)
+    cycle = run_cycle(fault_labs, fault, restore_on_exit, cleanup=by_teardown)
     # every step ran in order, every node was put back, and each symptom's evidence says something
     assert tuple(cycle.outcome.seconds) == PHASES
     assert [i.restored for i in cycle.injections] == [True] * len(fault_labs)

@@ -9,7 +9,7 @@ import pytest
 from breakfix.grading import step_grader
 from breakfix.grading.render import to_text
 from breakfix.report import Shown, markdown_text
-from breakfix.runner import run_cycle
+from breakfix.runner import by_teardown, run_cycle
 from fixtures.lab import labs_on
 
 
@@ -42,7 +42,7 @@ def test_lab(lab_def, catalog, phase_picture, replay_lab, restore_on_exit, reque
             # the suite's cycle (one look when nothing changed since the last settle, the window after
             # the fix overlapped with the step's "fixed" checks where that is safe), verified by the
             # step's own "fixed" criteria
-            run_cycle(labs_on(step.fault, lab), step.fault, restore_on_exit,
+            run_cycle(labs_on(step.fault, lab), step.fault, restore_on_exit, cleanup=by_teardown,
                       verify=lambda c, step=step: fixed(c, step))
             with allure.step(f"grade step {step.number} (breakfix lab check {lab_def.id} --step {step.number})"):
                 grader = step_grader(step, lab.node, lab.kube, lab.node_name, catalog, app_name=lab.app_name,

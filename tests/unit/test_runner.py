@@ -302,3 +302,14 @@ def test_ctrl_c_while_journaling_is_held_until_the_undo_is_registered():
     assert node.files[MANIFEST][0] == ORIGINAL          # nothing changed
     undos[0](wait=False)                                # the runner's cleanup: the entry is put back
     assert undos[0].injection.restored and lab.leftovers() == []
+
+
+def test_a_caller_whose_teardown_owns_the_restores_gets_them_there():
+    """cleanup=by_teardown (the suite: pytest's finalizers restore, or leave the fault to the journal
+    when the node restarted): nothing is restored in the cycle; the registered undos do it after."""
+    log, undos = [], []
+    with pytest.raises(SymptomNotObserved):
+        run_cycle([FakeLab("n1", log, fails="symptoms")], FAULT, undos.append, cleanup=runner.by_teardown)
+    assert log[-1] == ("n1", "observe") and len(undos) == 1
+    undos[0]()
+    assert log[-2:] == [("n1", "restore wait=True window=True"), ("n1", "recovered")]
