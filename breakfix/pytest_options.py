@@ -240,6 +240,7 @@ def pytest_report_header(config):
                      + (f" -n {workers} --dist {DIST}" if workers else ""))
     if _runs_suite(config):
         lines += cluster_lines(config)
+        lines.append(f"kube-breakfix: pace {config.getoption('pace')} (--pace=driven|kubelet, docs/speed.md)")
     return lines or None
 
 
