@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from . import probes
+from .node import Node
 from .waits import Observation
 
 PACES = ("driven", "kubelet")
@@ -127,6 +128,14 @@ def backing_off(listed: list[Container]) -> bool:
     return bool(listed) and not any(c.running for c in listed) and listed[-1].state == "CONTAINER_EXITED"
 
 
+def own_node(node):
+    """A connection of the driver's own to NODE's node: a Node sets its transport's deadline per
+    command, so two threads must not share one. Anything else (a fake node) is used as it is."""
+    if isinstance(node, Node):
+        return Node(node.spec, sudo=node.sudo, default_timeout=node.default_timeout)
+    return node
+
+
 def manifest_component(entry) -> str | None:
     """The leaseless component whose manifest a journal ENTRY puts back, else None."""
     path = getattr(entry, "path", None) or ""
@@ -213,12 +222,17 @@ class Pace:
 
     def _run(self, lab, d: Drive, replaced: Callable[[Container], bool], stop: threading.Event) -> None:
         t0 = time.monotonic()
-        since_ns = self._node_ns(lab)
+        try:
+            node = own_node(lab.node)
+        except Exception as exc:  # noqa: BLE001 - the driver only hurries; the waits decide
+            d.error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+            return
+        since_ns = self._node_ns(node)
         stops: dict[str, int] = {}
         api_restarted = False
         while not stop.is_set():
             try:
-                listed = containers(lab.node, lab.node_name, d.component)
+                listed = containers(node, lab.node_name, d.component)
                 if listed is None:
                     d.last_seen = "crictl ps failed"
                 else:
@@ -227,13 +241,13 @@ class Pace:
                         if stops.get(c.pod_uid, 0) >= MAX_STOPS:
                             continue
                         stops[c.pod_uid] = stops.get(c.pod_uid, 0) + 1
-                        r = lab.node.crictl(f"stop -t 0 {shlex.quote(c.id)}")
+                        r = node.crictl(f"stop -t 0 {shlex.quote(c.id)}")
                         d.actions.append(f"{time.monotonic() - t0:5.1f} s: crictl stop -t 0 {c.id[:13]} "
                                          f"({d.component}, pod {c.pod_uid[:12]}): "
                                          + ("stopped" if r.ok else f"exit {r.rc}"))
                     if (d.phase == "fix" and d.component == "etcd" and not api_restarted
                             and restored_running(listed, replaced, since_ns)):
-                        api_restarted = self._restart_apiserver(lab, d, t0, since_ns)
+                        api_restarted = self._restart_apiserver(lab, node, d, t0, since_ns)
             except Exception as exc:  # noqa: BLE001 - the driver only hurries; the waits decide
                 d.error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
                 return
@@ -258,19 +272,19 @@ class Pace:
         d.actions.append(f"the fix landed, {', '.join(waiting)} not running (crash back-off): kubelet restarted")
 
     @staticmethod
-    def _node_ns(lab) -> int:
+    def _node_ns(node) -> int:
         try:
-            return int(lab.node.check("date +%s%N").strip())
+            return int(node.check("date +%s%N").strip())
         except Exception:  # noqa: BLE001 - unknown: only the API server's own start counts then
             return 0
 
     @staticmethod
-    def _restart_apiserver(lab, d: Drive, t0: float, since_ns: int) -> bool:
-        healthy = probes.etcd_member(lab.node).status == "pass"
+    def _restart_apiserver(lab, node, d: Drive, t0: float, since_ns: int) -> bool:
+        healthy = probes.etcd_member(node).status == "pass"
         if not healthy:
             return False
         ready = probes.api_readyz(lab.kube).status == "pass"
-        api = containers(lab.node, lab.node_name, "kube-apiserver") or []
+        api = containers(node, lab.node_name, "kube-apiserver") or []
         c = apiserver_to_restart(healthy, ready, api, since_ns)
         if ready:
             d.actions.append(f"{time.monotonic() - t0:5.1f} s: etcd healthy, the API server answers /readyz: "
@@ -278,7 +292,7 @@ class Pace:
             return True
         if c is None:
             return False
-        r = lab.node.crictl(f"stop -t 0 {shlex.quote(c.id)}")
+        r = node.crictl(f"stop -t 0 {shlex.quote(c.id)}")
         d.actions.append(f"{time.monotonic() - t0:5.1f} s: etcd healthy, /readyz failing: crictl stop -t 0 "
                          f"{c.id[:13]} (kube-apiserver): " + ("stopped" if r.ok else f"exit {r.rc}"))
         return True
