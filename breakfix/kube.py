@@ -276,6 +276,7 @@ class ContainerView:
     last_exit_code: int | None
     last_message: str | None
     container_id: str | None
+    started_at: float | None = None       # the running container's start (epoch seconds)
 
     def line(self) -> str:
         parts = [f"{self.pod}: ready={self.ready} restarts={self.restarts}"]
@@ -310,4 +311,6 @@ def container_view(pod) -> ContainerView:
         last_exit_code=term.exit_code if term else None,
         last_message=term.message if term else None,
         container_id=st.container_id,
+        started_at=(getattr(st.state.running, "started_at", None).timestamp()
+                    if st.state and getattr(st.state.running, "started_at", None) else None),
     )

@@ -19,13 +19,13 @@ from ..journal import Journal, JournalError
 from ..kube import STATIC_COMPONENTS, container_view
 from ..loglines import KLOG_ERR
 from ..node import MANIFEST_DIR, WATCHED_PATHS, Node
-from ..waits import Observation, timeout, wait_until
+from ..waits import Observation, WaitTimeout, timeout, wait_until
 from .baseline import part_of, read_baselines
 from .diagnosis import (Finding, catalog_match, changes, clip, error_line, healthy_noise, mention_line, root_causes,
                         running_proof)
 from .manifests import _container0, manifest_problems, needed_paths
 from .render import _first
-from .results import MIN_UPTIME_S, CheckResult, GradeReport, LikelyFault
+from .results import MIN_UPTIME_S, READY_GRACE_S, CheckResult, GradeReport, LikelyFault
 from .view import node_component, probe_failures, unit_journal
 from ..probes import PROBE_NAMESPACE, deployment_ready, etcd_member, TITLES as PROBE_TITLES, node_readyz, run_probes
 
@@ -390,7 +390,7 @@ class Grader:
 
     def _pod_api(self, comp: str) -> CheckResult:
         pod_name = f"{comp}-{self.node_name}"
-        v = container_view(self.kube.pod(pod_name))
+        v = self._ready_once_started(pod_name, container_view(self.kube.pod(pod_name)))
         if v.ready and v.running:
             return CheckResult(comp, "pod_ready", "pass", v.line(), source="api")
         lines = [v.line()]
@@ -411,6 +411,23 @@ class Grader:
             nv = self._pod_node(comp)
             lines.append("on the node: " + nv.evidence)
         return CheckResult(comp, "pod_ready", "fail", "\n".join(lines), source="api")
+
+    def _ready_once_started(self, pod_name: str, v, now=time.time):
+        """A container that runs but has just started is not Ready yet because its startup probe has
+        not run: wait until it is Ready, stops running, or READY_GRACE_S after its start has passed
+        (a fix checked at once is graded on the started component, never passed before it is Ready)."""
+        if v.ready or not v.running or v.started_at is None or now() - v.started_at >= READY_GRACE_S:
+            return v
+        seen = [v]
+
+        def ready() -> Observation:
+            seen[0] = container_view(self.kube.pod(pod_name))
+            return Observation(seen[0].ready or not seen[0].running, seen[0].line())
+        try:
+            wait_until(ready, f"{pod_name} Ready after its start", v.started_at + READY_GRACE_S - now(), interval=1)
+        except WaitTimeout:
+            pass          # graded as it is now: running, not Ready
+        return seen[0]
 
     def _pod_node(self, comp: str) -> CheckResult:
         v = node_component(self.node, self.node_name, comp)

@@ -26,6 +26,9 @@ TITLES = {
     "app_replicas": "replicas Ready",
     "worker_kubelet": "service active, node Ready",
 }
+# A static pod's container that has just started is not Ready until its startup probe passes (kubeadm:
+# first probed 10 s after the start): the grader waits for Ready this long after the start, no longer.
+READY_GRACE_S = 60
 MIN_UPTIME_S = 10          # a container (or the kubelet) must be up this long to count as running
 EVIDENCE_LINES = 10        # lines of evidence printed per failed check (JSON/JUnit get all of it)
 # The part of the cluster (diagnosis.DEPENDS) each check is about; by default its component.

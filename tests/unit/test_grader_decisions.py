@@ -157,3 +157,44 @@ def test_the_node_name_is_read_from_a_static_pod_and_its_manifests_name():
     assert node_name_of(node) == "cp-2"
     # no static pod: the hostname
     assert node_name_of(_SandboxNode([], {"kube-scheduler.yaml": manifest})) == "hostname-of-the-machine"
+
+
+def _started(comp: str, ready: bool, started_at: float):
+    pod = mirror_pod(comp, ready=ready)
+    pod.status.container_statuses[0].state.running.started_at = _Time(started_at)
+    return pod
+
+
+class _Time:
+    """A container's startedAt as the Kubernetes client returns it (a datetime)."""
+    def __init__(self, t: float):
+        self.t = t
+
+    def timestamp(self) -> float:
+        return self.t
+
+
+def test_a_component_that_has_just_started_is_graded_once_ready_not_before():
+    """A fix checked at once: the scheduler runs, started 3 s ago, its startup probe not run yet. The
+    grader reads it again until it is Ready (pass); one that started long ago and is not Ready fails
+    at once, without waiting."""
+    import time as _t
+    now = _t.time()
+    reads = iter([False, False, True])
+    api = FakeApi([mirror_pod(c) for c in STATIC_COMPONENTS if c != "kube-scheduler"]
+                  + [_started("kube-scheduler", False, now - 3)])
+    name = f"kube-scheduler-{NODE}"
+
+    def pod(n, namespace="kube-system", _orig=api.pod):
+        if n == name:
+            return _started("kube-scheduler", next(reads, True), now - 3)
+        return _orig(n, namespace)
+    api.pod = pod
+    g = grader(api)
+    assert g.check_pod("kube-scheduler").status == "pass"
+
+    stale = FakeApi([mirror_pod(c) for c in STATIC_COMPONENTS if c != "kube-scheduler"]
+                    + [_started("kube-scheduler", False, now - 3600)])
+    t0 = _t.monotonic()
+    r = grader(stale).check_pod("kube-scheduler")
+    assert r.status == "fail" and "ready=False" in r.evidence and _t.monotonic() - t0 < 5
