@@ -242,6 +242,9 @@ class Grader:
         if not failing:
             return [Finding(part, role="warn", changed=found) for part, found in changed.items()], notes
         findings = root_causes(failing, changed)
+        for f in findings:   # a worker's kubelet files, against the backup a fault set up there left
+            if f.component == "workers" and f.role == "root-cause":
+                f.changed.extend(self._worker_changes())
         try:   # the faults `breakfix break` set up on this node name the catalog match first
             journaled = frozenset(e.fault for e in Journal(self.node).entries())
         except JournalError:
@@ -273,6 +276,25 @@ class Grader:
                                              ["its edits, applied to the baseline, give the changed line"],
                                              via=None if f.component == r.part else f.component)
         return findings, notes
+
+    def _worker_changes(self) -> list:
+        """What changed in each graded worker's kubelet files (its kubeconfig, config.yaml, flags)
+        against the backup `breakfix break` or `lab setup` left on that worker; kubeadm's renderings
+        are the control plane's, so a worker is compared with its own backups only."""
+        from .baseline import DIAGNOSED_FILES
+        out = []
+        for w in self.workers.values():
+            if w is None:
+                continue
+            try:
+                entries = [e for e in Journal(w).entries() if e.path in DIAGNOSED_FILES and e.backup]
+                for e in entries:
+                    now = (w.read_many([e.path]).get(e.path) or b"").decode("utf-8", "replace")
+                    base = w.read_bytes(e.backup).decode("utf-8", "replace")
+                    out.extend(changes(e.path, now, base, "backup", lambda p, w=w: w.read_many([p]).get(p)))
+            except Exception:  # noqa: BLE001 - no baseline from that node: its proof still stands
+                continue
+        return out
 
     def _read(self, path: str) -> bytes | None:
         """A file a kubeconfig names, as the node has it (None: not there); read once a run."""
@@ -510,7 +532,8 @@ class Grader:
             lines.append(text)
         if ok:
             return CheckResult(f"kubelet on {name}", "worker_kubelet", "pass", "; ".join(lines), source="node")
-        err = error_line(unit_journal(node, "kubelet").text())
+        said = unit_journal(node, "kubelet").text()
+        err = running_proof(said) or error_line(said)   # what it cannot do (an x509 refusal) first
         if err and not healthy_noise(err):
             lines.insert(0, f"kubelet on {name}: {clip(err)}")
         return CheckResult(f"kubelet on {name}", "worker_kubelet", "fail", "\n".join(lines), source="node")
