@@ -91,8 +91,11 @@ def state() -> tuple[str, dict]:
     return watched_sums(), api_objects()
 
 
+ROWS: list[str] = []       # one per case that passed: printed as a table at the end of the module
+
+
 @pytest.fixture(scope="module")
-def baseline():
+def baseline(request):
     if not (BIN / "kind").is_file() or not IMAGE_REF.is_file() or not shutil.which("docker"):
         pytest.fail("needs airgap/.build/bin/kind, airgap/.build/node-image.ref and docker: run `make node-image`")
     kind("delete", "cluster", "--name", NAME)
@@ -103,6 +106,13 @@ def baseline():
         yield state()
     finally:
         kind("delete", "cluster", "--name", NAME)
+        tr = request.config.pluginmanager.get_plugin("terminalreporter")
+        capman = request.config.pluginmanager.get_plugin("capturemanager")
+        if tr and capman and ROWS:
+            with capman.global_and_fixture_disabled():
+                tr.write_line("\n| target kind (fault) | killed at | recovered by | seen, time to restore |\n|---|---|---|---|")
+                for row in ROWS:
+                    tr.write_line(row)
 
 
 def control_plane_ready() -> Observation:
@@ -129,7 +139,7 @@ def run_suite(fault: str, tmp_path: Path, tag: str, **extra_env) -> subprocess.C
 
 
 @pytest.mark.parametrize("kind_,point,recover", cases())
-def test_kill9_then_replay_restores_everything(baseline, tmp_path, kind_, point, recover, record_property):
+def test_kill9_then_replay_restores_everything(baseline, tmp_path, kind_, point, recover):
     fault = FAULTS[kind_]
     killed = run_suite(fault, tmp_path, "killed", BREAKFIX_KILL_AT=point)
     assert killed.returncode == -9, (f"the suite was not killed at {point} (rc={killed.returncode}):\n"
@@ -144,10 +154,10 @@ def test_kill9_then_replay_restores_everything(baseline, tmp_path, kind_, point,
         assert r.returncode == 0, r.stdout[-3000:]
     wait_until(control_plane_ready, "control plane Ready after the replay", 300, interval=2)
     took = time.monotonic() - t0      # the time to restore: the replay until the control plane is Ready
-    record_property("restore_seconds", round(took, 1))
     print(f"{kind_} ({fault}) killed at {point}: restored by {recover} in {took:.1f} s")
     files, objects = state()
     assert files == baseline[0], "a watched node file differs from before the run"
     assert objects == baseline[1], f"an API object differs from before the run: {objects} != {baseline[1]}"
+    ROWS.append(f"| {kind_} (`{fault}`) | {point} | {recover} | restored, {took:.1f} s |")
     left = node_sh(f"ls -A {BACKUP_DIR} 2>/dev/null; find /etc/kubernetes /var/lib/kubelet -name '.*{TMP_SUFFIX}'")
     assert left.strip() == "", f"left behind: {left}"
