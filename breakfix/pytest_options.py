@@ -239,9 +239,25 @@ def pytest_report_header(config):
                      + " ".join(f"{_FLAGS[n][0]}" + ("" if v is True else f"={v}") for n, v in chosen.items())
                      + (f" -n {workers} --dist {DIST}" if workers else ""))
     if _runs_suite(config):
-        lines += cluster_lines(config)
+        lines += cluster_lines(config) + lab_cluster_lines(config)
         lines.append(f"kube-breakfix: pace {config.getoption('pace')} (--pace=driven|kubelet, docs/speed.md)")
     return lines or None
+
+
+def lab_cluster_lines(config) -> list[str]:
+    """The kind clusters made for the selected labs written for another shape than the run's
+    (fixtures/lab.py replay_lab), or the labs skipped for it."""
+    o = config.option
+    shape = getattr(getattr(config, "_breakfix_shape", None), "name", None)
+    off = [lab for lab in getattr(config, "_breakfix_labs", []) if shape and not lab.fits(shape)]
+    if not off or getattr(o, "collectonly", False):
+        return []
+    ids = ", ".join(f"{lab.id} ({lab.shape})" for lab in off)
+    if getattr(o, "no_lab_clusters", False) or getattr(o, "kubeconfig", None) or getattr(o, "node", None):
+        return [f"kube-breakfix: skips the labs of another shape than {shape}: {ids}"]
+    name = getattr(o, "cluster_name", None) or "pytest-kind"
+    return [f"kube-breakfix: replays the labs of another shape than {shape} on a kind cluster made for each shape "
+            f"({name}-SHAPE, {name}-gwN-SHAPE under -n): {ids}"]
 
 
 def _runs_suite(config) -> bool:
