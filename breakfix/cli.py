@@ -775,7 +775,8 @@ def _lab_step(args):
 def cmd_lab_list(args) -> int:
     _, labs = _labs(args)
     if args.json:
-        print(json.dumps([{"id": lab.id, "title": lab.title, "source": lab.source, "app": lab.app_name,
+        print(json.dumps([{"id": lab.id, "title": lab.title, "source": lab.source, "shape": lab.shape,
+                           "app_node": lab.app_node, "app": lab.app_name,
                            "steps": [{"step": s.number, "title": s.title, "fault": s.fault.id,
                                       "component": s.fault.component, "app_before": s.app_before,
                                       "fixed": {"app_replicas": s.app_replicas,
@@ -784,7 +785,7 @@ def cmd_lab_list(args) -> int:
                                      for s in lab.steps]} for lab in labs.values()], indent=2))
         return EXIT_OK
     for lab in labs.values():
-        print(f"{lab.id}  {lab.title}")
+        print(f"{lab.id}  {lab.title}" + (f"  (cluster shape {lab.shape})" if lab.shape != "single" else ""))
         for s in lab.steps:
             print(f"  {s.number}. {s.title}  [{s.fault.id}; fixed: {lab.app_name} at {s.app_replicas} Ready"
                   + (", a new pod schedules" if s.new_pod_schedules else "") + "]")
