@@ -73,3 +73,37 @@ def test_the_steps_fault_names_the_worker_and_it_is_reached_by_its_name():
     other = load_labs(load_catalog())["control-plane-failure"].step(1)
     assert fault_nodes(other, Node(), kube, "k-control-plane") == {}
     assert fault_nodes(LAB.step(1), Node(), SimpleNamespace(core=None), "k-control-plane") == {}
+
+
+class _Worker:
+    """A worker node whose kubelet is active (up 99 s) and logged LINE since it started."""
+    def __init__(self, line: str, state: str = "active"):
+        self.line, self.state = line, state
+
+    def run(self, cmd: str, timeout=None):
+        import json
+        if "journalctl" in cmd:
+            rec = {"MESSAGE": self.line, "_SYSTEMD_INVOCATION_ID": "inv1"}
+            return SimpleNamespace(stdout=f"inv1\n{json.dumps(rec)}\n", stderr="", rc=0, ok=True)
+        return SimpleNamespace(stdout=f"ActiveState={self.state}\nSubState=running\nNRestarts=0\n"
+                                      "ActiveEnterTimestampMonotonic=1000000\nUptime=100.0\n", stderr="", rc=0, ok=True)
+
+
+def test_a_running_workers_kubelet_whose_node_is_not_ready_fails_with_what_it_cannot_do():
+    from breakfix.grading import Grader
+    x509 = ('E1207 17:04:17.774909    7852 reflector.go:205] "Failed to watch" err="failed to list *v1.Node: Get '
+            '\\"https://cp:6443/api/v1/nodes\\": tls: failed to verify certificate: x509: certificate signed by unknown '
+            'authority"')
+    kube = SimpleNamespace(node_ready=lambda n: (False, f"node {n} Ready=Unknown (NodeStatusUnknown: Kubelet stopped "
+                                                        f"posting node status.)"))
+    w = _Worker(x509)
+    g = Grader(None, kube, "cp", {}, workers={"w": w, "cp": w})
+    assert list(g.workers) == ["w"]          # the graded node itself is not graded twice
+    r = g.check_worker_kubelet("w", w)
+    assert (r.status, r.kind, r.component) == ("fail", "worker_kubelet", "kubelet on w")
+    lines = r.evidence.splitlines()
+    assert "x509: certificate signed by unknown authority" in lines[0] and "is active (running" in lines[1]
+    ready = SimpleNamespace(node_ready=lambda n: (True, f"node {n} Ready=True (KubeletReady: kubelet is posting)"))
+    assert Grader(None, ready, "cp", {}).check_worker_kubelet("w", w).status == "pass"
+    # a node the transport cannot reach proves nothing: an error, never a pass
+    assert Grader(None, ready, "cp", {}).check_worker_kubelet("w", None).status == "error"
