@@ -23,7 +23,7 @@ def test_matrix_slices_cover_the_catalog_exactly_once():
     shapes = {p.stem for p in (ROOT / "clusters").glob("*.yaml")}
     assert set(matrix["shape"]) <= shapes | {"single"}, matrix["shape"]
     ids = [f"suites/test_faults.py::test_fault[{f}]" for f in load_catalog()] + \
-          [f"suites/test_labs.py::test_lab_replay[{lab}]" for lab in load_labs(load_catalog())]
+          [f"suites/test_labs.py::test_lab[{lab}]" for lab in load_labs(load_catalog())]
     slices = [slice_of(ids, i, n) for i in matrix["shard"]]
     assert sum(len(s) for s in slices) == len(ids), "a test is in two slices"
     assert set().union(*slices) == set(ids), "a test is in no slice"
