@@ -10,6 +10,7 @@ import re
 import shlex
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import yaml
 
@@ -83,6 +84,28 @@ def default_probe_image(node: Node, fallback: str = "kube-breakfix/app:v1") -> s
                 if "/pause:" in tag:
                     return tag
     return fallback
+
+
+@dataclass
+class KubeletUnit:
+    """The kubelet's unit as systemd reports it (`systemctl show`), and how long it has been active."""
+    state: str
+    sub: str | None
+    result: str | None
+    restarts: str | None
+    up: float
+
+
+def kubelet_unit(node: Node) -> KubeletUnit:
+    props = dict(ln.partition("=")[::2] for ln in node.run(
+        "systemctl show -p ActiveState,SubState,Result,NRestarts,ActiveEnterTimestampMonotonic kubelet; "
+        "echo Uptime=$(cut -d' ' -f1 /proc/uptime)").stdout.splitlines() if "=" in ln)
+    try:
+        up = float(props.get("Uptime", 0)) - int(props.get("ActiveEnterTimestampMonotonic", 0)) / 1e6
+    except ValueError:
+        up = 0.0
+    return KubeletUnit(props.get("ActiveState", "unknown"), props.get("SubState"), props.get("Result"),
+                       props.get("NRestarts"), up)
 
 
 class Grader:
@@ -472,18 +495,10 @@ class Grader:
 
     # --- kubelet and nodes ---------------------------------------------------------------------
     def _kubelet_seen(self) -> Observation:
-        props = dict(ln.partition("=")[::2] for ln in self.node.run(
-            "systemctl show -p ActiveState,SubState,Result,NRestarts,ActiveEnterTimestampMonotonic kubelet; "
-            "echo Uptime=$(cut -d' ' -f1 /proc/uptime)").stdout.splitlines() if "=" in ln)
-        state = props.get("ActiveState", "unknown")
-        try:
-            up = float(props.get("Uptime", 0)) - int(props.get("ActiveEnterTimestampMonotonic", 0)) / 1e6
-        except ValueError:
-            up = 0.0
-        seen = (f"kubelet is {state} ({props.get('SubState')}, result={props.get('Result')}, "
-                f"restarts={props.get('NRestarts')}, up {up:.0f}s)")
-        self._kubelet_state = state
-        return Observation(state == "active" and up >= MIN_UPTIME_S, seen)
+        u = kubelet_unit(self.node)
+        self._kubelet_state = u.state
+        return Observation(u.state == "active" and u.up >= MIN_UPTIME_S,
+                           f"kubelet is {u.state} ({u.sub}, result={u.result}, restarts={u.restarts}, up {u.up:.0f}s)")
 
     def check_kubelet(self) -> CheckResult:
         # A kubelet that restarts in a loop is "active" for a moment each time: it has to stay up.
@@ -507,20 +522,14 @@ class Grader:
             return CheckResult(f"kubelet on {name}", "worker_kubelet", "error",
                                f"node {name} is not reachable from here (only a kind cluster's nodes are)")
 
+        last = [kubelet_unit(node)]
+
         def seen() -> Observation:
-            props = dict(ln.partition("=")[::2] for ln in node.run(
-                "systemctl show -p ActiveState,SubState,NRestarts,ActiveEnterTimestampMonotonic kubelet; "
-                "echo Uptime=$(cut -d' ' -f1 /proc/uptime)").stdout.splitlines() if "=" in ln)
-            state = props.get("ActiveState", "unknown")
-            try:
-                up = float(props.get("Uptime", 0)) - int(props.get("ActiveEnterTimestampMonotonic", 0)) / 1e6
-            except ValueError:
-                up = 0.0
-            return Observation(state == "active" and up >= MIN_UPTIME_S,
-                               f"kubelet on {name} is {state} ({props.get('SubState')}, "
-                               f"restarts={props.get('NRestarts')}, up {up:.0f}s)")
+            u = last[0] = kubelet_unit(node)
+            return Observation(u.state == "active" and u.up >= MIN_UPTIME_S,
+                               f"kubelet on {name} is {u.state} ({u.sub}, restarts={u.restarts}, up {u.up:.0f}s)")
         obs = seen()
-        if not obs.ok and " is active " in obs.text():
+        if not obs.ok and last[0].state == "active":    # up too short: a restart loop, or just started
             try:
                 obs = wait_until(seen, f"kubelet on {name} up", MIN_UPTIME_S + 10, interval=2)
             except Exception:  # noqa: BLE001 - judged on the last observation below
