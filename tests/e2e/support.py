@@ -66,3 +66,28 @@ def module_cluster(name: str, kubeconfig=None, settle: bool = False):
         yield name
     finally:
         kind("delete", "cluster", "--name", name, timeout=300)
+
+
+def create_cluster_on_network(name: str, network: str, kubeconfig=None) -> None:
+    """`create_cluster` on a Docker network of its own (made anew), so that its node's address stays
+    apart from other runs' clusters (kind reads KIND_EXPERIMENTAL_DOCKER_NETWORK)."""
+    subprocess.run(["docker", "network", "rm", network], capture_output=True, timeout=60)
+    net = subprocess.run(["docker", "network", "create", network], capture_output=True, text=True, timeout=60)
+    assert net.returncode == 0, f"docker network create {network}: {net.stderr}"
+    os.environ["KIND_EXPERIMENTAL_DOCKER_NETWORK"] = network
+    try:
+        create_cluster(name, kubeconfig)
+    finally:
+        os.environ.pop("KIND_EXPERIMENTAL_DOCKER_NETWORK", None)
+
+
+def print_rows(request, header: str, rows: list[str]) -> None:
+    """Lines printed at the end of a module's run (a table of its cases), past pytest's capture."""
+    tr = request.config.pluginmanager.get_plugin("terminalreporter")
+    capman = request.config.pluginmanager.get_plugin("capturemanager")
+    if tr and capman and rows:
+        with capman.global_and_fixture_disabled():
+            if header:
+                tr.write_line(header)
+            for row in rows:
+                tr.write_line(row)

@@ -28,7 +28,7 @@ from breakfix.killpoints import POINTS
 from breakfix.node import BACKUP_DIR, TMP_SUFFIX, WATCHED_PATHS
 from breakfix.waits import Observation, wait_until
 
-from .support import BIN, IMAGE_REF, ROOT, env, kind, create_cluster
+from .support import BIN, IMAGE_REF, ROOT, env, kind, create_cluster, print_rows
 
 pytestmark = pytest.mark.e2e
 
@@ -106,13 +106,8 @@ def baseline(request):
         yield state()
     finally:
         kind("delete", "cluster", "--name", NAME)
-        tr = request.config.pluginmanager.get_plugin("terminalreporter")
-        capman = request.config.pluginmanager.get_plugin("capturemanager")
-        if tr and capman and ROWS:
-            with capman.global_and_fixture_disabled():
-                tr.write_line("\n| target kind (fault) | killed at | recovered by | seen, time to restore |\n|---|---|---|---|")
-                for row in ROWS:
-                    tr.write_line(row)
+        print_rows(request, "\n| target kind (fault) | killed at | recovered by | seen, time to restore |\n|---|---|---|---|",
+                   ROWS)
 
 
 def control_plane_ready() -> Observation:

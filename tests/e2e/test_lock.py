@@ -33,7 +33,7 @@ from breakfix.lock import LOCK_PATH
 from breakfix.node import BACKUP_DIR, WATCHED_PATHS
 from breakfix.waits import Observation, wait_until
 
-from .support import BIN, IMAGE_REF, ROOT, breakfix, create_cluster, env, kind
+from .support import BIN, IMAGE_REF, ROOT, breakfix, create_cluster_on_network, env, kind, print_rows
 
 pytestmark = [pytest.mark.e2e]
 
@@ -93,14 +93,7 @@ def cluster(tmp_path_factory, request):
         pytest.skip("needs airgap/.build/bin/kind, airgap/.build/node-image.ref and docker (make node-image)")
     kubeconfig = tmp_path_factory.mktemp("lock") / "kubeconfig"
     kind("delete", "cluster", "--name", NAME, timeout=300)
-    subprocess.run(["docker", "network", "rm", NETWORK], capture_output=True, timeout=60)
-    net = subprocess.run(["docker", "network", "create", NETWORK], capture_output=True, text=True, timeout=60)
-    assert net.returncode == 0, f"docker network create {NETWORK}: {net.stderr}"
-    os.environ["KIND_EXPERIMENTAL_DOCKER_NETWORK"] = NETWORK    # read by kind create cluster
-    try:
-        create_cluster(NAME, kubeconfig)
-    finally:
-        os.environ.pop("KIND_EXPERIMENTAL_DOCKER_NETWORK", None)
+    create_cluster_on_network(NAME, NETWORK, kubeconfig)
     try:
         from breakfix.kube import Kube
         from breakfix.lab import Lab
@@ -111,13 +104,8 @@ def cluster(tmp_path_factory, request):
         kind("delete", "cluster", "--name", NAME, timeout=300)
         subprocess.run(["docker", "network", "rm", NETWORK], capture_output=True, timeout=60)
         shutil.rmtree(ROOT / ".pytest-kind" / NAME, ignore_errors=True)   # the suite's adopted kubeconfig
-        tr = request.config.pluginmanager.get_plugin("terminalreporter")
-        capman = request.config.pluginmanager.get_plugin("capturemanager")
-        if tr and capman and ROWS:
-            with capman.global_and_fixture_disabled():
-                tr.write_line("\n| case | expected | seen | time to restore |\n|---|---|---|---|")
-                for row in ROWS:
-                    tr.write_line("| " + " | ".join(row) + " |")
+        print_rows(request, "\n| case | expected | seen | time to restore |\n|---|---|---|---|",
+                   ["| " + " | ".join(row) + " |" for row in ROWS])
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ import pytest
 from breakfix.node import BACKUP_DIR, WATCHED_PATHS
 from breakfix.waits import Observation, wait_until
 
-from .support import BIN, IMAGE_REF, ROOT, create_cluster, env, kind
+from .support import BIN, IMAGE_REF, ROOT, create_cluster_on_network, env, kind
 
 pytestmark = [pytest.mark.e2e, pytest.mark.stress]
 
@@ -53,15 +53,8 @@ def baseline():
     if not (BIN / "kind").is_file() or not IMAGE_REF.is_file() or not shutil.which("docker"):
         pytest.fail("needs airgap/.build/bin/kind, airgap/.build/node-image.ref and docker: run `make node-image`")
     kind("delete", "cluster", "--name", NAME, timeout=300)
-    subprocess.run(["docker", "network", "rm", NAME], capture_output=True, timeout=60)
-    net = subprocess.run(["docker", "network", "create", NAME], capture_output=True, text=True, timeout=60)
-    assert net.returncode == 0, f"docker network create {NAME}: {net.stderr}"
     KUBECONFIG.parent.mkdir(parents=True, exist_ok=True)
-    os.environ["KIND_EXPERIMENTAL_DOCKER_NETWORK"] = NAME     # read by kind create cluster
-    try:
-        create_cluster(NAME, KUBECONFIG)
-    finally:
-        os.environ.pop("KIND_EXPERIMENTAL_DOCKER_NETWORK", None)
+    create_cluster_on_network(NAME, NAME, KUBECONFIG)
     try:
         from breakfix.kube import Kube
         from breakfix.lab import Lab
