@@ -2,7 +2,10 @@
 daemon of this test's own: the machine's daemon runs other clusters and is never restarted.
 
 The second dockerd has its own socket, data root, exec root, pid file and cgroup parent, no default
-bridge, leaves iptables alone (the machine's daemon owns the host's rules; a kind node is reached
+bridge (a dockerd shares the host's network namespace and deletes the host's docker0 as it starts
+when it has no default bridge, or a stale one in its store: the test puts docker0 back at once, with
+the address the machine's daemon gave it, and checks the machine's daemon still starts a container
+at the end; a `docker run` on the machine's daemon in that second may fail), leaves iptables alone (the machine's daemon owns the host's rules; a kind node is reached
 through Docker's userland proxy on 127.0.0.1) and takes its networks from an address pool no route
 of the host uses (checked before it starts). The node image is copied into it (`docker save` from
 the machine's daemon, `docker load` into it, once: its data root keeps it), a kind cluster is made
@@ -34,7 +37,7 @@ import pytest
 from breakfix.node import BACKUP_DIR, WATCHED_PATHS
 from breakfix.waits import Observation, wait_until
 
-from .support import BIN, IMAGE_REF, ROOT, env
+from .support import BIN, IMAGE_REF, ROOT, env, print_rows
 
 pytestmark = [pytest.mark.e2e, pytest.mark.stress]
 
@@ -79,6 +82,27 @@ def pool_is_free(pool: str) -> str | None:
     return None
 
 
+def link(name: str) -> dict | None:
+    """A network interface of the host (`ip -j addr show`), None when there is none of that name."""
+    r = subprocess.run(["ip", "-j", "addr", "show", name], capture_output=True, text=True, timeout=30)
+    return (json.loads(r.stdout or "[]") or [None])[0] if r.returncode == 0 else None
+
+
+def put_back_bridge(saved: dict | None) -> bool:
+    """The machine's daemon's docker0 as it was (its addresses; up) when a dockerd start deleted it.
+    True when it had to be made again."""
+    if saved is None or link(saved["ifname"]) is not None:
+        return False
+    name = saved["ifname"]
+    cmds = [["link", "add", name, "type", "bridge"]] + [
+        ["addr", "add", f"{a['local']}/{a['prefixlen']}", "dev", name] for a in saved.get("addr_info", [])
+        if a.get("family") == "inet"] + [["link", "set", name, "up"]]
+    for argv in cmds:
+        r = subprocess.run(["ip", *argv], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, f"ip {' '.join(argv)}: {r.stderr}"
+    return True
+
+
 class SecondDaemon:
     def __init__(self, tmp: Path):
         self.log = tmp / f"{DAEMON}.log"
@@ -89,6 +113,7 @@ class SecondDaemon:
                     "cgroup-parent": DAEMON, "default-address-pools": [{"base": POOL, "size": 24}]})
         self.config.write_text(json.dumps(cfg, indent=1))
         self.proc: subprocess.Popen | None = None
+        self.docker0 = link("docker0")      # the machine's daemon's bridge, as it is before any start
 
     def start(self) -> float:
         t0 = time.monotonic()
@@ -103,6 +128,8 @@ class SecondDaemon:
             r = d2("info", "--format", "{{.ServerVersion}}", timeout=30)
             return Observation(r.returncode == 0, r.stderr.strip()[-200:] or r.stdout.strip())
         wait_until(answers, f"the second dockerd ({HOST}) answers", 120, interval=0.5)
+        if put_back_bridge(self.docker0):
+            ROWS.append("docker0 deleted by the second dockerd's start: made again with its address")
         return time.monotonic() - t0
 
     def stop(self) -> float:
@@ -150,12 +177,13 @@ def daemon(tmp_path_factory, request):
                            env=env2(), timeout=300)
             d2("network", "rm", NAME, timeout=60)
         dd.stop()
-        tr = request.config.pluginmanager.get_plugin("terminalreporter")
-        capman = request.config.pluginmanager.get_plugin("capturemanager")
-        if tr and capman and ROWS:
-            with capman.global_and_fixture_disabled():
-                for row in ROWS:
-                    tr.write_line(row)
+        put_back_bridge(dd.docker0)
+        # the machine's daemon still starts a container on its default bridge
+        image = IMAGE_REF.read_text().strip()
+        r = subprocess.run(["docker", "run", "--rm", "--entrypoint", "true", image], capture_output=True,
+                           text=True, timeout=120)
+        assert r.returncode == 0, f"the machine's Docker cannot start a container after the test: {r.stderr}"
+        print_rows(request, "", ROWS)
 
 
 @pytest.fixture(scope="module")
