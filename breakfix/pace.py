@@ -28,7 +28,6 @@ ids, states, pod uids, created times), never from text."""
 from __future__ import annotations
 
 import contextlib
-import json
 import shlex
 import threading
 import time
@@ -37,6 +36,7 @@ from dataclasses import dataclass, field
 
 from . import probes
 from .node import Node
+from .view import Container, containers
 from .waits import Observation
 
 PACES = ("driven", "kubelet")
@@ -53,39 +53,6 @@ def check_pace(value: str) -> str:
     if value not in PACES:
         raise ValueError(f"unknown pace {value!r}: use one of {', '.join(PACES)}")
     return value
-
-
-@dataclass(frozen=True)
-class Container:
-    id: str
-    state: str           # CONTAINER_RUNNING, CONTAINER_EXITED, ...
-    pod_uid: str         # for a static pod, the hash of its manifest
-    created_ns: int
-
-    @property
-    def running(self) -> bool:
-        return self.state == "CONTAINER_RUNNING"
-
-
-def containers(node, node_name: str, component: str) -> list[Container] | None:
-    """COMPONENT's containers of its static pod on the node, oldest first; None when crictl failed
-    (a failed listing is not an empty one)."""
-    r = node.crictl(f"ps -a --name {shlex.quote('^' + component + '$')} -o json")
-    if not r.ok:
-        return None
-    try:
-        items = json.loads(r.stdout or "{}").get("containers") or []
-    except (ValueError, AttributeError):
-        return None
-    pod = f"{component}-{node_name}"
-    out = []
-    for x in items:
-        labels = x.get("labels") or {}
-        if labels.get("io.kubernetes.pod.name") != pod:
-            continue
-        out.append(Container(str(x.get("id", "")), str(x.get("state", "")),
-                             str(labels.get("io.kubernetes.pod.uid", "")), int(x.get("createdAt", 0) or 0)))
-    return sorted(out, key=lambda c: c.created_ns)
 
 
 def replaced_by(phase: str, before_uid: str | None) -> Callable[[Container], bool] | None:

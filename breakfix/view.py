@@ -84,6 +84,39 @@ def sandboxes(node: Node, node_name: str, component: str) -> dict[str, str] | No
     return {i["metadata"]["uid"]: i.get("state") for i in items}
 
 
+@dataclass(frozen=True)
+class Container:
+    id: str
+    state: str           # CONTAINER_RUNNING, CONTAINER_EXITED, ...
+    pod_uid: str         # for a static pod, the hash of its manifest
+    created_ns: int
+
+    @property
+    def running(self) -> bool:
+        return self.state == "CONTAINER_RUNNING"
+
+
+def containers(node, node_name: str, component: str) -> list[Container] | None:
+    """COMPONENT's containers of its static pod on the node, oldest first; None when crictl failed
+    (a failed listing is not an empty one)."""
+    r = node.crictl(f"ps -a --name {shlex.quote('^' + component + '$')} -o json")
+    if not r.ok:
+        return None
+    try:
+        items = json.loads(r.stdout or "{}").get("containers") or []
+    except (ValueError, AttributeError):
+        return None
+    pod = f"{component}-{node_name}"
+    out = []
+    for x in items:
+        labels = x.get("labels") or {}
+        if labels.get("io.kubernetes.pod.name") != pod:
+            continue
+        out.append(Container(str(x.get("id", "")), str(x.get("state", "")),
+                             str(labels.get("io.kubernetes.pod.uid", "")), int(x.get("createdAt", 0) or 0)))
+    return sorted(out, key=lambda c: c.created_ns)
+
+
 def node_component(node: Node, node_name: str, component: str, journal: str | None = None,
                    exclude_uid: str | None = None, since_ns: int | None = None) -> NodeComponent:
     """The view of COMPONENT's static pod on the node. EXCLUDE_UID: leave out that sandbox (the pod
@@ -92,37 +125,34 @@ def node_component(node: Node, node_name: str, component: str, journal: str | No
     pod = f"{component}-{node_name}"
     v = NodeComponent(component, pod)
     sbs = sandboxes(node, node_name, component)
-    c = node.crictl(f"ps -a --name {shlex.quote('^' + component + '$')} -o json")
-    if sbs is None or not c.ok:
-        v.problem = f"crictl failed: {c.stderr.strip()[:200] if not c.ok else 'pods'}"
+    listed = containers(node, node_name, component) if sbs is not None else None
+    if sbs is None or listed is None:
+        v.problem = f"crictl failed: {'pods' if sbs is None else 'ps'}"
         return v
     v.listed = True
     others = [(uid, st) for uid, st in sbs.items() if uid != exclude_uid]
     if others:
         v.sandbox_uid, v.sandbox_state = others[-1]
-    mine = [x for x in _json(c).get("containers") or []
-            if (x.get("labels") or {}).get("io.kubernetes.pod.name") == pod
-            and (not v.sandbox_uid or (x.get("labels") or {}).get("io.kubernetes.pod.uid") == v.sandbox_uid)
-            and int(x.get("createdAt", 0)) >= (since_ns or 0)]
-    mine.sort(key=lambda x: int(x.get("createdAt", 0)))
+    mine = [c for c in listed
+            if (not v.sandbox_uid or c.pod_uid == v.sandbox_uid) and c.created_ns >= (since_ns or 0)]
     v.attempts = len(mine)
     if mine:
         last = mine[-1]
-        v.state, v.container_id = last.get("state"), last.get("id")
-        v.created_ns = int(last.get("createdAt", 0))
-        v.before = [x.get("state") for x in mine[:-1]]
+        v.state, v.container_id = last.state, last.id
+        v.created_ns = last.created_ns
+        v.before = [c.state for c in mine[:-1]]
         # How the newest container that ended ended, and its error line (a running one may be fine).
-        ended = [x for x in mine if x.get("state") == "CONTAINER_EXITED"]
+        ended = [c for c in mine if c.state == "CONTAINER_EXITED"]
         if ended:
-            ins = _json(node.crictl(f"inspect {shlex.quote(ended[-1]['id'])}")).get("status") or {}
+            ins = _json(node.crictl(f"inspect {shlex.quote(ended[-1].id)}")).get("status") or {}
             v.exit_code, v.reason = ins.get("exitCode"), ins.get("reason")
-            log = node.crictl(f"logs --tail 300 {shlex.quote(ended[-1]['id'])}")
+            log = node.crictl(f"logs --tail 300 {shlex.quote(ended[-1].id)}")
             v.log = (log.stdout + "\n" + log.stderr).strip()
             # A container that never started (exec failed) has no log: the runtime's message is its word.
             v.error = error_line(v.log) or (clip(str(ins.get("message")).strip()) if ins.get("message") else None)
             v.cause = cause_line(v.log, v.error)
         if v.running:   # what it says now: a running component may fail at its job (a refused dial)
-            log = node.crictl(f"logs --tail 300{_after_startup(v.created_ns)} {shlex.quote(last['id'])}")
+            log = node.crictl(f"logs --tail 300{_after_startup(v.created_ns)} {shlex.quote(last.id)}")
             v.current_log = (log.stdout + "\n" + log.stderr).strip()
     if not mine:   # no container at all: only the kubelet can say why (image, volume, sandbox)
         text = journal if journal is not None else node.journal("kubelet", lines=400)
