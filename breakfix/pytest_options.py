@@ -63,6 +63,8 @@ def pytest_addoption(parser):
                 help="when another writer (breakfix break/restore/lab setup, another run) holds the cluster node's "
                      "lock, wait up to SECONDS for it (default 0: stop at once, naming the holder)")
     g.addoption("--timings-file", default="reports/timings.json", help="where phase timings are written")
+    g.addoption("--bench-rows", default="reports/bench-rows.jsonl",
+                help="make bench: the file each measured fault's row is appended to (one JSON line)")
 
 
 @pytest.hookimpl(tryfirst=True)
