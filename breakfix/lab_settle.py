@@ -127,10 +127,17 @@ class Settle:
         stuck = [c for c in self.static_components if self.component_view(c).waiting_reason == "CrashLoopBackOff"]
         if not stuck or not self.kube.readyz()[0]:
             return False
+        return self.restart_kubelet_for_backoff(stuck, f"in CrashLoopBackOff after the fix:\n{seen}")
+
+    def restart_kubelet_for_backoff(self, stuck: list[str], why: str) -> bool:
+        """Restart the kubelet to clear the crash back-off of STUCK (components), at most once a
+        minute whoever asks (clear_crash_backoff from the pod statuses, the driven pace from the
+        node's containers); said in the report with WHY. False when it was not done."""
+        if not stuck or time.monotonic() - self._last_backoff_clear < 60:
+            return False
         self._last_backoff_clear = time.monotonic()
         self.node.systemctl("restart", "kubelet")
-        self.reporter.attach("kubelet restarted to clear crash back-off",
-                             f"{', '.join(stuck)} in CrashLoopBackOff after the fix:\n{seen}")
+        self.reporter.attach("kubelet restarted to clear crash back-off", f"{', '.join(stuck)} {why}")
         return True
 
     def unstuck(self, probe: Callable[[], Observation]) -> Callable[[], Observation]:

@@ -225,18 +225,16 @@ class Pace:
         """The fix has landed and the API works again: a leader-elected component that lost its lease
         while the API was away and has no running container now is serving the kubelet's crash
         back-off (up to 5 minutes, kept per pod uid): a kubelet restart clears it at once, as
-        Lab.clear_crash_backoff does later from the pod statuses (which lag here); the two share its
-        once-a-minute limit."""
+        Lab.clear_crash_backoff does later from the pod statuses (which lag here), through the same
+        once-a-minute Lab.restart_kubelet_for_backoff."""
         waiting = []
         for component in LEADER_ELECTED:
             listed = containers(lab.node, lab.node_name, component)
             if listed and backing_off(listed):
                 waiting.append(component)
-        if not waiting or time.monotonic() - getattr(lab, "_last_backoff_clear", -1e9) < 60:
-            return
-        lab._last_backoff_clear = time.monotonic()
-        lab.node.systemctl("restart", "kubelet")
-        d.actions.append(f"the fix landed, {', '.join(waiting)} not running (crash back-off): kubelet restarted")
+        if lab.restart_kubelet_for_backoff(waiting, "not running after the fix landed (crash back-off), "
+                                                    "seen from the node's containers"):
+            d.actions.append(f"the fix landed, {', '.join(waiting)} not running (crash back-off): kubelet restarted")
 
     @staticmethod
     def _node_ns(node) -> int:

@@ -10,6 +10,7 @@ from types import SimpleNamespace as NS
 import pytest
 
 from breakfix import pace as pace_mod
+from breakfix.lab_settle import Settle
 from breakfix.node import Result
 from breakfix.pace import (Container, Pace, apiserver_to_restart, backing_off, check_pace, containers,
                            manifest_component, replaced_by, restored_running, to_stop)
@@ -60,7 +61,10 @@ def c(cid, uid, state="CONTAINER_RUNNING", created=50, name="kube-apiserver"):
 
 
 def lab_on(node):
-    return NS(node=node, node_name=NODE, reporter=Reporter(), kube=None)
+    """A lab on NODE with the real once-a-minute kubelet restart of lab_settle.Settle."""
+    lab = NS(node=node, node_name=NODE, reporter=Reporter(), kube=None, _last_backoff_clear=-1e9)
+    lab.restart_kubelet_for_backoff = lambda stuck, why: Settle.restart_kubelet_for_backoff(lab, stuck, why)
+    return lab
 
 
 def inj(component="kube-apiserver", kind="manifest", before="old"):
