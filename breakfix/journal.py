@@ -6,15 +6,18 @@ and the error says what the operator has to do."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import json
 import os
-from dataclasses import asdict, dataclass
+import typing
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BreakfixError
 from .killpoints import killpoint
 from .node import BACKUP_DIR, TMP_SUFFIX, Node, tmp_path
-from .targets_spec import HOST_KINDS, TARGET_KINDS
+from .targets_spec import HOST_KINDS, TARGET_KINDS, JournalRecord
 
 JOURNAL_SUFFIX = ".breakfix.json"
 # Where write_atomic may have left a dot-file when it was killed mid-way.
@@ -25,34 +28,78 @@ class JournalError(BreakfixError):
     """A journal entry that cannot be replayed as written: the fault may still be in place."""
 
 
-@dataclass
+# A journal entry on disk is one flat JSON object: `fault`, `kind` and the fields of every target kind's
+# record, null where they are not its own, in the order older versions wrote (and still read); the
+# fields of a kind added since follow them.
+LAYOUT = ("fault", "path", "backup", "sha256", "mode", "restart_unit", "restart_static_pod", "start_unit", "kind",
+          "created", "objects", "container")
+TYPE_NAMES = {str: "string", dict: "mapping"}
+
+
+def record_type(kind: str | None, fields: dict) -> type[JournalRecord]:
+    """The record an entry of KIND holds; KIND None is an older entry: a node file when it names a
+    path, else a service."""
+    return TARGET_KINDS[kind_of(kind, fields)].journal
+
+
+def kind_of(kind: str | None, fields: dict) -> str:
+    return kind or ("file" if fields.get("path") else "service")
+
+
+@functools.cache
+def record_fields() -> dict[str, type]:
+    """Every field any kind's record has, with its type (str or dict, a value may always be null)."""
+    out: dict[str, type] = {}
+    for spec in TARGET_KINDS.values():
+        hints = typing.get_type_hints(spec.journal)
+        for f in dataclasses.fields(spec.journal):
+            out[f.name] = next(t for t in typing.get_args(hints[f.name]) if t is not type(None))
+    return out
+
+
+@dataclass(init=False)
 class Entry:
+    """One journal entry: the fault, its target kind (None: an older entry, a node file or a service
+    by its fields) and the kind's record (targets_spec: TARGET_KINDS[kind].journal), whose fields
+    read as the entry's own (entry.path, entry.objects). Entry(fault=..., kind=..., path=...) makes
+    the kind's record from the fields given."""
     fault: str
-    path: str | None = None          # node file the fault changes
-    backup: str | None = None        # its copy, outside the manifests directory
-    sha256: str | None = None        # of the original bytes
-    mode: str | None = None          # of the original file
-    restart_unit: str | None = None  # restart after putting the file back (a node-file fault)
-    restart_static_pod: str | None = None  # or stop its container, which the kubelet starts again
-    start_unit: str | None = None    # start again (a service fault)
-    kind: str | None = None          # the target kind whose undo replays it (None: an older entry, a file
-                                     # or a service by the fields above)
-    created: str | None = None       # file_created: sha256 of the file it made (which did not exist)
-    objects: dict | None = None      # api_object: {object ref: {JSON pointer: original value (None: absent)}}
-    container: str | None = None     # host_container: the host's container to start again
+    kind: str | None
+    record: JournalRecord
+
+    def __init__(self, fault: str, kind: str | None = None, record: JournalRecord | None = None, **fields):
+        object.__setattr__(self, "fault", fault)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "record", record if record is not None else record_type(kind, fields)(**fields))
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") or name in ("fault", "kind", "record"):   # not set yet: no record to ask
+            raise AttributeError(name)
+        return getattr(self.record, name)
+
+    def __setattr__(self, name: str, value) -> None:
+        object.__setattr__(self, name, value) if name in ("fault", "kind", "record") else \
+            setattr(self.record, name, value)
+
+    @property
+    def target_kind(self) -> str:
+        """The kind whose undo replays it (an older entry's by its fields)."""
+        return kind_of(self.kind, dataclasses.asdict(self.record))
 
     @property
     def file(self) -> str:
         return journal_path(self.fault)
 
     def what(self) -> str:
-        if self.kind == "file_created":
-            return f"remove {self.path}"
-        if self.objects:
-            return "put back " + ", ".join(self.objects)
-        if self.container:
-            return f"docker start {self.container}"
-        return self.path or f"systemctl start {self.start_unit}"
+        return self.record.what()
+
+    def as_dict(self) -> dict:
+        """The entry as written on disk (LAYOUT)."""
+        out = dict.fromkeys(LAYOUT)
+        out.update(dataclasses.asdict(self.record), fault=self.fault, kind=self.kind)
+        for name in record_fields():
+            out.setdefault(name, None)
+        return out
 
 
 def journal_path(fault_id: str) -> str:
@@ -71,28 +118,30 @@ def parse_entry(raw: bytes, where: str) -> Entry:
         raise JournalError(f"journal {where} is corrupt ({type(exc).__name__}: {str(exc)[:80]}); the fault it "
                            f"records may still be in place: compare its target with the backups in {BACKUP_DIR}, "
                            f"put the original back by hand, then delete {where}") from None
-    fields = set(Entry.__dataclass_fields__)
-    if not isinstance(data, dict) or not isinstance(data.get("fault"), str) or set(data) - fields:
-        raise JournalError(f"journal {where} is not a kube-breakfix journal entry (fields {sorted(fields)}); "
+    known = record_fields()
+    if not isinstance(data, dict) or not isinstance(data.get("fault"), str) or set(data) - {"fault", "kind", *known}:
+        raise JournalError(f"journal {where} is not a kube-breakfix journal entry (fields "
+                           f"{sorted({'fault', 'kind', *known})}); nothing was restored from it")
+    kind = data.get("kind")
+    if kind is not None and (not isinstance(kind, str) or kind not in TARGET_KINDS):
+        raise JournalError(f"journal {where}: unknown target kind {kind!r} (known: {', '.join(TARGET_KINDS)}); "
                            f"nothing was restored from it")
     for k, v in data.items():
-        want = dict if k == "objects" else str
+        want = known.get(k, str)
         if v is not None and not isinstance(v, want):
-            raise JournalError(f"journal {where}: field {k!r} must be a {'mapping' if want is dict else 'string'}, "
-                               f"got {type(v).__name__}")
-    entry = Entry(**data)
-    if entry.kind is not None and entry.kind not in TARGET_KINDS:
-        raise JournalError(f"journal {where}: unknown target kind {entry.kind!r} (known: {', '.join(TARGET_KINDS)}); "
-                           f"nothing was restored from it")
-    if entry.kind == "file_created":
-        if not entry.path or not entry.created or entry.backup:
-            raise JournalError(f"journal {where}: a created file needs path and created (its sha256), no backup")
-    elif bool(entry.path) != bool(entry.backup) or (entry.path and not entry.sha256):
-        raise JournalError(f"journal {where}: a changed file needs path, backup and sha256 together")
-    if entry.kind == "api_object" and not entry.objects:
-        raise JournalError(f"journal {where}: an API object entry needs objects (the original fields)")
-    if entry.kind == "host_container" and not entry.container:
-        raise JournalError(f"journal {where}: a host container entry needs container")
+            raise JournalError(f"journal {where}: field {k!r} must be a {TYPE_NAMES.get(want, want.__name__)}, "
+                               f"got {type(v).__name__}; nothing was restored from it")
+    fields = {k: v for k, v in data.items() if k not in ("fault", "kind")}
+    rtype = record_type(kind, fields)
+    own = {f.name for f in dataclasses.fields(rtype)}
+    foreign = sorted(k for k, v in fields.items() if k not in own and v is not None)
+    if foreign:
+        raise JournalError(f"journal {where}: field {foreign[0]!r} is not one of a {kind_of(kind, fields)} entry's "
+                           f"({', '.join(sorted(own))}); nothing was restored from it")
+    entry = Entry(data["fault"], kind, rtype(**{k: v for k, v in fields.items() if k in own}))
+    why = entry.record.problem()
+    if why:
+        raise JournalError(f"journal {where}: {why}; nothing was restored from it")
     if entry.file != where:
         raise JournalError(f"journal {where} names fault {entry.fault!r}, whose journal is {entry.file}")
     return entry
@@ -129,17 +178,21 @@ class Journal:
         n.make_private_dir(self.directory)
         written = []
         try:
-            if entry.path and entry.kind != "file_created":
-                entry.backup = backup_path(entry.path)
+            original = entry.record.backs_up()
+            if original:
+                entry.backup = backup_path(original)
                 written += [entry.backup + ".tmp", entry.backup]
-                n.copy_file(entry.path, entry.backup)
+                n.copy_file(original, entry.backup)
                 got = n.sha256(entry.backup)
                 if got != entry.sha256:
-                    raise JournalError(f"backup {entry.backup} of {entry.path} has sha256 {got}, expected "
+                    raise JournalError(f"backup {entry.backup} of {original} has sha256 {got}, expected "
                                        f"{entry.sha256}; nothing changed")
                 killpoint("after-backup")
+            why = entry.record.problem()
+            if why:     # what could not be replayed is not written (and nothing is changed)
+                raise JournalError(f"{entry.fault}: its journal entry is incomplete ({why}); nothing changed")
             written += [tmp_path(self.path_of(entry)), self.path_of(entry)]
-            n.write_atomic(self.path_of(entry), json.dumps(asdict(entry)).encode())
+            n.write_atomic(self.path_of(entry), json.dumps(entry.as_dict()).encode())
         except BreakfixError as exc:
             # A backup or journal that cannot be written (a full disk, the node away): nothing is
             # changed, and what was half written goes (the sweep would remove it otherwise).
@@ -147,7 +200,8 @@ class Journal:
                 n.remove(*written)
             if isinstance(exc, JournalError):
                 raise
-            what = f"the backup of {entry.path}" if entry.backup and written[-1] == entry.backup else "the journal entry"
+            what = (f"the backup of {entry.record.backs_up()}" if entry.backup and written[-1] == entry.backup
+                    else "the journal entry")
             why = "no space left on the device" if "No space left" in str(exc) else str(exc)[:240]
             raise JournalError(f"{entry.fault}: {what} could not be written in {self.directory} on {n.spec} "
                                f"({why}); nothing changed") from None
@@ -162,7 +216,7 @@ class Journal:
         for f in self.node.list_files(self.directory, f"*{JOURNAL_SUFFIX}"):
             e = parse_entry(self.node.read_bytes(f), f if self.directory == BACKUP_DIR else journal_path(
                 f.rpartition("/")[2].removesuffix(JOURNAL_SUFFIX)))
-            if self.owner is None or (e.container or "").startswith(self.owner + "-"):
+            if self.owner is None or e.record.owned_by(self.owner):
                 out.append(e)
         if self.host is not None:
             out += self.host.entries()
@@ -204,18 +258,9 @@ class Journal:
                                f"journal {entry.file} kept")
 
     def finish(self, entry: Entry) -> None:
-        """The target is as it was: bring the unit back, then drop the backup and the entry."""
-        if entry.restart_unit:
-            killpoint("during-unit-restart")
-            self.node.systemctl("restart", entry.restart_unit)
-        if entry.restart_static_pod:
-            killpoint("during-unit-restart")
-            self.node.restart_static_container(entry.restart_static_pod)
-        if entry.start_unit:
-            self.node.systemctl("start", entry.start_unit)
+        """The target is as it was (its kind's undo has put it back and brought its unit back): drop
+        the backup and the entry."""
         self.node.remove(*[p for p in (entry.backup, self.path_of(entry)) if p])
-
-    _finish = finish
 
     def sweep(self) -> list[str]:
         """Remove what a write killed mid-way leaves behind: kube-breakfix's own dot-files, and

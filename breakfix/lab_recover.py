@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from dataclasses import asdict
 
 from . import symptoms
 from .catalog import Fault
@@ -35,7 +34,7 @@ class Recover:
             with deferred_interrupts():
                 replay(self.journal, e)
             done.append(e.fault)
-            self.reporter.attach("restored a leftover fault", json.dumps(asdict(e), indent=2), "json")
+            self.reporter.attach("restored a leftover fault", json.dumps(e.as_dict(), indent=2), "json")
         swept = self.journal.sweep()
         if swept:
             self.reporter.attach("removed stale kube-breakfix files", "\n".join(swept))

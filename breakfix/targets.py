@@ -11,7 +11,8 @@
   component's own health and the whole control plane's).
 - undo(journal, entry): put back what ENTRY recorded, proven; the one undo of the kind, called by
   the test that made the change, by `breakfix restore` and by the next run after a kill -9
-  (Journal.replay dispatches on entry.kind).
+  (targets.replay dispatches on entry.kind). What ENTRY holds is the kind's journal record,
+  targets_spec.TARGET_KINDS[kind].journal.
 
 The table of kinds a fault file may name, with their fields, is targets_spec.TARGET_KINDS; this
 module is the engine side of it (assert at the end: the two name the same kinds)."""
@@ -58,7 +59,8 @@ def _sha(data: bytes) -> str:
 class _NodeFile:
     """Shared by every kind that changes an existing node file: the original is backed up (outside
     the manifests directory) and its sha256 journaled; the undo writes the backup back and proves it
-    byte for byte (Journal.restore_file), then restarts or starts a unit if the entry says so."""
+    byte for byte (Journal.restore_file), then restarts the unit or the static pod the entry names.
+    Its journal entry: targets_spec.NodeFileRecord."""
     name = "file"
     host = False
 
@@ -91,6 +93,12 @@ class _NodeFile:
     def undo(self, journal, entry) -> None:
         journal.restore_file(entry)
         killpoint("during-restore")
+        if entry.restart_unit:
+            killpoint("during-unit-restart")
+            journal.node.systemctl("restart", entry.restart_unit)
+        if entry.restart_static_pod:
+            killpoint("during-unit-restart")
+            journal.node.restart_static_container(entry.restart_static_pod)
         journal.finish(entry)
 
 
@@ -226,6 +234,7 @@ class ServiceTarget:
 
     def undo(self, journal, entry) -> None:
         killpoint("during-restore")
+        journal.node.systemctl("start", entry.start_unit)
         journal.finish(entry)
 
 
@@ -668,6 +677,4 @@ def replay(journal: Journal, entry: Entry) -> None:
     only when that is proven. An entry without a kind (an older journal) is a file or a service by
     its fields. The test that made the change, `breakfix restore` and the next run after a hard kill
     all replay through here."""
-    store = journal._store(entry)
-    kind = entry.kind or ("file" if entry.path else "service")
-    STRATEGIES[kind].undo(store, entry)
+    STRATEGIES[entry.target_kind].undo(journal._store(entry), entry)

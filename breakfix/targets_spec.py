@@ -51,6 +51,109 @@ SERVICE_ACTIONS = ("stop",)
 # The kinds whose change is on the host, no node's (kind's load balancer): journaled in the host's store.
 HOST_KINDS = ("host_container",)
 
+# --- what each kind's journal entry holds -------------------------------------------------------------
+class JournalRecord:
+    """A target kind's part of a journal entry: the arguments its undo needs (targets.py's undo of the
+    kind reads them; journal.py writes and parses them, dispatching on the entry's `kind` to
+    TARGET_KINDS[kind].journal). Each is a dataclass of optional fields (a journal read from disk may
+    lack any of them); `problem` says what a complete one needs."""
+    backup: str | None = None      # a copy of the node file to put back (the journal makes it): node files only
+
+    def backs_up(self) -> str | None:
+        """The node file the journal copies (verified by sha256) before the change, or None."""
+        return None
+
+    def owned_by(self, owner: str) -> bool:
+        """Whether the entry is of OWNER (a kind cluster's name), in a store shared by clusters (the host's)."""
+        return False
+
+    def problem(self) -> str | None:
+        """None, or why an entry holding this cannot be replayed (the JournalError's reason)."""
+        raise NotImplementedError
+
+    def what(self) -> str:
+        """Its undo in a few words (`breakfix restore` prints it)."""
+        raise NotImplementedError
+
+
+@dataclass
+class NodeFileRecord(JournalRecord):
+    """A node file changed or removed: its backup and the sha256 of its original bytes, its mode;
+    after the bytes are back, `restart_unit` restarted or the container of `restart_static_pod`
+    stopped (the kubelet starts it again)."""
+    path: str | None = None
+    backup: str | None = None                # outside the manifests directory
+    sha256: str | None = None                # of the original bytes
+    mode: str | None = None                  # of the original file
+    restart_unit: str | None = None
+    restart_static_pod: str | None = None
+
+    def backs_up(self) -> str | None:
+        return self.path
+
+    def problem(self) -> str | None:
+        if not (self.path and self.backup and self.sha256):
+            return "a changed file needs path, backup and sha256 together"
+        return None
+
+    def what(self) -> str:
+        return self.path
+
+
+@dataclass
+class CreatedFileRecord(JournalRecord):
+    """A node file that did not exist, made by the fault: `created` is the sha256 of what it made."""
+    path: str | None = None
+    created: str | None = None
+
+    def problem(self) -> str | None:
+        if not (self.path and self.created):
+            return "a created file needs path and created (its sha256), no backup"
+        return None
+
+    def what(self) -> str:
+        return f"remove {self.path}"
+
+
+@dataclass
+class ServiceRecord(JournalRecord):
+    """A systemd unit stopped: `start_unit` is started again."""
+    start_unit: str | None = None
+
+    def problem(self) -> str | None:
+        return None if self.start_unit else "a service entry needs start_unit"
+
+    def what(self) -> str:
+        return f"systemctl start {self.start_unit}"
+
+
+@dataclass
+class ApiObjectRecord(JournalRecord):
+    """API objects patched: {object ref: {JSON pointer: original value (None: absent)}}."""
+    objects: dict | None = None
+
+    def problem(self) -> str | None:
+        return None if self.objects else "an API object entry needs objects (the original fields)"
+
+    def what(self) -> str:
+        return "put back " + ", ".join(self.objects)
+
+
+@dataclass
+class HostContainerRecord(JournalRecord):
+    """A container on the host stopped: `container` (its full name) is started again."""
+    container: str | None = None
+
+    def owned_by(self, owner: str) -> bool:
+        return (self.container or "").startswith(owner + "-")
+
+    def problem(self) -> str | None:
+        return None if self.container else "a host container entry needs container"
+
+    def what(self) -> str:
+        return f"docker start {self.container}"
+
+
 Check = Callable[[dict, dict], "tuple[str, str] | None"]
 
 
@@ -62,6 +165,7 @@ class TargetSpec:
     defaults: dict = field(default_factory=dict)   # optional field -> its value when the file leaves it out
     edits: str = "required"                        # required | allowed | refused
     check: Check | None = None
+    journal: type[JournalRecord] | None = None     # what its journal entry holds (a JournalRecord dataclass)
 
 
 def _manifest_rule(target: dict, fault: dict) -> tuple[str, str] | None:
@@ -140,42 +244,46 @@ TARGET_KINDS: dict[str, TargetSpec] = {
     "manifest": TargetSpec(
         "a static pod manifest in /etc/kubernetes/manifests (the component's own), changed by `edits`; "
         "the kubelet runs the edited pod",
-        required={"path": TEXT}, check=_manifest_rule),
+        required={"path": TEXT}, check=_manifest_rule, journal=NodeFileRecord),
     "file": TargetSpec(
         "a node file (YAML: kubelet config, kubeconfig) changed by `edits`, then read again: `unit` (a systemd "
         "unit) restarted, or the container of `static_pod` stopped gracefully so that the kubelet starts it "
         "again (a component's kubeconfig); the undo puts the bytes back and restarts the same way",
-        required={"path": ABS_PATH}, optional={"unit": UNIT, "static_pod": STATIC_POD}, check=_file_rule),
+        required={"path": ABS_PATH}, optional={"unit": UNIT, "static_pod": STATIC_POD}, check=_file_rule,
+        journal=NodeFileRecord),
     "service": TargetSpec(
         "a systemd unit on the node, given an `action` (stop); undone by starting it",
-        required={"unit": UNIT, "action": choice(*SERVICE_ACTIONS)}, edits="refused"),
+        required={"unit": UNIT, "action": choice(*SERVICE_ACTIONS)}, edits="refused", journal=ServiceRecord),
     "file_removed": TargetSpec(
         "a node file removed (a static pod manifest moved out of the manifests directory, a CNI plugin binary "
         "gone); backed up first, undone by putting the original bytes and mode back. `static_pod`: the static "
         "pod whose sandbox proves the kubelet acted (else the file being gone is the proof)",
-        required={"path": ABS_PATH}, optional={"static_pod": STATIC_POD}, edits="refused", check=_node_path_rule),
+        required={"path": ABS_PATH}, optional={"static_pod": STATIC_POD}, edits="refused", check=_node_path_rule,
+        journal=NodeFileRecord),
     "file_created": TargetSpec(
         "a node file that did not exist, created as a copy of `source` with the fault's `edits` applied if it "
         "has any (a stale backup left in the manifests directory); the journal records that it did not exist, "
         "the undo deletes it. `static_pod`: the static pod whose new sandbox proves the kubelet runs the copy",
         required={"path": ABS_PATH, "source": ABS_PATH}, optional={"static_pod": STATIC_POD}, edits="allowed",
-        check=_created_rule),
+        check=_created_rule, journal=CreatedFileRecord),
     "certificate": TargetSpec(
         "a certificate on the node re-issued from its CA (`ca`, key `ca_key`, default the CA's path with .key) "
         "for the same key and names, expired `expired_days` ago (generated on the host); undone by putting the "
         "original bytes back. `served`: the cluster endpoint serving the new certificate is the proof",
         required={"path": ABS_PATH, "ca": ABS_PATH},
         optional={"ca_key": ABS_PATH, "expired_days": DAYS, "served": FLAG_BOOL},
-        defaults={"expired_days": 1, "served": False}, edits="refused"),
+        defaults={"expired_days": 1, "served": False}, edits="refused", journal=NodeFileRecord),
     "api_object": TargetSpec(
         "a Kubernetes API object (`object`: configmap|deployment|daemonset/NAMESPACE/NAME) patched by `edits` "
         "(set_field, replace_text on the object as the API returns it); the journal on the node keeps the "
         "original fields, the undo puts them back. `rollout`: a workload restarted with it (its pods read the "
         "config only at start) and put back to its original template",
-        required={"object": OBJECT_REF}, optional={"rollout": WORKLOAD_REF}, check=_object_rule),
+        required={"object": OBJECT_REF}, optional={"rollout": WORKLOAD_REF}, check=_object_rule,
+        journal=ApiObjectRecord),
     "host_container": TargetSpec(
         "a container on the host, no node (kind's load balancer: `container: external-load-balancer` is "
         "<cluster>-external-load-balancer), stopped with docker stop; the journal is on the host, the undo "
         "is docker start",
-        required={"container": CONTAINER}, edits="refused"),
+        required={"container": CONTAINER}, edits="refused", journal=HostContainerRecord),
 }
+assert all(spec.journal for spec in TARGET_KINDS.values()), "every target kind says what its journal entry holds"
