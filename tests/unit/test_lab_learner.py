@@ -11,7 +11,7 @@ import json
 import pytest
 
 from breakfix.catalog import load_catalog
-from breakfix.cli import _lab_output
+from breakfix.cli.check import _lab_output
 from breakfix.grading import CheckResult, GradeReport
 from breakfix.grading.diagnosis import Change, Finding
 from breakfix.grading.render import to_text
