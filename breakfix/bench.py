@@ -62,7 +62,7 @@ def floor_lab(lab: Lab, pace: str) -> Lab:
 def floor_verify(c: runner.Cycle) -> None:
     """The floor's check after the fix: the scaled `app` pods where the fault's story scales it,
     else a probe pod runs."""
-    target = c.injection.context.get("scale_target")
+    target = c.injection.context.scale_target
     if target:
         c.lab.wait_app(target)
     else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shlex
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import symptoms
 from .catalog import Fault
@@ -13,6 +14,41 @@ from .view import sandboxes
 from .journal import Entry
 from .runner import deferred_interrupts
 from .targets import strategy
+
+if TYPE_CHECKING:
+    from .symptoms.members_ready import Member
+
+
+class Monitor(Protocol):
+    """What a symptom kind started before the change to measure from there (symptoms.start_monitors)."""
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class InjectionContext:
+    """What the steps of one injection leave for the later ones: the target kind's prepare for its
+    change and proof, the symptoms for the restore (what they created) and the verification (the
+    replicas they scaled to). Every field starts empty: a step that did not run left nothing."""
+    # symptoms (scale_stuck, pod_not_scheduled): the app's ready replicas before the fault, and the
+    # replicas it was scaled to; the verification scales from there (None: it reads them itself)
+    app_base: int | None = None
+    scale_target: int | None = None
+    # symptoms: probe pods and services they created, deleted when the fault is put back
+    probe_pods: list[str] = field(default_factory=list)
+    probe_services: list[str] = field(default_factory=list)
+    # api_object: {object ref: {JSON pointer: value}}, the original fields and the patched ones, and the
+    # generation of the rollout's workload after its patch (its observedGeneration proves the rollout)
+    object_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
+    object_new: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rollout_generation: int | None = None
+    # host_container: the host's container it stops (its full name)
+    container: str | None = None
+    # members_ready: the control-plane members read before the change, or why they could not be
+    # (None: not read yet)
+    members: list[Member] | str | None = None
+    # the monitors the symptom kinds started before the change, by symptom kind (api_available)
+    monitors: dict[str, Monitor] = field(default_factory=dict)
 
 
 @dataclass
@@ -32,7 +68,7 @@ class Injection:
     since_ns: int | None = None       # the same, in ns (containers created after the edit)
     started: float = field(default_factory=time.monotonic)
     restored: bool = False
-    context: dict = field(default_factory=dict)  # what symptoms set up (scale targets, probe pods)
+    context: InjectionContext = field(default_factory=InjectionContext)  # what the steps leave for the later ones
     new_bytes: bytes | None = None    # what a node-file target kind writes
     wall: float | None = None         # time.time() of the change (events since the fault)
     strategy: object = None           # the target kind (targets.py)

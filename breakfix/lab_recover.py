@@ -57,10 +57,10 @@ class Recover:
                 raise NotRecovered(f.id, str(exc)) from None
             inj.restored = True
             symptoms.stop_monitors(inj)             # nothing left probing the API for a fault put back
-            for name in inj.context.get("probe_pods", []):
+            for name in inj.context.probe_pods:
                 with contextlib.suppress(Exception):
                     self.kube.delete_pod(name, self.namespace)
-            for name in inj.context.get("probe_services", []):
+            for name in inj.context.probe_services:
                 with contextlib.suppress(Exception):
                     self.kube.delete_service(name, self.namespace)
         if wait:

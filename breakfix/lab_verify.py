@@ -126,8 +126,8 @@ class Verify:
         replicas), both asked at once; then back to where it was."""
         on = self.node_name if fault.verify_on_node else None
         with self.reporter.step("verify: a pod schedules" + (f" on {on}" if on else "") + " and app scales"):
-            base = (inj.context.get("app_base") if inj else None) or self.app_ready_replicas()[0]
-            target = (inj.context.get("scale_target") if inj else None) or base + fault.verify_scale
+            base = (inj.context.app_base if inj else None) or self.app_ready_replicas()[0]
+            target = (inj.context.scale_target if inj else None) or base + fault.verify_scale
             name = self.kube.create_probe_pod(self.probe_image, self.namespace, node=on)
             try:
                 self.kube.scale(self.app_name, target, self.namespace)

@@ -520,46 +520,46 @@ class ApiObjectTarget:
         for parts in recorded_paths(inj.fault.edits):
             fields[_pointer(parts)] = _get(doc, parts)
             changed[_pointer(parts)] = _get(new, parts)
-        inj.context["object_fields"] = {ref: fields}
-        inj.context["object_new"] = {ref: changed}
+        inj.context.object_fields = {ref: fields}
+        inj.context.object_new = {ref: changed}
         if roll:
             wl = _read(lab.kube, roll)
             ptr = _pointer(["spec", "template", "metadata", "annotations"])
-            inj.context["object_fields"][roll] = {ptr: _get(wl, ["spec", "template", "metadata", "annotations"])}
+            inj.context.object_fields[roll] = {ptr: _get(wl, ["spec", "template", "metadata", "annotations"])}
             stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-            inj.context["object_new"][roll] = {ptr: {**(inj.context["object_fields"][roll][ptr] or {}),
+            inj.context.object_new[roll] = {ptr: {**(inj.context.object_fields[roll][ptr] or {}),
                                                      RESTARTED_AT: f"kube-breakfix {stamp}"}}
         inj.path = None
 
     def entry(self, lab, inj):
-        return Entry(fault=inj.fault.id, kind=self.name, objects=inj.context["object_fields"])
+        return Entry(fault=inj.fault.id, kind=self.name, objects=inj.context.object_fields)
 
     def apply(self, lab, inj) -> None:
         ref = inj.fault.target.object
-        before, after = inj.context["object_fields"][ref], inj.context["object_new"][ref]
+        before, after = inj.context.object_fields[ref], inj.context.object_new[ref]
         lab.reporter.attach(f"patch {ref}", edits.diff_text(json.dumps(before, indent=1, sort_keys=True) + "\n",
                                                            json.dumps(after, indent=1, sort_keys=True) + "\n", ref), "diff")
         killpoint("during-write")
         _patch(lab.kube, ref, _replace_ops(after))
         roll = inj.fault.target.rollout
         if roll:
-            res = _patch(lab.kube, roll, _replace_ops(inj.context["object_new"][roll]))
-            inj.context["rollout_generation"] = res.metadata.generation
+            res = _patch(lab.kube, roll, _replace_ops(inj.context.object_new[roll]))
+            inj.context.rollout_generation = res.metadata.generation
 
     def took_effect(self, lab, inj) -> None:
         ref, roll = inj.fault.target.object, inj.fault.target.rollout
 
         def applied() -> Observation:
             doc = _read(lab.kube, ref)
-            want = inj.context["object_new"][ref]
+            want = inj.context.object_new[ref]
             got = {p: _get(doc, p.strip("/").split("/")) for p in want}
             ok = all(json.dumps(got[p], sort_keys=True) == json.dumps(want[p], sort_keys=True) for p in want)
             seen = f"{ref}: fields {'as patched' if ok else 'not yet as patched'}"
             if ok and roll:
                 wl = _read(lab.kube, roll)
                 og = (wl.get("status") or {}).get("observedGeneration") or 0
-                ok = og >= inj.context["rollout_generation"]
-                seen += f"; {roll} observedGeneration {og}, patched generation {inj.context['rollout_generation']}"
+                ok = og >= inj.context.rollout_generation
+                seen += f"; {roll} observedGeneration {og}, patched generation {inj.context.rollout_generation}"
             return Observation(ok, seen)
         wait_until(applied, f"{ref} patched" + (f", {roll} rolling" if roll else ""), lab.t("took_effect"),
                    interval=lab.poll)
@@ -616,19 +616,19 @@ class HostContainerTarget:
         name = self.container(lab, inj.fault.target)
         if container_running(name) is not True:
             raise InfrastructureError(f"host container {name} is not running (or docker cannot say); nothing changed")
-        inj.context["container"] = name
+        inj.context.container = name
 
     def entry(self, lab, inj):
-        return Entry(fault=inj.fault.id, kind=self.name, container=inj.context["container"])
+        return Entry(fault=inj.fault.id, kind=self.name, container=inj.context.container)
 
     def apply(self, lab, inj) -> None:
-        r = docker("stop", inj.context["container"])
+        r = docker("stop", inj.context.container)
         if r.returncode != 0:
-            raise InfrastructureError(f"docker stop {inj.context['container']} exited {r.returncode}: "
+            raise InfrastructureError(f"docker stop {inj.context.container} exited {r.returncode}: "
                                       f"{r.stderr.strip()[:200]}")
 
     def took_effect(self, lab, inj) -> None:
-        name = inj.context["container"]
+        name = inj.context.container
         wait_until(lambda: Observation(container_running(name) is False, f"{name} running: {container_running(name)}"),
                    f"{name} stopped", lab.t("took_effect"), interval=lab.poll)
 

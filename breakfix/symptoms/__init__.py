@@ -57,9 +57,8 @@ def start_monitors(lab, inj) -> None:
 
 def stop_monitors(inj) -> None:
     """Stop every monitor Lab.inject started for INJ (idempotent)."""
-    for key, mon in list(inj.context.items()):
-        if key.startswith("monitor:"):
-            mon.stop()
+    for mon in list(inj.context.monitors.values()):
+        mon.stop()
 
 
 def describe_events(kube, name: str, namespace: str) -> str:

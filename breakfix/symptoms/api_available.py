@@ -69,7 +69,7 @@ class _Monitor:
 
 def _start_api_monitor(lab, inj, spec) -> None:
     hold = spec.hold
-    inj.context[f"monitor:{spec.kind}"] = _Monitor(lab.kube.kubeconfig, spec.write, hold,
+    inj.context.monitors[spec.kind] = _Monitor(lab.kube.kubeconfig, spec.write, hold,
                                                      hold + lab.t("took_effect") + lab.t("symptom"))
 
 
@@ -80,7 +80,7 @@ def _api_available(lab, inj, spec) -> str:
     Fails when the window is longer than max_error_window or the API does not answer at the end."""
     limit = spec.max_error_window
     write = spec.write
-    mon = inj.context.get(f"monitor:{spec.kind}")
+    mon = inj.context.monitors.get(spec.kind)
     if mon is None:       # not started by Lab.inject (e.g. an older engine): probe from now on
         mon = _Monitor(lab.kube.kubeconfig, write, spec.hold, spec.hold + 1)
     if mon.changed_at is None:

@@ -132,9 +132,9 @@ def members_verdict(endpoint_ready: bool, endpoint_seen: str, probes: list[Membe
 def _start_members_read(lab, inj, spec) -> None:
     """Before the change (the API still answers): which members to ask, and where."""
     try:
-        inj.context["members"] = control_plane_members(lab.kube)
+        inj.context.members = control_plane_members(lab.kube)
     except Exception as exc:  # noqa: BLE001 - said by the check; the change is not held up by it
-        inj.context["members"] = f"reading the control-plane nodes failed: {_exc_text(exc)}"
+        inj.context.members = f"reading the control-plane nodes failed: {_exc_text(exc)}"
 
 
 
@@ -146,10 +146,10 @@ def _exc_text(exc: Exception) -> str:
 def _members_ready(lab, inj, spec) -> str:
     """Every control-plane member's own API server answers /readyz 200 while the cluster endpoint
     does not; waits (short polls, a deadline) for all of them in one round."""
-    members = inj.context.get("members")
+    members = inj.context.members
     if members is None:      # not started by Lab.inject: read them now (fails when the API is down)
         _start_members_read(lab, inj, spec)
-        members = inj.context["members"]
+        members = inj.context.members
     what = "every control-plane member ready at its own address, the cluster endpoint not"
     if isinstance(members, str):
         raise SymptomNotObserved(what, members)

@@ -17,7 +17,7 @@ def _pod_events(lab, inj, spec) -> str:
     obj = spec.object
     if obj == "probe":       # on the node the fault broke: elsewhere a pod proves nothing about it
         name, ns = lab.kube.create_probe_pod(lab.probe_image, lab.namespace, node=lab.node_name), lab.namespace
-        inj.context.setdefault("probe_pods", []).append(name)
+        inj.context.probe_pods.append(name)
     else:
         name, ns = lab.mirror_pod_name(static_pod_of(inj)), "kube-system"
     since = dt.datetime.fromtimestamp((inj.wall or time.time()) - 1, dt.timezone.utc)

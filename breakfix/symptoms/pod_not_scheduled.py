@@ -22,13 +22,13 @@ def _not_scheduled(lab, inj, spec) -> str:
                                                   f"{'gone' if gone else 'still there (being deleted)'}")
         wait_until(old_app_gone, "old app deployment and pods gone", lab.t("scale"))
         lab.kube.ensure_deployment(lab.app_name, lab.app_image, 1, lab.namespace)
-        inj.context["app_base"] = 1
+        inj.context.app_base = 1
 
         def pods():
             return lab.kube.pods(lab.namespace, f"app={lab.app_name}")
     else:
         name = lab.kube.create_probe_pod(lab.probe_image, lab.namespace)
-        inj.context.setdefault("probe_pods", []).append(name)
+        inj.context.probe_pods.append(name)
 
         def pods():
             return [lab.kube.pod(name, lab.namespace)]

@@ -13,7 +13,7 @@ def _pod_not_started(lab, inj, spec) -> str:
     taint) or bound and never started (its kubelet does not run it). Decided from the pod's phase,
     node and container state; its events are evidence."""
     name = lab.kube.create_probe_pod(lab.probe_image, lab.namespace, node=lab.node_name)
-    inj.context.setdefault("probe_pods", []).append(name)
+    inj.context.probe_pods.append(name)
 
     def not_running() -> Observation:
         st = probes.pod_state(lab.kube.pod(name, lab.namespace))

@@ -9,8 +9,9 @@ from ._kind import SymptomKind
 def _scale_stuck(lab, inj, spec) -> str:
     base, _, _ = lab.app_ready_replicas()
     target = spec.replicas or base + spec.add
-    inj.context.setdefault("app_base", base)
-    inj.context["scale_target"] = target
+    if inj.context.app_base is None:
+        inj.context.app_base = base
+    inj.context.scale_target = target
     # "Scaling creates no pod": the pods listed before the scale (a pod of an earlier scale-down may
     # still be terminating) are not counted; any other pod of the app is a reaction.
     before = {p.metadata.uid for p in lab.kube.pods(lab.namespace, f"app={lab.app_name}")}

@@ -58,7 +58,7 @@ def _service_unreachable(lab, inj, spec) -> str:
         lab.reporter.attach(f"no pod of {ref} running on {node_name}", seen)
     node = lab.node_at(node_name)
     name = lab.kube.create_probe_service({"app": lab.app_name}, port, lab.namespace)
-    inj.context.setdefault("probe_services", []).append(name)
+    inj.context.probe_services.append(name)
     streak = {"n": 0}
 
     def probe() -> Observation:

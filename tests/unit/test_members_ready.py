@@ -12,6 +12,7 @@ import pytest
 from breakfix import symptoms
 from breakfix.symptoms import members_ready
 from breakfix.errors import SymptomNotObserved
+from breakfix.lab_inject import InjectionContext as Ctx
 from breakfix.symptoms import Member, MemberProbe, control_plane_members, member_readyz, members_verdict
 
 A, B, C = Member("ha-control-plane", "172.18.0.3", 6443), Member("ha-control-plane2", "172.18.0.4", 6443), \
@@ -65,7 +66,7 @@ def _run(monkeypatch, members, results, deadline=0.4):
         st = r[member.node]
         return MemberProbe(member, st, None if st is not None else "no connection: ConnectionRefusedError")
     monkeypatch.setattr(members_ready, "member_readyz", fake_probe)
-    inj = NS(context={"members": members})
+    inj = NS(context=Ctx(members=members))
     return symptoms.check(FakeLab(None, deadline), inj, {"kind": "members_ready"})
 
 
@@ -89,13 +90,13 @@ def test_deadline_names_the_last_state_of_each_member(monkeypatch):
 def test_no_members_proves_nothing(monkeypatch):
     monkeypatch.setattr(members_ready, "member_readyz", lambda *a: pytest.fail("nothing to ask"))
     with pytest.raises(SymptomNotObserved, match="no control-plane node.*proves nothing"):
-        symptoms.check(FakeLab(None), NS(context={"members": []}), {"kind": "members_ready"})
+        symptoms.check(FakeLab(None), NS(context=Ctx(members=[])), {"kind": "members_ready"})
 
 
 def test_members_unreadable_before_the_change_is_said(monkeypatch):
     with pytest.raises(SymptomNotObserved, match="reading the control-plane nodes failed: ConnectionError"):
-        symptoms.check(FakeLab(None), NS(context={"members": "reading the control-plane nodes failed: "
-                                                               "ConnectionError: refused"}),
+        symptoms.check(FakeLab(None), NS(context=Ctx(members="reading the control-plane nodes failed: "
+                                                               "ConnectionError: refused")),
                        {"kind": "members_ready"})
 
 
@@ -105,9 +106,9 @@ def test_the_monitor_reads_members_before_the_change():
     def boom(*a, **k):
         raise ConnectionError("refused")
     lab = NS(kube=NS(pods=boom, core=NS(list_node=boom)))
-    inj = NS(context={})
+    inj = NS(context=Ctx())
     symptoms.start_monitors(lab, NS(fault=NS(symptoms=[{"kind": "members_ready"}]), context=inj.context))
-    assert inj.context["members"].startswith("reading the control-plane nodes failed: ConnectionError")
+    assert inj.context.members.startswith("reading the control-plane nodes failed: ConnectionError")
 
 
 def _node(name, labels, addresses):
@@ -240,4 +241,4 @@ def test_unloadable_credentials_are_said(monkeypatch, tmp_path):
     lab = FakeLab(None)
     lab.kube.kubeconfig = tmp_path / "kubeconfig"
     with pytest.raises(SymptomNotObserved, match="credentials and CA could not be loaded"):
-        symptoms.check(lab, NS(context={"members": [A]}), {"kind": "members_ready"})
+        symptoms.check(lab, NS(context=Ctx(members=[A])), {"kind": "members_ready"})

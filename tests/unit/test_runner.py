@@ -15,6 +15,7 @@ import pytest
 
 from breakfix import runner
 from breakfix.errors import NotRecovered, SymptomNotObserved, WaitTimeout
+from breakfix.lab_inject import InjectionContext
 from breakfix.report import Reporter
 from breakfix.runner import PHASES, Step, StepTimeout, run_cycle, run_steps
 from breakfix.waits import Observation
@@ -202,7 +203,7 @@ class FakeLab:
         self._do("settle", "settle")
 
     def inject(self, fault, register):
-        inj = SimpleNamespace(node=self.node_name, started=time.monotonic(), restored=False, context={})
+        inj = SimpleNamespace(node=self.node_name, started=time.monotonic(), restored=False, context=InjectionContext())
         register(lambda wait=True: self.restore(inj, wait))
         self._do("inject", "break")
         return inj

@@ -5,6 +5,7 @@ from types import SimpleNamespace as NS
 import pytest
 
 from breakfix.errors import SymptomNotObserved
+from breakfix.lab_inject import InjectionContext as Ctx
 from breakfix.symptoms import check
 
 
@@ -33,12 +34,12 @@ def lab(kube):
 
 def test_a_terminating_pod_of_an_earlier_scale_down_is_not_a_reaction():
     old = [pod("a"), pod("b"), pod("terminating")]       # three pods listed, two of them Ready
-    inj = NS(context={})
+    inj = NS(context=Ctx())
     ev = check(lab(Kube([old, old])), inj, {"kind": "scale_stuck", "add": 1})
-    assert "created since the scale: none" in ev and inj.context["scale_target"] == 3
+    assert "created since the scale: none" in ev and inj.context.scale_target == 3
 
 
 def test_a_pod_created_after_the_scale_breaks_the_hold():
     old = [pod("a"), pod("b")]
     with pytest.raises(SymptomNotObserved):
-        check(lab(Kube([old, old + [pod("new")]])), NS(context={}), {"kind": "scale_stuck", "add": 1})
+        check(lab(Kube([old, old + [pod("new")]])), NS(context=Ctx()), {"kind": "scale_stuck", "add": 1})

@@ -152,6 +152,7 @@ def test_an_api_monitor_stops_on_request(monkeypatch):
     monitor's probe thread, so no probe is still in flight when the process exits."""
     import threading
     from breakfix import symptoms
+    from breakfix.lab_inject import InjectionContext
     from breakfix.symptoms import api_available
     from breakfix.waits import Observation
     probes, probed = [], threading.Event()
@@ -162,7 +163,7 @@ def test_an_api_monitor_stops_on_request(monkeypatch):
         return Observation(True, "200")
     monkeypatch.setattr(api_available, "_fresh_probe", probe)
     mon = api_available._Monitor("kubeconfig", write=False, hold=30, lifetime=600)
-    inj = SimpleNamespace(context={"monitor:api_available": mon, "probe_pods": []})
+    inj = SimpleNamespace(context=InjectionContext(monitors={"api_available": mon}))
     assert probed.wait(10)                 # stopped while probing, not before its first probe
     symptoms.stop_monitors(inj)
     assert not mon.thread.is_alive() and probes

@@ -124,8 +124,10 @@ class _Lab:
 
     def inject(self, fault, register):
         from types import SimpleNamespace
+
+        from breakfix.lab_inject import InjectionContext
         self._maybe("break")
-        inj = SimpleNamespace(started=0.0, restored=False, context={})
+        inj = SimpleNamespace(started=0.0, restored=False, context=InjectionContext())
         register(lambda wait=True: None)
         return inj
 
