@@ -73,7 +73,7 @@ def cmd_lab_setup(args) -> int:
 
         def drop_probe_pods(c, error) -> None:
             if error is None:   # the symptoms' own test pods go; the app and the fault stay
-                for name in c.injection.context.get("probe_pods", []):
+                for name in c.injection.context.probe_pods:
                     with contextlib.suppress(Exception):
                         kube.delete_pod(name, lab.namespace)
 
