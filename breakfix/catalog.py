@@ -3,13 +3,13 @@ published as schemas/fault.json) and refused with its path, the field and the re
 (FaultFileError, one line), before anything runs."""
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .datadirs import data_dir
 from .errors import FaultFileError, UnknownFault
 from .models import SEVERITIES, TARGET, TargetFields, validate_fault, validate_symptom
 from .shapes import DEFAULT_FAULT_SHAPES, DEFAULT_NODE
@@ -18,11 +18,7 @@ from .targets_spec import COMPONENTS, SERVICE_ACTIONS, TARGET_KINDS
 __all__ = ["COMPONENTS", "SERVICE_ACTIONS", "SEVERITIES", "TARGET_KINDS", "Fault", "TargetFields", "check_symptom",
            "load_catalog", "load_file", "parse_fault", "select", "target"]
 
-# The project's faults/ beside the package (a clone, an editable install), else the copy a pip install
-# put under PREFIX/share/kube-breakfix/faults (pyproject.toml's data-files).
-DEFAULT_DIR = next((d for d in (Path(__file__).resolve().parent.parent / "faults",
-                                Path(sys.prefix) / "share" / "kube-breakfix" / "faults") if d.is_dir()),
-                   Path(__file__).resolve().parent.parent / "faults")
+DEFAULT_DIR = data_dir("faults")
 
 
 def target(kind: str, **fields: Any) -> TargetFields:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,16 +17,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .catalog import Fault, check_symptom, parse_fault
+from .datadirs import data_dir
 from .errors import FaultFileError, UnknownFault
 from .models import ID_PATTERN
 from .models import pydantic_error
 from .shapes import DEFAULT_SHAPE, check_selector, load_shape, shape_names
 
-# The project's labs/ beside the package (a clone, an editable install), else the copy a pip install
-# put under PREFIX/share/kube-breakfix/labs (pyproject.toml's data-files).
-DEFAULT_DIR = next((d for d in (Path(__file__).resolve().parent.parent / "labs",
-                                Path(sys.prefix) / "share" / "kube-breakfix" / "labs") if d.is_dir()),
-                   Path(__file__).resolve().parent.parent / "labs")
+DEFAULT_DIR = data_dir("labs")
 
 
 class LabFileError(FaultFileError):

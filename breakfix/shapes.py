@@ -20,9 +20,10 @@ from pathlib import Path
 
 import yaml
 
+from .datadirs import data_dir
 from .errors import BadInput, InfrastructureError
 
-CLUSTERS_DIR = Path(__file__).resolve().parent.parent / "clusters"
+CLUSTERS_DIR = data_dir("clusters")
 DEFAULT_SHAPE = "single"
 # Where a fault applies when its file says nothing: the shapes with a single control plane.
 DEFAULT_FAULT_SHAPES = ("single", "workers")
