@@ -12,7 +12,7 @@ from . import symptoms
 from .catalog import Fault
 from .view import sandboxes
 from .journal import Entry
-from .runner import deferred_interrupts
+from .interrupts import deferred_interrupts
 from .targets import strategy
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from . import symptoms
 from .catalog import Fault
 from .errors import NotRecovered, WaitTimeout
 from .journal import Entry, JournalError
-from .runner import deferred_interrupts
+from .interrupts import deferred_interrupts
 from .targets import replay, strategy
 from .waits import wait_until
 from .lab_inject import Injection

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .errors import NotRecovered, SymptomNotObserved, WaitTimeout
+from .interrupts import deferred_interrupts
 from .report import Reporter
 from .waits import Observation, wait_until
 
@@ -50,29 +51,6 @@ class Step:
 class Outcome:
     seconds: dict[str, float] = field(default_factory=dict)   # each step that ran, in order
     failed: str | None = None                                  # the step that raised, if one did
-
-
-@contextlib.contextmanager
-def deferred_interrupts(what: str = "restore") -> Iterator[None]:
-    """Let WHAT (a restore) finish: a Ctrl-C (or SIGTERM) during it is held and re-raised after."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    got: list[int] = []
-    handlers = {}
-
-    def hold(signum, _frame):
-        got.append(signum)
-
-    for s in (signal.SIGINT, signal.SIGTERM):
-        handlers[s] = signal.signal(s, hold)
-    try:
-        yield
-    finally:
-        for s, h in handlers.items():
-            signal.signal(s, h)
-        if got:
-            raise KeyboardInterrupt(f"interrupted (signal {got[0]}) during {what}; {what} completed")
 
 
 @contextlib.contextmanager
