@@ -129,11 +129,15 @@ class Settle:
             return False
         return self.restart_kubelet_for_backoff(stuck, f"in CrashLoopBackOff after the fix:\n{seen}")
 
+    def kubelet_restart_allowed(self) -> bool:
+        """Whether restart_kubelet_for_backoff would restart the kubelet now (once a minute at most)."""
+        return time.monotonic() - self._last_backoff_clear >= 60
+
     def restart_kubelet_for_backoff(self, stuck: list[str], why: str) -> bool:
         """Restart the kubelet to clear the crash back-off of STUCK (components), at most once a
         minute whoever asks (clear_crash_backoff from the pod statuses, the driven pace from the
         node's containers); said in the report with WHY. False when it was not done."""
-        if not stuck or time.monotonic() - self._last_backoff_clear < 60:
+        if not stuck or not self.kubelet_restart_allowed():
             return False
         self._last_backoff_clear = time.monotonic()
         self.node.systemctl("restart", "kubelet")

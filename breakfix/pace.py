@@ -89,6 +89,16 @@ def apiserver_to_restart(etcd_healthy: bool, api_ready: bool, listed: list[Conta
     return running[-1]
 
 
+def started_while_away(listed: list[Container], lease_live: bool | None, since_ns: int) -> list[Container]:
+    """The running containers of a leader-elected component to restart once the API is back: none
+    while its lease has a live holder (someone leads) or could not be read; else those created
+    before SINCE_NS (when the fix began), i.e. started while the API was away. Such a container
+    waits out client-go's back-off before it even tries for the lease (measured: docs/speed.md)."""
+    if lease_live is not False or not since_ns:
+        return []
+    return [c for c in listed if c.running and c.created_ns < since_ns]
+
+
 def backing_off(listed: list[Container]) -> bool:
     """A static pod's containers (oldest first) whose newest has exited and none runs: the kubelet
     starts it again only after its crash back-off."""
@@ -120,6 +130,7 @@ class Drive:
     actions: list[str] = field(default_factory=list)
     last_seen: str = ""
     error: str | None = None
+    since_ns: int = 0       # the node's clock when the drive began (0: unknown)
 
 
 class Pace:
@@ -194,7 +205,7 @@ class Pace:
         except Exception as exc:  # noqa: BLE001 - the driver only hurries; the waits decide
             d.error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
             return
-        since_ns = self._node_ns(node)
+        since_ns = d.since_ns = self._node_ns(node)
         stops: dict[str, int] = {}
         api_restarted = False
         while not stop.is_set():
@@ -223,21 +234,35 @@ class Pace:
     @staticmethod
     def _clear_backoff(lab, d: Drive) -> None:
         """The fix has landed and the API works again (the body's wait returned) after the API was
-        away, so the kubelet is in two back-offs a restart clears at once:
-        - its watches: client-go's reflector waits up to 30 s between attempts, with as much jitter
-          again, grown while the API was away (and the node authorizer refuses the first lists after
-          the API server's start), so a pod bound to the node reached it 70-80 s after the API came
-          back (measured: docs/measurements.md, the pace's bench);
-        - a leader-elected component that lost its lease while the API was away and has no running
-          container now: its crash back-off (up to 5 minutes, kept per pod uid). Lab.clear_crash_backoff
-          does the same later from the pod statuses (which lag here).
-        Both through Lab.restart_kubelet_for_backoff: at most once a minute, said in the report."""
-        waiting = []
+        away. What still waits is the kubelet's and the leader-elected components' own back-off:
+        - the kubelet's watches: client-go's reflector waits up to 30 s between attempts, with as
+          much jitter again, grown while the API was away (and the node authorizer refuses the
+          first lists after the API server's start): a pod bound to the node reached it 70-80 s
+          after the API came back;
+        - a scheduler or controller manager that started while the API was away, with no live
+          lease holder: its informers wait out the same back-off before it even tries for the lease
+          (60 s measured); it is stopped (it leads nothing, so it releases nothing);
+        - one that lost its lease and has no running container: its crash back-off (up to 5
+          minutes, kept per pod uid). Lab.clear_crash_backoff does the same later from the pod
+          statuses (which lag here).
+        Then the kubelet is restarted, which clears all three at once (Lab.restart_kubelet_for_backoff:
+        at most once a minute, said in the report); it starts the stopped components again at once.
+        Nothing is stopped when the kubelet cannot be restarted now (it would start them after its
+        own back-off)."""
+        if not lab.kubelet_restart_allowed():
+            return
+        waiting, stopped = [], []
         for component in LEADER_ELECTED:
-            listed = containers(lab.node, lab.node_name, component)
+            listed = containers(lab.node, lab.node_name, component) or []
             if listed and backing_off(listed):
                 waiting.append(component)
-        stuck = waiting + ["the kubelet's API watches"]
+                continue
+            for c in started_while_away(listed, probes.lease_live(lab.kube, component), d.since_ns):
+                r = lab.node.crictl(f"stop -t 5 {shlex.quote(c.id)}")
+                d.actions.append(f"the fix landed, lease {component} has no live holder: crictl stop -t 5 {c.id[:13]} "
+                                 f"({component}, started while the API was away): " + ("stopped" if r.ok else f"exit {r.rc}"))
+                stopped.append(component)
+        stuck = waiting + stopped + ["the kubelet's API watches"]
         if lab.restart_kubelet_for_backoff(stuck, "after the API came back (crash back-off; the watches' "
                                                   "back-off after the outage), seen from the node's containers"):
             what = f"{', '.join(waiting)} not running (crash back-off); " if waiting else ""

@@ -28,11 +28,13 @@ import shlex
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 from urllib.parse import urlsplit
 
 import yaml
 
+from .shapes import lease_holder
 from .waits import Observation
 
 PROBE_NAMESPACE = "kube-breakfix-probes"
@@ -759,3 +761,19 @@ def endpoint(kubeconfig) -> tuple[str, int, bytes | None]:
     u = urlsplit(cl["server"])
     ca = base64.b64decode(cl["certificate-authority-data"]) if cl.get("certificate-authority-data") else None
     return u.hostname, u.port or 443, ca
+
+
+def lease_live(kube, lease: str, now: datetime | None = None) -> bool | None:
+    """Whether kube-system's LEASE has a holder that renewed it within its duration (someone
+    leads); None when the Lease could not be read (no evidence either way)."""
+    if kube is None:
+        return None
+    try:
+        _, obj = lease_holder(kube, lease)
+    except Exception:  # noqa: BLE001 - unknown, not "no leader"
+        return None
+    spec = obj.spec
+    if not spec.holder_identity or spec.renew_time is None or not spec.lease_duration_seconds:
+        return False
+    renewed = spec.renew_time if spec.renew_time.tzinfo else spec.renew_time.replace(tzinfo=timezone.utc)
+    return renewed + timedelta(seconds=spec.lease_duration_seconds) > (now or datetime.now(timezone.utc))

@@ -12,7 +12,7 @@ import pytest
 from breakfix import pace as pace_mod
 from breakfix.lab_settle import Settle
 from breakfix.node import Result
-from breakfix.pace import (Container, Pace, apiserver_to_restart, backing_off, check_pace, containers,
+from breakfix.pace import (Container, Pace, apiserver_to_restart, backing_off, check_pace, containers, started_while_away,
                            manifest_component, replaced_by, restored_running, to_stop)
 from breakfix.report import Reporter
 from breakfix.waits import Observation
@@ -40,7 +40,7 @@ class CrictlNode(FakeNode):
                     {"id": c["id"], "state": c["state"], "createdAt": str(c["created"]),
                      "labels": {"io.kubernetes.pod.name": f"{name}-{NODE}", "io.kubernetes.pod.uid": c["uid"]}}
                     for c in mine]}), "")
-            if args.startswith("stop -t 0 "):
+            if args.startswith("stop -t "):
                 cid = args.split()[-1]
                 for c in self.listed:
                     if c["id"] == cid:
@@ -64,6 +64,7 @@ def lab_on(node):
     """A lab on NODE with the real once-a-minute kubelet restart of lab_settle.Settle."""
     lab = NS(node=node, node_name=NODE, reporter=Reporter(), kube=None, _last_backoff_clear=-1e9)
     lab.restart_kubelet_for_backoff = lambda stuck, why: Settle.restart_kubelet_for_backoff(lab, stuck, why)
+    lab.kubelet_restart_allowed = lambda: Settle.kubelet_restart_allowed(lab)
     return lab
 
 
@@ -283,3 +284,49 @@ def test_a_failed_fix_restarts_nothing():
         with Pace("driven").drive(lab_on(node), inj(before="orig"), "fix"):
             raise RuntimeError("the restored API server never answered")
     assert ("systemctl", "restart", "kubelet") not in node.calls
+
+
+def test_a_component_started_while_the_api_was_away_with_no_leader_is_restarted():
+    old = Container("s-old", "CONTAINER_RUNNING", "u", 100)
+    new = Container("s-new", "CONTAINER_RUNNING", "u", 300)
+    exited = Container("s-ex", "CONTAINER_EXITED", "u", 50)
+    assert started_while_away([exited, old, new], False, 200) == [old]
+    assert started_while_away([old], True, 200) == []        # someone leads: nothing to hurry
+    assert started_while_away([old], None, 200) == []        # the lease unread: no evidence
+    assert started_while_away([old], False, 0) == []         # the drive's start unknown
+
+
+def test_once_a_fix_lands_a_scheduler_that_started_during_the_outage_is_stopped_before_the_kubelet_restart(monkeypatch):
+    node = CrictlNode([c("orig-api", "orig", created=200), c("sched", "s", name="kube-scheduler", created=10),
+                       c("kcm", "k", name="kube-controller-manager", created=10)])
+    lab = lab_on(node)
+    lab.kube = object()
+    monkeypatch.setattr(pace_mod.probes, "lease_live", lambda kube, lease: lease == "kube-controller-manager")
+    monkeypatch.setattr(Pace, "_node_ns", staticmethod(lambda node: 100))
+    with Pace("driven").drive(lab, inj(before="orig"), "fix") as d:
+        pass
+    stops = [call for call in node.calls if call[0] == "crictl" and call[1].startswith("stop -t 5")]
+    assert stops == [("crictl", "stop -t 5 sched")]          # the controller manager leads: left alone
+    assert node.calls.index(stops[0]) < node.calls.index(("systemctl", "restart", "kubelet"))
+    assert any("lease kube-scheduler has no live holder" in a for a in d.actions)
+
+
+def test_lease_live_reads_renew_time_and_duration():
+    from datetime import datetime, timedelta, timezone
+
+    from breakfix import probes
+    now = datetime(2026, 12, 7, 20, 0, tzinfo=timezone.utc)
+
+    def kube_with(holder, renewed, duration=15):
+        spec = NS(holder_identity=holder, renew_time=renewed, lease_duration_seconds=duration)
+        return NS(spec=spec)
+    for obj, want in ((kube_with("n_1", now - timedelta(seconds=5)), True),
+                      (kube_with("n_1", now - timedelta(seconds=20)), False),
+                      (kube_with("", now), False), (kube_with("n_1", None), False)):
+        orig = probes.lease_holder
+        probes.lease_holder = lambda kube, lease, obj=obj: ("n", obj)
+        try:
+            assert probes.lease_live(object(), "kube-scheduler", now=now) is want
+        finally:
+            probes.lease_holder = orig
+    assert probes.lease_live(None, "kube-scheduler") is None
