@@ -241,7 +241,7 @@ def pytest_report_header(config):
                      + " ".join(f"{_FLAGS[n][0]}" + ("" if v is True else f"={v}") for n, v in chosen.items())
                      + (f" -n {workers} --dist {DIST}" if workers else ""))
     if _runs_suite(config):
-        lines += cluster_lines(config) + lab_cluster_lines(config)
+        lines += cluster_lines(config) + (lab_cluster_lines(config) if _runs_suite(config, "test_labs.py") else [])
         lines.append(f"kube-breakfix: pace {config.getoption('pace')} (--pace=driven|kubelet, docs/speed.md)")
     return lines or None
 
@@ -262,8 +262,9 @@ def lab_cluster_lines(config) -> list[str]:
             f"({name}-SHAPE, {name}-gwN-SHAPE under -n): {ids}"]
 
 
-def _runs_suite(config) -> bool:
-    """Whether the run selects the suite (suites/: bare pytest, or a path under it)."""
+def _runs_suite(config, module: str | None = None) -> bool:
+    """Whether the run selects the suite (suites/: bare pytest, or a path under it); with MODULE
+    (a file name under suites/), whether it selects that module."""
     if config.args_source == pytest.Config.ArgsSource.TESTPATHS:
         return True
     suites = ROOT / "suites"
@@ -271,6 +272,6 @@ def _runs_suite(config) -> bool:
         p = Path(a.split("::", 1)[0])
         p = p if p.is_absolute() else Path(config.invocation_params.dir) / p
         p = p.resolve()
-        if p == suites or suites in p.parents:
+        if p == suites or (suites in p.parents and (module is None or p == suites / module)):
             return True
     return False
