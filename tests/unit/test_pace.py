@@ -330,3 +330,18 @@ def test_lease_live_reads_renew_time_and_duration():
         finally:
             probes.lease_holder = orig
     assert probes.lease_live(None, "kube-scheduler") is None
+
+
+def test_an_etcd_break_stops_the_old_etcd_then_the_api_server_once():
+    node = CrictlNode([c("old-etcd", "before", name="etcd"), c("api", "a", name="kube-apiserver")])
+    with Pace("driven").drive(lab_on(node), inj(before="before", component="etcd"), "break") as d:
+        assert wait_for(lambda: "api" in node.stops())
+    assert node.stops() == ["old-etcd", "api"]
+    assert "kube-apiserver, so that the kubelet's delete of the old etcd's mirror pod fails at once" in d.actions[-1]
+
+
+def test_an_api_server_break_stops_no_other_component():
+    node = CrictlNode([c("old-api", "before"), c("etcd", "e", name="etcd")])
+    with Pace("driven").drive(lab_on(node), inj(before="before"), "break"):
+        assert wait_for(lambda: node.stops())
+    assert node.stops() == ["old-api"]
