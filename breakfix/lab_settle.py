@@ -133,15 +133,20 @@ class Settle:
         """Whether restart_kubelet_for_backoff would restart the kubelet now (once a minute at most)."""
         return time.monotonic() - self._last_backoff_clear >= 60
 
-    def restart_kubelet_for_backoff(self, stuck: list[str], why: str) -> bool:
+    def restart_kubelet_for_backoff(self, stuck: list[str], why: str, node=None, report: bool = True,
+                                    again: bool = False) -> bool:
         """Restart the kubelet to clear the crash back-off of STUCK (components), at most once a
         minute whoever asks (clear_crash_backoff from the pod statuses, the driven pace from the
-        node's containers); said in the report with WHY. False when it was not done."""
-        if not stuck or not self.kubelet_restart_allowed():
+        node's containers) unless AGAIN (the driven pace's second restart of one fix); said in the
+        report with WHY unless not REPORT (a thread of the driven pace says it in its own report).
+        NODE: the node connection to use (the driven pace's thread has its own). False when it was
+        not done."""
+        if not stuck or not (again or self.kubelet_restart_allowed()):
             return False
         self._last_backoff_clear = time.monotonic()
-        self.node.systemctl("restart", "kubelet")
-        self.reporter.attach("kubelet restarted to clear crash back-off", f"{', '.join(stuck)} {why}")
+        (node or self.node).systemctl("restart", "kubelet")
+        if report:
+            self.reporter.attach("kubelet restarted to clear crash back-off", f"{', '.join(stuck)} {why}")
         return True
 
     def unstuck(self, probe: Callable[[], Observation]) -> Callable[[], Observation]:

@@ -131,6 +131,7 @@ class Drive:
     last_seen: str = ""
     error: str | None = None
     since_ns: int = 0       # the node's clock when the drive began (0: unknown)
+    kubelet_restarted: bool = False   # the drive restarted the kubelet (an API server in back-off)
 
 
 class Pace:
@@ -251,7 +252,7 @@ class Pace:
         at most once a minute, said in the report); it starts the stopped components again at once.
         Nothing is stopped when the kubelet cannot be restarted now (it would start them after its
         own back-off)."""
-        if not lab.kubelet_restart_allowed():
+        if not (d.kubelet_restarted or lab.kubelet_restart_allowed()):
             return
         waiting, stopped = [], []
         for component in LEADER_ELECTED:
@@ -266,7 +267,8 @@ class Pace:
                 stopped.append(component)
         stuck = waiting + stopped + ["the kubelet's API watches"]
         if lab.restart_kubelet_for_backoff(stuck, "after the API came back (crash back-off; the watches' "
-                                                  "back-off after the outage), seen from the node's containers"):
+                                                  "back-off after the outage), seen from the node's containers",
+                                           again=d.kubelet_restarted):
             what = f"{', '.join(waiting)} not running (crash back-off); " if waiting else ""
             d.actions.append(f"the fix landed, {what}the kubelet's watches in back-off after the outage: kubelet restarted")
 
@@ -304,6 +306,14 @@ class Pace:
         if ready:
             d.actions.append(f"{time.monotonic() - t0:5.1f} s: etcd healthy, the API server answers /readyz: "
                              f"not restarted")
+            return True
+        if api and backing_off(api):   # it exited while etcd was away: its crash back-off holds it
+            if not lab.restart_kubelet_for_backoff(["kube-apiserver"], "in crash back-off once etcd was back",
+                                                   node=node, report=False):
+                return False
+            d.kubelet_restarted = True
+            d.actions.append(f"{time.monotonic() - t0:5.1f} s: etcd healthy, the API server in crash back-off: "
+                             f"kubelet restarted")
             return True
         if c is None:
             return False

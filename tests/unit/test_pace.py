@@ -63,7 +63,7 @@ def c(cid, uid, state="CONTAINER_RUNNING", created=50, name="kube-apiserver"):
 def lab_on(node):
     """A lab on NODE with the real once-a-minute kubelet restart of lab_settle.Settle."""
     lab = NS(node=node, node_name=NODE, reporter=Reporter(), kube=None, _last_backoff_clear=-1e9)
-    lab.restart_kubelet_for_backoff = lambda stuck, why: Settle.restart_kubelet_for_backoff(lab, stuck, why)
+    lab.restart_kubelet_for_backoff = lambda stuck, why, **kw: Settle.restart_kubelet_for_backoff(lab, stuck, why, **kw)
     lab.kubelet_restart_allowed = lambda: Settle.kubelet_restart_allowed(lab)
     return lab
 
@@ -345,3 +345,19 @@ def test_an_api_server_break_stops_no_other_component():
     with Pace("driven").drive(lab_on(node), inj(before="before"), "break"):
         assert wait_for(lambda: node.stops())
     assert node.stops() == ["old-api"]
+
+
+def test_an_etcd_fix_with_the_api_server_in_crash_back_off_restarts_the_kubelet_then_again_at_the_end(monkeypatch):
+    """etcd restored and healthy, the API server exited while etcd was away (no running container):
+    its back-off is cleared by a kubelet restart; the end of the fix may restart it once more (the
+    leader-elected components that started while the API was away), despite the once-a-minute limit."""
+    node = CrictlNode([c("old-etcd", "broken", "CONTAINER_EXITED", name="etcd"),
+                       c("etcd", "orig", name="etcd", created=200),
+                       c("api", "a", "CONTAINER_EXITED", name="kube-apiserver", created=10)])
+    monkeypatch.setattr(pace_mod.probes, "etcd_member", lambda node: NS(status="pass", seen="healthy"))
+    monkeypatch.setattr(pace_mod.probes, "api_readyz", lambda kube: NS(status="fail", seen="/readyz refused"))
+    with Pace("driven").drive(lab_on(node), inj(before="orig", component="etcd"), "fix") as d:
+        assert wait_for(lambda: d.kubelet_restarted)
+    restarts = [call for call in node.calls if call == ("systemctl", "restart", "kubelet")]
+    assert len(restarts) == 2
+    assert any("the API server in crash back-off: kubelet restarted" in a for a in d.actions)
