@@ -143,7 +143,7 @@ unit: venv
 E2E_WORKERS ?= 4
 E2E_XDIST := $(if $(filter-out 1,$(E2E_WORKERS)),-n $(E2E_WORKERS) --dist loadfile)
 e2e: venv tools-test tools-report node-image
-	$(VPY) -m pytest tests/e2e -v -m "not stress and not unseen" $(E2E_XDIST)
+	$(VPY) -m pytest tests/e2e -v -m "not stress and not unseen" --durations=40 $(E2E_XDIST)
 
 # The grader on faults that are in no catalog (tests/unseen_faults): components that crash
 # (tests/e2e/test_grader_unseen.py) and components that keep running or changes outside the
@@ -187,7 +187,7 @@ TEST_LABS ?= control-plane-failure
 TEST_WORKERS ?= 3
 test: venv lint tools-report node-image
 	$(VPY) -m pytest tests/unit -q -n 2
-	$(VPY) -m pytest tests/e2e -v -m "not stress and not unseen" $(E2E_XDIST)
+	$(VPY) -m pytest tests/e2e -v -m "not stress and not unseen" --durations=40 $(E2E_XDIST)
 	$(MAKE) conformance WORKERS=$(TEST_WORKERS) PYTEST_ARGS="$(foreach f,$(TEST_FAULTS),--fault=$(f)) $(foreach l,$(TEST_LABS),--lab=$(l)) $(PYTEST_ARGS)"
 
 clean-cluster:

@@ -224,7 +224,8 @@ class Pace:
                         d.actions.append(f"{time.monotonic() - t0:5.1f} s: crictl stop -t 0 {c.id[:13]} "
                                          f"({d.component}, pod {c.pod_uid[:12]}): "
                                          + ("stopped" if r.ok else f"exit {r.rc}"))
-                    if d.phase == "break" and d.component == "etcd" and stops and not api_stopped:
+                    if (d.phase == "break" and d.component == "etcd" and stops and not api_stopped
+                            and probes.api_reports_etcd_down(lab.kube)):
                         api_stopped = self._stop_apiserver_with_etcd(lab, node, d, t0)
                     if (d.phase == "fix" and d.component == "etcd" and not api_restarted
                             and restored_running(listed, replaced, since_ns)):
@@ -281,17 +282,18 @@ class Pace:
 
     @staticmethod
     def _stop_apiserver_with_etcd(lab, node, d: Drive, t0: float) -> bool:
-        """At an etcd break, once the old etcd is stopped: the API server's running container too,
-        once. Before it starts the new etcd pod the kubelet deletes the old one's mirror pod through
-        the API server, which without etcd holds the request until its own timeout (34 s in the
-        kubelet's journal); a stopped API server refuses it at once (the new etcd's container came
-        10-22 s after the edit instead of 47 s, measured on a kind node). The API server, which holds
-        no lease and would fail without etcd anyway, is started again by the kubelet."""
+        """At an etcd break, once the old etcd is stopped and the API server itself reports its etcd
+        check failed (/readyz?verbose: the outage is the fault's, not the driver's): the API
+        server's running container too, once. Before it starts the new etcd pod the kubelet deletes
+        the old one's mirror pod through the API server, which without etcd holds the request until
+        its own timeout (34 s in the kubelet's journal); a stopped API server refuses it at once (the
+        new etcd's container came 10-22 s after the edit instead of 47 s, measured on a kind node).
+        The API server holds no lease; the kubelet starts it again."""
         api = [c for c in containers(node, lab.node_name, "kube-apiserver") or [] if c.running]
         for c in api:
             r = node.crictl(f"stop -t 0 {shlex.quote(c.id)}")
-            d.actions.append(f"{time.monotonic() - t0:5.1f} s: crictl stop -t 0 {c.id[:13]} (kube-apiserver, so that "
-                             f"the kubelet's delete of the old etcd's mirror pod fails at once): "
+            d.actions.append(f"{time.monotonic() - t0:5.1f} s: /readyz names etcd failed: crictl stop -t 0 {c.id[:13]} "
+                             f"(kube-apiserver, so that the kubelet's delete of the old etcd's mirror pod fails at once): "
                              + ("stopped" if r.ok else f"exit {r.rc}"))
         return True
 

@@ -160,6 +160,16 @@ def api_readyz(kube) -> Probe:
     return _probe("api-readyz", "fail", f"/readyz {status}; failed checks: {', '.join(failed) or 'none named'}", t0)
 
 
+def api_reports_etcd_down(kube) -> bool:
+    """Whether the API server answers /readyz?verbose and names its etcd check failed: the API
+    server itself says etcd is gone (no answer, or any other failure, is not that)."""
+    try:
+        status, body = get_raw(kube, "/readyz?verbose")
+    except Exception:  # noqa: BLE001 - no answer says nothing about etcd
+        return False
+    return status != 200 and readyz_checks(body).get("etcd") is False
+
+
 def etcd_from_api(kube) -> Probe:
     t0 = time.monotonic()
     try:

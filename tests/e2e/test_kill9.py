@@ -3,8 +3,8 @@ BREAKFIX_KILL_AT=<point> (breakfix/killpoints.py) and SIGKILLs itself there; the
 restore` (or the next pytest run, at its start) must leave every watched node file byte-identical
 to before (sha256), no backup, journal or dot-file behind, and the control plane Ready.
 
-`make test` runs a representative subset (one case of each of the first three target kinds, both
-ways of recovering); `make stress` runs every point x target kind (marker `stress`): a manifest, a
+`make test` runs a representative subset (one case of each target kind of a single node, both ways of
+recovering); `make stress` runs every point x target kind (marker `stress`): a manifest, a
 node file with a unit restart, a service, a certificate, a file removed, a file created and an API
 object (whose fields, read through the API, must be as before too). The host's container
 (`host_container`, kind's load balancer) needs the ha shape and is not in this module. A kill point
@@ -49,7 +49,9 @@ NOT_APPLICABLE = {("service", "after-backup"), ("service", "during-write"), ("ma
 # What an API object fault touches, compared before and after as the API returns it.
 API_OBJECTS = ("deployment/coredns", "configmap/coredns")
 SUBSET = {("manifest", "during-write", "pytest"), ("file", "during-unit-restart", "cli"),
-          ("service", "after-journal", "cli")}
+          ("service", "after-journal", "cli"), ("certificate", "during-write", "cli"),
+          ("file_removed", "during-write", "cli"), ("file_created", "after-journal", "cli"),
+          ("api_object", "during-observe", "cli")}
 
 
 def cases():

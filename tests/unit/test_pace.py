@@ -332,12 +332,31 @@ def test_lease_live_reads_renew_time_and_duration():
     assert probes.lease_live(None, "kube-scheduler") is None
 
 
-def test_an_etcd_break_stops_the_old_etcd_then_the_api_server_once():
+def test_an_etcd_break_stops_the_old_etcd_then_the_api_server_once_it_reports_etcd_failed(monkeypatch):
     node = CrictlNode([c("old-etcd", "before", name="etcd"), c("api", "a", name="kube-apiserver")])
+    says = {"down": False}
+    monkeypatch.setattr(pace_mod.probes, "api_reports_etcd_down", lambda kube: says["down"])
     with Pace("driven").drive(lab_on(node), inj(before="before", component="etcd"), "break") as d:
+        assert wait_for(lambda: "old-etcd" in node.stops())
+        time.sleep(0.6)
+        assert node.stops() == ["old-etcd"]      # the API server has not said etcd is gone: left alone
+        says["down"] = True
         assert wait_for(lambda: "api" in node.stops())
     assert node.stops() == ["old-etcd", "api"]
-    assert "kube-apiserver, so that the kubelet's delete of the old etcd's mirror pod fails at once" in d.actions[-1]
+    assert "/readyz names etcd failed: crictl stop -t 0 api" in d.actions[-1]
+
+
+def test_the_api_server_reports_etcd_down_only_from_its_own_answer(monkeypatch):
+    from breakfix import probes
+    answers = iter([(500, "[+]ping ok\n[-]etcd failed: reason withheld\n"), (500, "[+]etcd ok\n[-]log failed\n"),
+                    (200, "[+]etcd ok\n")])
+    monkeypatch.setattr(probes, "get_raw", lambda kube, path: next(answers))
+    assert [probes.api_reports_etcd_down(object()) for _ in range(3)] == [True, False, False]
+
+    def refused(kube, path):
+        raise ConnectionRefusedError("refused")
+    monkeypatch.setattr(probes, "get_raw", refused)
+    assert probes.api_reports_etcd_down(object()) is False
 
 
 def test_an_api_server_break_stops_no_other_component():
