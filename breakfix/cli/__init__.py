@@ -20,6 +20,7 @@ import shlex
 import sys
 
 from ..errors import BreakfixError, UnknownFault
+from ..pace import DEFAULT_PACE, PACES
 from .check import cmd_check, cmd_snapshot
 from .common import EXIT_ERROR, EXIT_INTERRUPTED, UsageError, err
 from .faults import cmd_break, cmd_list, cmd_restore
@@ -54,6 +55,12 @@ def _wait_seconds(text: str) -> float:
     return value
 
 
+def _add_pace(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pace", choices=PACES, default=DEFAULT_PACE,
+                        help="driven (default): stop what the kubelet replaces of etcd and the API server with no "
+                             "grace; kubelet: wait for the kubelet's own pace")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     g = common.add_argument_group("cluster")
@@ -85,9 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Inject FAULT on the node (backup kept in /var/lib/kube-breakfix/backups) "
                                     "and wait until it shows. `breakfix restore` undoes it.")
     br.add_argument("fault", metavar="FAULT", help="fault id (see `breakfix list`)")
-    br.add_argument("--pace", choices=("driven", "kubelet"), default="driven",
-                    help="driven (default): stop what the kubelet replaces of etcd and the API server with no "
-                         "grace; kubelet: wait for the kubelet's own pace")
+    _add_pace(br)
 
     ck = sub.add_parser("check", parents=[common, lock_opt], help="grade the cluster (read-only)",
                         description="Grade the cluster: every component judged by what it does (functional probes), "
@@ -141,9 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Scale the app to where step N starts, inject the step's fault (backup and "
                                       "journal on the node, as `break`), and prove what the learner sees. "
                                       "`breakfix lab reset` (or `restore`) undoes it.")
-    lsu.add_argument("--pace", choices=("driven", "kubelet"), default="driven",
-                     help="driven (default): stop what the kubelet replaces of etcd and the API server with no "
-                          "grace; kubelet: wait for the kubelet's own pace")
+    _add_pace(lsu)
     lsu.add_argument("--app-image", default=None,
                      help="image of the app deployment when it has to be created (default: kube-breakfix/app:v1)")
     lck = lsub.add_parser("check", parents=[common, labs_opt, step_opt],
@@ -200,9 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Restore every fault `breakfix break` (or a killed run) left on the node, "
                                     "or with --cluster (and no --node) on every node of the kind cluster.")
     rs.add_argument("--no-wait", action="store_true", help="do not wait for the control plane to be Ready again")
-    rs.add_argument("--pace", choices=("driven", "kubelet"), default="driven",
-                    help="driven (default): stop what the kubelet replaces of etcd and the API server with no "
-                         "grace; kubelet: wait for the kubelet's own pace")
+    _add_pace(rs)
     return p
 
 
