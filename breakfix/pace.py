@@ -132,11 +132,16 @@ class Drive:
     error: str | None = None
     since_ns: int = 0       # the node's clock when the drive began (0: unknown)
     kubelet_restarted: bool = False   # the drive restarted the kubelet (an API server in back-off)
+    lingering: bool = False # the break's body is done; the drive goes on during the symptoms (an etcd break)
+
+
+LINGER_S = 90           # how long an etcd break's drive goes on after the break, at most
 
 
 class Pace:
     def __init__(self, name: str = DEFAULT_PACE):
         self.name = check_pace(name)
+        self._lingering: tuple | None = None   # (thread, drive, stop event, lab, actions reported)
 
     @property
     def driven(self) -> bool:
@@ -149,6 +154,7 @@ class Pace:
         for the restored pod (PHASE fix), stop what the kubelet is replacing with no grace (see the
         module's doc). Nothing at the kubelet pace, for a component that holds a lease, or for a
         target that is not the component's manifest."""
+        self.end_lingering()
         f = inj.fault
         replaced = replaced_by(phase, inj.before_uid)
         if not self.driven or f.component not in LEASELESS or f.target.kind != "manifest" or replaced is None:
@@ -172,6 +178,7 @@ class Pace:
         """While the body waits for the control plane after `breakfix restore`: for each of MARKS
         (replaced_pods), stop the running containers of the pods that were there before the replay.
         Yields the drives (what each did, filled in when the body is done)."""
+        self.end_lingering()
         drives: list[Drive] = []
         with contextlib.ExitStack() as stack:
             for component, old in marks:
@@ -185,19 +192,43 @@ class Pace:
         stop = threading.Event()
         t = threading.Thread(target=self._run, args=(lab, d, replaced, stop), name=f"pace-{phase}", daemon=True)
         t.start()
+        linger = False
         try:
             yield d
             if phase == "fix":
                 stop.set()
                 t.join(timeout=60)
                 self._clear_backoff(lab, d)
+            # An etcd break: the API server notices etcd's absence only after the break is proven;
+            # the drive goes on during the symptoms to stop it then (_stop_apiserver_with_etcd).
+            linger = phase == "break" and component == "etcd" and t.is_alive()
         finally:
-            stop.set()
-            t.join(timeout=60)
+            if linger:
+                d.lingering = True
+                self._lingering = (t, d, stop, lab, len(d.actions))
+            else:
+                stop.set()
+                t.join(timeout=60)
             body = "\n".join(d.actions) or "nothing stopped (the kubelet was faster)"
             if d.error:
                 body += f"\nthe driver stopped: {d.error}"
+            if linger:
+                body += ("\ngoes on during the symptoms: once the API server reports its etcd check failed, it is "
+                         "stopped once (see `driven pace (after the break)`)")
             lab.reporter.attach(f"driven pace ({phase}): {component}", body + f"\nlast seen: {d.last_seen}")
+
+    def end_lingering(self) -> None:
+        """End the drive an etcd break left going (before the next drive, a restore, or the run's
+        end), and report what it did after the break."""
+        if self._lingering is None:
+            return
+        t, d, stop, lab, reported = self._lingering
+        self._lingering = None
+        stop.set()
+        t.join(timeout=60)
+        after = d.actions[reported:]
+        lab.reporter.attach(f"driven pace (after the break): {d.component}",
+                            "\n".join(after) or "nothing stopped (the API server did not report etcd failed)")
 
     def _run(self, lab, d: Drive, replaced: Callable[[Container], bool], stop: threading.Event) -> None:
         t0 = time.monotonic()
@@ -210,6 +241,8 @@ class Pace:
         stops: dict[str, int] = {}
         api_restarted = api_stopped = False
         while not stop.is_set():
+            if d.lingering and (api_stopped or time.monotonic() - t0 > LINGER_S):
+                return
             try:
                 listed = containers(node, lab.node_name, d.component)
                 if listed is None:
@@ -224,7 +257,7 @@ class Pace:
                         d.actions.append(f"{time.monotonic() - t0:5.1f} s: crictl stop -t 0 {c.id[:13]} "
                                          f"({d.component}, pod {c.pod_uid[:12]}): "
                                          + ("stopped" if r.ok else f"exit {r.rc}"))
-                    if (d.phase == "break" and d.component == "etcd" and stops and not api_stopped
+                    if (d.phase == "break" and d.component == "etcd" and (stops or d.lingering) and not api_stopped
                             and probes.api_reports_etcd_down(lab.kube)):
                         api_stopped = self._stop_apiserver_with_etcd(lab, node, d, t0)
                     if (d.phase == "fix" and d.component == "etcd" and not api_restarted

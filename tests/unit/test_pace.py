@@ -60,9 +60,20 @@ def c(cid, uid, state="CONTAINER_RUNNING", created=50, name="kube-apiserver"):
     return {"id": cid, "uid": uid, "state": state, "created": created, "name": name}
 
 
+class Recorded(Reporter):
+    """A reporter that keeps what is attached: (name, body)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: list[tuple[str, str]] = []
+
+    def attach(self, name, body, kind="text"):
+        self.seen.append((name, body))
+
+
 def lab_on(node):
     """A lab on NODE with the real once-a-minute kubelet restart of lab_settle.Settle."""
-    lab = NS(node=node, node_name=NODE, reporter=Reporter(), kube=None, _last_backoff_clear=-1e9)
+    lab = NS(node=node, node_name=NODE, reporter=Recorded(), kube=None, _last_backoff_clear=-1e9)
     lab.restart_kubelet_for_backoff = lambda stuck, why, **kw: Settle.restart_kubelet_for_backoff(lab, stuck, why, **kw)
     lab.kubelet_restart_allowed = lambda: Settle.kubelet_restart_allowed(lab)
     return lab
@@ -333,17 +344,36 @@ def test_lease_live_reads_renew_time_and_duration():
 
 
 def test_an_etcd_break_stops_the_old_etcd_then_the_api_server_once_it_reports_etcd_failed(monkeypatch):
+    """The API server notices etcd's absence after the break is proven: the drive goes on during the
+    symptoms and stops it once it says so, then ends (or at the next drive) with its own report."""
     node = CrictlNode([c("old-etcd", "before", name="etcd"), c("api", "a", name="kube-apiserver")])
     says = {"down": False}
     monkeypatch.setattr(pace_mod.probes, "api_reports_etcd_down", lambda kube: says["down"])
-    with Pace("driven").drive(lab_on(node), inj(before="before", component="etcd"), "break") as d:
+    lab, pace = lab_on(node), Pace("driven")
+    with pace.drive(lab, inj(before="before", component="etcd"), "break") as d:
         assert wait_for(lambda: "old-etcd" in node.stops())
-        time.sleep(0.6)
-        assert node.stops() == ["old-etcd"]      # the API server has not said etcd is gone: left alone
-        says["down"] = True
-        assert wait_for(lambda: "api" in node.stops())
+    assert d.lingering and node.stops() == ["old-etcd"]      # the API server has not said etcd is gone
+    says["down"] = True
+    assert wait_for(lambda: "api" in node.stops())
     assert node.stops() == ["old-etcd", "api"]
     assert "/readyz names etcd failed: crictl stop -t 0 api" in d.actions[-1]
+    pace.end_lingering()
+    assert pace._lingering is None
+    assert [n for n, _ in lab.reporter.seen] == ["driven pace (break): etcd", "driven pace (after the break): etcd"]
+    assert "goes on during the symptoms" in lab.reporter.seen[0][1]
+    assert "/readyz names etcd failed" in lab.reporter.seen[1][1]
+
+
+def test_a_lingering_etcd_break_ends_when_the_fix_begins(monkeypatch):
+    node = CrictlNode([c("old-etcd", "before", name="etcd"), c("api", "a", name="kube-apiserver")])
+    monkeypatch.setattr(pace_mod.probes, "api_reports_etcd_down", lambda kube: False)
+    lab, pace = lab_on(node), Pace("driven")
+    with pace.drive(lab, inj(before="before", component="etcd"), "break") as d:
+        assert wait_for(lambda: "old-etcd" in node.stops())
+    t = pace._lingering[0]
+    with pace.drive(lab, inj(before="orig", component="etcd"), "fix"):
+        assert not t.is_alive() and pace._lingering is None
+    assert node.stops()[:1] == ["old-etcd"] and "api" not in node.stops()
 
 
 def test_the_api_server_reports_etcd_down_only_from_its_own_answer(monkeypatch):
