@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 
 from .errors import BreakfixError
 from .journal import JOURNAL_SUFFIX
-from .node import BACKUP_DIR
+from .node import BACKUP_DIR, Node
 from .targets import replay
 from .waits import Observation, wait_until
 
@@ -261,7 +261,6 @@ class NodeLock:
 def _own_transport(node):
     """The heartbeat's own connection to the node (a real Node's transport is not shared between
     threads); an in-memory node is itself."""
-    from .node import Node
     if isinstance(node, Node):
         return Node(node.spec, sudo=node.sudo, default_timeout=node.default_timeout)
     return node

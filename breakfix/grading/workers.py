@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from ..journal import Journal
 from ..node import Node
+from ..probes import ensure_namespace, pod_probes
 from ..waits import Observation
+from .baseline import DIAGNOSED_FILES
 from .context import GradeContext
 from .diagnosis import changes, clip, error_line, healthy_noise, running_proof
 from .kubelet import kubelet_unit
@@ -53,7 +55,6 @@ class WorkerChecks:
         ctx = self.ctx
         if not ctx.api_ok or not ctx.probe:
             return []
-        from ..probes import ensure_namespace, pod_probes
         created: list[str] = []
         t = min(ctx.probe_timeout, 20.0) if down else ctx.probe_timeout
         try:
@@ -70,7 +71,6 @@ class WorkerChecks:
         """What changed in each graded worker's kubelet files (its kubeconfig, config.yaml, flags)
         against the backup `breakfix break` or `lab setup` left on that worker; kubeadm's renderings
         are the control plane's, so a worker is compared with its own backups only."""
-        from .baseline import DIAGNOSED_FILES
         out = []
         for w in self.workers.values():
             if w is None:
