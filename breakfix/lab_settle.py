@@ -137,7 +137,7 @@ class Settle:
                                     again: bool = False) -> bool:
         """Restart the kubelet to clear the crash back-off of STUCK (components), at most once a
         minute whoever asks (clear_crash_backoff from the pod statuses, the driven pace from the
-        node's containers) unless AGAIN (the driven pace's second restart of one fix); said in the
+        node's containers) unless AGAIN (the driven pace's restart at the end of a fix); said in the
         report with WHY unless not REPORT (a thread of the driven pace says it in its own report).
         NODE: the node connection to use (the driven pace's thread has its own). False when it was
         not done."""
