@@ -13,7 +13,6 @@ What the learner reads never names the fix, the changed line or its baseline: on
 criterion, from the lab's `learner:` words or made from the failing checks' kinds (LEARNER_WORDS)."""
 from __future__ import annotations
 
-import re
 
 from .grading.results import CheckResult, GradeReport
 from .report import redact
@@ -66,12 +65,12 @@ def _first(text: str) -> str:
 def check_words(r: CheckResult, app_name: str, want: int) -> str:
     """One failing check in the learner's words."""
     if r.kind == "app_replicas":
-        if "not found" in r.evidence:
+        if r.facts.get("found") is False:
             return f"the deployment {app_name} is gone"
-        if "not reachable" in r.evidence:
+        if r.facts.get("api_reachable") is False:
             return f"kubectl gets no answer, so {app_name} cannot be seen"
-        ready = re.search(r"\bready=(\d+)", r.evidence)
-        return (f"{app_name} has {ready.group(1)} of {want} Ready replicas" if ready
+        ready = r.facts.get("ready")
+        return (f"{app_name} has {ready} of {want} Ready replicas" if ready is not None
                 else f"{app_name} does not have {want} Ready replicas")
     if r.kind == "pod_ready":
         return f"the {r.component} pod in kube-system is not Ready"

@@ -46,7 +46,7 @@ class FunctionChecks:
             return CheckResult("app", "app_replicas", "skip", "skipped (no --replicas given)", source="api")
         if not ctx.api_ok:
             return CheckResult("app", "app_replicas", "fail", f"API server not reachable: {ctx.api_error}",
-                               source="api")
+                               source="api", facts={"api_reachable": False})
         from kubernetes.client.exceptions import ApiException
 
         def seen() -> Observation:
@@ -56,7 +56,8 @@ class FunctionChecks:
         except ApiException as exc:
             if exc.status == 404:
                 return CheckResult("app", "app_replicas", "fail",
-                                   f"deployment {self.namespace}/{self.app_name} not found", source="api")
+                                   f"deployment {self.namespace}/{self.app_name} not found", source="api",
+                                   facts={"found": False})
             raise
         if obs.ok:
             return CheckResult("app", "app_replicas", "pass", obs.text(), source="api")
@@ -71,4 +72,5 @@ class FunctionChecks:
         pods = ctx.kube.pods(self.namespace, f"app={self.app_name}")
         phases = ", ".join(f"{p.metadata.name}={p.status.phase}/{p.spec.node_name or 'unscheduled'}" for p in pods)
         ev = obs.text() + f"\npods: {phases or 'none'}"
-        return CheckResult("app", "app_replicas", "fail", ev, source="api")
+        ready = ctx.kube.deployment(self.app_name, self.namespace).status.ready_replicas or 0
+        return CheckResult("app", "app_replicas", "fail", ev, source="api", facts={"ready": ready})

@@ -64,6 +64,9 @@ class CheckResult:
     likely_fault: LikelyFault | None = None
     seconds: float = 0.0
     group: str | None = None           # the part it is about when not its kind's or component's ("workers")
+    # What the check read, as data for the learner's words (app_replicas: api_reachable, found, ready);
+    # the evidence is for people.
+    facts: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:

@@ -44,7 +44,8 @@ def report(step_no: int, lab, catalog, fixed: bool = False) -> GradeReport:
         CheckResult(cm, "deployment-replicaset", bad, "no ReplicaSet for deployment probe after 20s"),
         CheckResult("app", "app_replicas", bad,
                     "deployment default/app: spec.replicas=2 replicas=1 ready=1 available=1 (want 2 Ready)"
-                    if not fixed else "deployment default/app: spec.replicas=2 ready=2"),
+                    if not fixed else "deployment default/app: spec.replicas=2 ready=2",
+                    facts={} if fixed else {"ready": 1}),
     ]
     rep = GradeReport(checks, "docker://n", "n", {"reachable": True, "detail": "ok"},
                       {"paths": ["/etc/kubernetes"], "files": 3, "unchanged": True, "changed": []}, 1.0,
@@ -152,7 +153,8 @@ def test_api_down_new_pod_criterion_unmet_without_its_checks(lab):
     lab_def, _ = lab
     step = lab_def.step(1)
     rep = GradeReport([CheckResult("kube-apiserver", "api-readyz", "fail", "API server not reachable"),
-                       CheckResult("app", "app_replicas", "fail", "API server not reachable: refused")],
+                       CheckResult("app", "app_replicas", "fail", "API server not reachable: refused",
+                                   facts={"api_reachable": False})],
                       "docker://n", "n", {"reachable": False, "detail": "refused"},
                       {"unchanged": True}, verdict="fail")
     g = {c["id"]: c for c in grade_step(rep, step, "app")["criteria"]}
