@@ -190,7 +190,7 @@ class Pace:
     def _driving(self, lab, component: str, phase: str, replaced: Callable[[Container], bool]) -> Iterator[Drive]:
         d = Drive(phase, component)
         stop = threading.Event()
-        t = threading.Thread(target=self._run, args=(lab, d, replaced, stop), name=f"pace-{phase}", daemon=True)
+        t = threading.Thread(target=_drive_loop, args=(lab, d, replaced, stop), name=f"pace-{phase}", daemon=True)
         t.start()
         linger = False
         try:
@@ -198,7 +198,7 @@ class Pace:
             if phase == "fix":
                 stop.set()
                 t.join(timeout=60)
-                self._clear_backoff(lab, d)
+                _clear_backoff(lab, d)
             # An etcd break: the API server notices etcd's absence only after the break is proven;
             # the drive goes on during the symptoms to stop it then (_stop_apiserver_with_etcd).
             linger = phase == "break" and component == "etcd" and t.is_alive()
@@ -229,131 +229,6 @@ class Pace:
         after = d.actions[reported:]
         lab.reporter.attach(f"driven pace (after the break): {d.component}",
                             "\n".join(after) or "nothing stopped (the API server did not report etcd failed)")
-
-    def _run(self, lab, d: Drive, replaced: Callable[[Container], bool], stop: threading.Event) -> None:
-        t0 = time.monotonic()
-        try:
-            node = own_node(lab.node)
-        except Exception as exc:  # noqa: BLE001 - the driver only hurries; the waits decide
-            d.error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
-            return
-        since_ns = d.since_ns = self._node_ns(node)
-        stops: dict[str, int] = {}
-        api_restarted = api_stopped = False
-        while not stop.is_set():
-            if d.lingering and (api_stopped or time.monotonic() - t0 > LINGER_S):
-                return
-            try:
-                listed = containers(node, lab.node_name, d.component)
-                if listed is None:
-                    d.last_seen = "crictl ps failed"
-                else:
-                    d.last_seen = ", ".join(f"{c.id[:13]} {c.state} pod {c.pod_uid[:12]}" for c in listed) or "none"
-                    for c in to_stop(listed, replaced):
-                        if stops.get(c.pod_uid, 0) >= MAX_STOPS:
-                            continue
-                        stops[c.pod_uid] = stops.get(c.pod_uid, 0) + 1
-                        r = node.crictl(f"stop -t 0 {shlex.quote(c.id)}")
-                        d.actions.append(f"{time.monotonic() - t0:5.1f} s: crictl stop -t 0 {c.id[:13]} "
-                                         f"({d.component}, pod {c.pod_uid[:12]}): "
-                                         + ("stopped" if r.ok else f"exit {r.rc}"))
-                    if (d.phase == "break" and d.component == "etcd" and (stops or d.lingering) and not api_stopped
-                            and probes.api_reports_etcd_down(lab.kube)):
-                        api_stopped = self._stop_apiserver_with_etcd(lab, node, d, t0)
-                    if (d.phase == "fix" and d.component == "etcd" and not api_restarted
-                            and restored_running(listed, replaced, since_ns)):
-                        api_restarted = self._restart_apiserver(lab, node, d, t0, since_ns)
-            except Exception as exc:  # noqa: BLE001 - the driver only hurries; the waits decide
-                d.error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
-                return
-            stop.wait(LOOK_EVERY)
-
-    @staticmethod
-    def _clear_backoff(lab, d: Drive) -> None:
-        """The fix has landed and the API works again (the body's wait returned) after the API was
-        away. What still waits is the kubelet's and the leader-elected components' own back-off:
-        - the kubelet's watches: client-go's reflector waits up to 30 s between attempts, with as
-          much jitter again, grown while the API was away (and the node authorizer refuses the
-          first lists after the API server's start): a pod bound to the node reached it 70-80 s
-          after the API came back;
-        - a scheduler or controller manager that started while the API was away, with no live
-          lease holder: its informers wait out the same back-off before it even tries for the lease
-          (60 s measured); it is stopped (it leads nothing, so it releases nothing);
-        - one that lost its lease and has no running container: its crash back-off (up to 5
-          minutes, kept per pod uid). Lab.clear_crash_backoff does the same later from the pod
-          statuses (which lag here).
-        Then the kubelet is restarted, which clears all three at once and starts the stopped
-        components again; once for every such fix, whatever the once-a-minute limit of the settle's
-        restarts says (a fault that follows within a minute has the same back-offs: 55.6 s of
-        verification were measured when this restart was skipped)."""
-        waiting, stopped = [], []
-        for component in LEADER_ELECTED:
-            listed = containers(lab.node, lab.node_name, component) or []
-            if listed and backing_off(listed):
-                waiting.append(component)
-                continue
-            for c in started_while_away(listed, probes.lease_live(lab.kube, component), d.since_ns):
-                r = lab.node.crictl(f"stop -t 5 {shlex.quote(c.id)}")
-                d.actions.append(f"the fix landed, lease {component} has no live holder: crictl stop -t 5 {c.id[:13]} "
-                                 f"({component}, started while the API was away): " + ("stopped" if r.ok else f"exit {r.rc}"))
-                stopped.append(component)
-        stuck = waiting + stopped + ["the kubelet's API watches"]
-        if lab.restart_kubelet_for_backoff(stuck, "after the API came back (crash back-off; the watches' "
-                                                  "back-off after the outage), seen from the node's containers",
-                                           again=True):
-            what = f"{', '.join(waiting)} not running (crash back-off); " if waiting else ""
-            d.actions.append(f"the fix landed, {what}the kubelet's watches in back-off after the outage: kubelet restarted")
-
-    @staticmethod
-    def _node_ns(node) -> int:
-        try:
-            return int(node.check("date +%s%N").strip())
-        except Exception:  # noqa: BLE001 - unknown: only the API server's own start counts then
-            return 0
-
-    @staticmethod
-    def _stop_apiserver_with_etcd(lab, node, d: Drive, t0: float) -> bool:
-        """At an etcd break, once the old etcd is stopped and the API server itself reports its etcd
-        check failed (/readyz?verbose: the outage is the fault's, not the driver's): the API
-        server's running container too, once. Before it starts the new etcd pod the kubelet deletes
-        the old one's mirror pod through the API server, which without etcd holds the request until
-        its own timeout (34 s in the kubelet's journal); a stopped API server refuses it at once (the
-        new etcd's container came 10-22 s after the edit instead of 47 s, measured on a kind node).
-        The API server holds no lease; the kubelet starts it again."""
-        api = [c for c in containers(node, lab.node_name, "kube-apiserver") or [] if c.running]
-        for c in api:
-            r = node.crictl(f"stop -t 0 {shlex.quote(c.id)}")
-            d.actions.append(f"{time.monotonic() - t0:5.1f} s: /readyz names etcd failed: crictl stop -t 0 {c.id[:13]} "
-                             f"(kube-apiserver, so that the kubelet's delete of the old etcd's mirror pod fails at once): "
-                             + ("stopped" if r.ok else f"exit {r.rc}"))
-        return True
-
-    @staticmethod
-    def _restart_apiserver(lab, node, d: Drive, t0: float, since_ns: int) -> bool:
-        healthy = probes.etcd_member(node).status == "pass"
-        if not healthy:
-            return False
-        ready = probes.api_readyz(lab.kube).status == "pass"
-        api = containers(node, lab.node_name, "kube-apiserver") or []
-        c = apiserver_to_restart(healthy, ready, api, since_ns)
-        if ready:
-            d.actions.append(f"{time.monotonic() - t0:5.1f} s: etcd healthy, the API server answers /readyz: "
-                             f"not restarted")
-            return True
-        if api and backing_off(api):   # it exited while etcd was away: its crash back-off holds it
-            if not lab.restart_kubelet_for_backoff(["kube-apiserver"], "in crash back-off once etcd was back",
-                                                   node=node, report=False):
-                return False
-            d.kubelet_restarted = True
-            d.actions.append(f"{time.monotonic() - t0:5.1f} s: etcd healthy, the API server in crash back-off: "
-                             f"kubelet restarted")
-            return True
-        if c is None:
-            return False
-        r = node.crictl(f"stop -t 0 {shlex.quote(c.id)}")
-        d.actions.append(f"{time.monotonic() - t0:5.1f} s: etcd healthy, /readyz failing: crictl stop -t 0 "
-                         f"{c.id[:13]} (kube-apiserver): " + ("stopped" if r.ok else f"exit {r.rc}"))
-        return True
 
     # --- recovery judged by function ---------------------------------------------------------
     def recovered_probe(self, lab, component: str) -> Callable[[], Observation]:
@@ -390,3 +265,126 @@ class Pace:
         if self.driven:
             return bool(status.state and status.state.running)
         return bool(status.ready)
+
+
+# --- the driver's thread and what it does -------------------------------------------------
+def _drive_loop(lab, d: Drive, replaced: Callable[[Container], bool], stop: threading.Event) -> None:
+    t0 = time.monotonic()
+    try:
+        node = own_node(lab.node)
+    except Exception as exc:  # noqa: BLE001 - the driver only hurries; the waits decide
+        d.error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+        return
+    since_ns = d.since_ns = _node_ns(node)
+    stops: dict[str, int] = {}
+    api_restarted = api_stopped = False
+    while not stop.is_set():
+        if d.lingering and (api_stopped or time.monotonic() - t0 > LINGER_S):
+            return
+        try:
+            listed = containers(node, lab.node_name, d.component)
+            if listed is None:
+                d.last_seen = "crictl ps failed"
+            else:
+                d.last_seen = ", ".join(f"{c.id[:13]} {c.state} pod {c.pod_uid[:12]}" for c in listed) or "none"
+                for c in to_stop(listed, replaced):
+                    if stops.get(c.pod_uid, 0) >= MAX_STOPS:
+                        continue
+                    stops[c.pod_uid] = stops.get(c.pod_uid, 0) + 1
+                    r = node.crictl(f"stop -t 0 {shlex.quote(c.id)}")
+                    d.actions.append(f"{time.monotonic() - t0:5.1f} s: crictl stop -t 0 {c.id[:13]} "
+                                     f"({d.component}, pod {c.pod_uid[:12]}): "
+                                     + ("stopped" if r.ok else f"exit {r.rc}"))
+                if (d.phase == "break" and d.component == "etcd" and (stops or d.lingering) and not api_stopped
+                        and probes.api_reports_etcd_down(lab.kube)):
+                    api_stopped = _stop_apiserver_with_etcd(lab, node, d, t0)
+                if (d.phase == "fix" and d.component == "etcd" and not api_restarted
+                        and restored_running(listed, replaced, since_ns)):
+                    api_restarted = _restart_apiserver(lab, node, d, t0, since_ns)
+        except Exception as exc:  # noqa: BLE001 - the driver only hurries; the waits decide
+            d.error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+            return
+        stop.wait(LOOK_EVERY)
+
+def _clear_backoff(lab, d: Drive) -> None:
+    """The fix has landed and the API works again (the body's wait returned) after the API was
+    away. What still waits is the kubelet's and the leader-elected components' own back-off:
+    - the kubelet's watches: client-go's reflector waits up to 30 s between attempts, with as
+      much jitter again, grown while the API was away (and the node authorizer refuses the
+      first lists after the API server's start): a pod bound to the node reached it 70-80 s
+      after the API came back;
+    - a scheduler or controller manager that started while the API was away, with no live
+      lease holder: its informers wait out the same back-off before it even tries for the lease
+      (60 s measured); it is stopped (it leads nothing, so it releases nothing);
+    - one that lost its lease and has no running container: its crash back-off (up to 5
+      minutes, kept per pod uid). Lab.clear_crash_backoff does the same later from the pod
+      statuses (which lag here).
+    Then the kubelet is restarted, which clears all three at once and starts the stopped
+    components again; once for every such fix, whatever the once-a-minute limit of the settle's
+    restarts says (a fault that follows within a minute has the same back-offs: 55.6 s of
+    verification were measured when this restart was skipped)."""
+    waiting, stopped = [], []
+    for component in LEADER_ELECTED:
+        listed = containers(lab.node, lab.node_name, component) or []
+        if listed and backing_off(listed):
+            waiting.append(component)
+            continue
+        for c in started_while_away(listed, probes.lease_live(lab.kube, component), d.since_ns):
+            r = lab.node.crictl(f"stop -t 5 {shlex.quote(c.id)}")
+            d.actions.append(f"the fix landed, lease {component} has no live holder: crictl stop -t 5 {c.id[:13]} "
+                             f"({component}, started while the API was away): " + ("stopped" if r.ok else f"exit {r.rc}"))
+            stopped.append(component)
+    stuck = waiting + stopped + ["the kubelet's API watches"]
+    if lab.restart_kubelet_for_backoff(stuck, "after the API came back (crash back-off; the watches' "
+                                              "back-off after the outage), seen from the node's containers",
+                                       again=True):
+        what = f"{', '.join(waiting)} not running (crash back-off); " if waiting else ""
+        d.actions.append(f"the fix landed, {what}the kubelet's watches in back-off after the outage: kubelet restarted")
+
+def _node_ns(node) -> int:
+    try:
+        return int(node.check("date +%s%N").strip())
+    except Exception:  # noqa: BLE001 - unknown: only the API server's own start counts then
+        return 0
+
+def _stop_apiserver_with_etcd(lab, node, d: Drive, t0: float) -> bool:
+    """At an etcd break, once the old etcd is stopped and the API server itself reports its etcd
+    check failed (/readyz?verbose: the outage is the fault's, not the driver's): the API
+    server's running container too, once. Before it starts the new etcd pod the kubelet deletes
+    the old one's mirror pod through the API server, which without etcd holds the request until
+    its own timeout (34 s in the kubelet's journal); a stopped API server refuses it at once (the
+    new etcd's container came 10-22 s after the edit instead of 47 s, measured on a kind node).
+    The API server holds no lease; the kubelet starts it again."""
+    api = [c for c in containers(node, lab.node_name, "kube-apiserver") or [] if c.running]
+    for c in api:
+        r = node.crictl(f"stop -t 0 {shlex.quote(c.id)}")
+        d.actions.append(f"{time.monotonic() - t0:5.1f} s: /readyz names etcd failed: crictl stop -t 0 {c.id[:13]} "
+                         f"(kube-apiserver, so that the kubelet's delete of the old etcd's mirror pod fails at once): "
+                         + ("stopped" if r.ok else f"exit {r.rc}"))
+    return True
+
+def _restart_apiserver(lab, node, d: Drive, t0: float, since_ns: int) -> bool:
+    healthy = probes.etcd_member(node).status == "pass"
+    if not healthy:
+        return False
+    ready = probes.api_readyz(lab.kube).status == "pass"
+    api = containers(node, lab.node_name, "kube-apiserver") or []
+    c = apiserver_to_restart(healthy, ready, api, since_ns)
+    if ready:
+        d.actions.append(f"{time.monotonic() - t0:5.1f} s: etcd healthy, the API server answers /readyz: "
+                         f"not restarted")
+        return True
+    if api and backing_off(api):   # it exited while etcd was away: its crash back-off holds it
+        if not lab.restart_kubelet_for_backoff(["kube-apiserver"], "in crash back-off once etcd was back",
+                                               node=node, report=False):
+            return False
+        d.kubelet_restarted = True
+        d.actions.append(f"{time.monotonic() - t0:5.1f} s: etcd healthy, the API server in crash back-off: "
+                         f"kubelet restarted")
+        return True
+    if c is None:
+        return False
+    r = node.crictl(f"stop -t 0 {shlex.quote(c.id)}")
+    d.actions.append(f"{time.monotonic() - t0:5.1f} s: etcd healthy, /readyz failing: crictl stop -t 0 "
+                     f"{c.id[:13]} (kube-apiserver): " + ("stopped" if r.ok else f"exit {r.rc}"))
+    return True

@@ -315,7 +315,7 @@ def test_once_a_fix_lands_a_scheduler_that_started_during_the_outage_is_stopped_
     lab = lab_on(node)
     lab.kube = object()
     monkeypatch.setattr(pace_mod.probes, "lease_live", lambda kube, lease: lease == "kube-controller-manager")
-    monkeypatch.setattr(Pace, "_node_ns", staticmethod(lambda node: 100))
+    monkeypatch.setattr(pace_mod, "_node_ns", lambda node: 100)
     with Pace("driven").drive(lab, inj(before="orig"), "fix") as d:
         pass
     stops = [call for call in node.calls if call[0] == "crictl" and call[1].startswith("stop -t 5")]
