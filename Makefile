@@ -168,11 +168,12 @@ bench: venv tools-report $(IMAGE_DEP)
 	$(VPY) -m breakfix.report_html $(REPORTS)/bench-results $(REPORTS)/bench-html || [ $$rc -ne 0 ] || rc=1; \
 	exit $$rc
 
-# kill -9 at every point of a fault x every target kind, each replayed (tests/e2e/test_kill9.py); the
+# kill -9 at every point of a fault x every target kind, each replayed (tests/e2e/test_kill9.py; the host's
+# container on an HA cluster: test_kill9_ha.py); the
 # kind node restarted under a running suite (test_node_restart.py); a Docker daemon restarted with a
 # fault in place, on a second dockerd of the test's own (test_docker_restart.py; never the machine's).
 stress: venv node-image
-	$(VPY) -m pytest tests/e2e/test_kill9.py tests/e2e/test_node_restart.py tests/e2e/test_docker_restart.py -v
+	$(VPY) -m pytest tests/e2e/test_kill9.py tests/e2e/test_kill9_ha.py tests/e2e/test_node_restart.py tests/e2e/test_docker_restart.py -v
 
 # The project's own tests: lint, unit tests, the end-to-end tests (toolchain, report, grader, kill -9,
 # bad input), then the conformance suite on a real cluster with a representative subset of the

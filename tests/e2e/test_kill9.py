@@ -7,7 +7,7 @@ to before (sha256), no backup, journal or dot-file behind, and the control plane
 recovering); `make stress` runs every point x target kind (marker `stress`): a manifest, a
 node file with a unit restart, a service, a certificate, a file removed, a file created and an API
 object (whose fields, read through the API, must be as before too). The host's container
-(`host_container`, kind's load balancer) needs the ha shape and is not in this module. A kill point
+(`host_container`, kind's load balancer) needs the ha shape: tests/e2e/test_kill9_ha.py. A kill point
 a kind never reaches is not a case (NOT_APPLICABLE).
 
 The cluster is `breakfix-kill9` unless BREAKFIX_E2E_KILL9_CLUSTER names another (two runs beside each
