@@ -191,6 +191,11 @@ def cmd_restore(args) -> int:
     without --node), and the host's; then wait until each restored node's control plane is Ready."""
     from ..journal import JournalError
 
+    try:
+        _host_first(args)
+    except JournalError as exc:
+        err(exc)
+        return EXIT_FAILED
     target = Target(args, need_kubeconfig=not args.no_wait)
     try:
         kube = open_kube(target.kubeconfig) if target.kubeconfig else None
@@ -233,6 +238,26 @@ def cmd_restore(args) -> int:
         return EXIT_FAILED
     finally:
         target.cleanup()
+
+
+def _host_first(args) -> None:
+    """`restore --cluster NAME` when kind cannot tell the cluster's API address: kind reads it from the
+    load balancer's published port, which a stopped load balancer (ha-load-balancer-stopped) has
+    not. Then the host's journal of that cluster is replayed first (it needs no API: `docker
+    start`), so that the address is back for the rest of the restore and its wait."""
+    if not args.cluster or args.kubeconfig:
+        return
+    try:
+        kind_get("kubeconfig", args.cluster)
+        return
+    except UsageError:
+        pass
+    from ..journal import host_journal
+    from ..targets import replay
+    journal = host_journal(args.cluster)
+    for e in journal.entries():
+        replay(journal, e)
+        print(f"restored {e.fault} on this machine: {e.what()} (the cluster's API address needs it)")
 
 
 def _restore_node(kube, spec: str, args):
