@@ -192,7 +192,7 @@ def cmd_restore(args) -> int:
     from ..journal import JournalError
 
     try:
-        _host_first(args)
+        host_done = _host_first(args)
     except JournalError as exc:
         err(exc)
         return EXIT_FAILED
@@ -211,8 +211,8 @@ def cmd_restore(args) -> int:
                 failed += 1
                 continue
             failed += bad
-            if entries:
-                restored.append((lab, entries))
+            if entries or (host_done and spec == specs[0]):   # the host's: waited for on the first node
+                restored.append((lab, entries + (host_done if spec == specs[0] else [])))
         if failed:
             return EXIT_FAILED
         if not restored:
@@ -240,24 +240,26 @@ def cmd_restore(args) -> int:
         target.cleanup()
 
 
-def _host_first(args) -> None:
+def _host_first(args) -> list:
     """`restore --cluster NAME` when kind cannot tell the cluster's API address: kind reads it from the
     load balancer's published port, which a stopped load balancer (ha-load-balancer-stopped) has
     not. Then the host's journal of that cluster is replayed first (it needs no API: `docker
     start`), so that the address is back for the rest of the restore and its wait."""
     if not args.cluster or args.kubeconfig:
-        return
+        return []
     try:
         kind_get("kubeconfig", args.cluster)
-        return
+        return []
     except UsageError:
         pass
     from ..journal import host_journal
     from ..targets import replay
-    journal = host_journal(args.cluster)
+    journal, done = host_journal(args.cluster), []
     for e in journal.entries():
         replay(journal, e)
+        done.append(e)
         print(f"restored {e.fault} on this machine: {e.what()} (the cluster's API address needs it)")
+    return done
 
 
 def _restore_node(kube, spec: str, args):

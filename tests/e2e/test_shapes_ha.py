@@ -2,8 +2,11 @@
 clusters/ha.yaml with kind's load balancer running our kindest/haproxy image (airgap/haproxy-image.sh),
 pulls nothing (Docker's own image events during the run), and one HA fault passes with its timing in
 the timings file; then faults left on two other members by `breakfix break --node` are all put back,
-byte for byte, by one `breakfix restore --cluster` (every node of the cluster). Cluster names start
-with shapes- (marker `shapes`: `pytest -m shapes tests/e2e`)."""
+byte for byte, by one `breakfix restore --cluster` (every node of the cluster); last, the suite is
+killed (-9) during the observation of `ha-load-balancer-stopped` (make test's case of the host's
+container; every point of it: tests/e2e/test_kill9_ha.py) and `breakfix restore --cluster` starts the
+load balancer again from the host's journal. Cluster names start with shapes- (marker `shapes`:
+`pytest -m shapes tests/e2e`; BREAKFIX_E2E_HA_CLUSTER names another)."""
 import json
 import os
 import shutil
@@ -15,7 +18,7 @@ import pytest
 
 from .support import BIN, IMAGE_REF, ROOT, breakfix, kind
 
-NAME = "shapes-e2e-ha"
+NAME = os.environ.get("BREAKFIX_E2E_HA_CLUSTER") or "shapes-e2e-ha"
 LB_IMAGE = dict(line.split("=", 1) for line in (ROOT / "airgap" / "versions.env").read_text().splitlines()
                 if "=" in line and not line.startswith("#"))["KIND_HAPROXY_IMAGE"].strip()
 
@@ -80,6 +83,24 @@ def test_ha_cluster_offline_and_one_ha_fault(offline_ready, tmp_path):
         assert manifest_sums(f"{NAME}-control-plane{i}") == before[i]
     assert "control plane Ready again (2 fault(s) restored)" in r.stdout, r.stdout
     assert "nothing to restore" in breakfix("restore", "--cluster", NAME).stdout
+
+    # kill -9 with the load balancer stopped: kind can no longer tell the API address, the restore
+    # starts the load balancer from the host's journal first, then waits for the control plane.
+    before = {i: manifest_sums(f"{NAME}-control-plane{'' if i == 1 else i}") for i in (1, 2, 3)}
+    killed = subprocess.run(
+        [sys.executable, "-m", "pytest", "suites/test_faults.py", f"--cluster-name={NAME}", "--cluster-shape=ha",
+         "--fault=ha-load-balancer-stopped", "--keep-cluster", f"--timings-file={tmp_path / 'killed.json'}",
+         "-p", "no:cacheprovider"],
+        cwd=ROOT, env={**env, "BREAKFIX_KILL_AT": "during-observe"}, capture_output=True, text=True, timeout=900)
+    assert killed.returncode == -9, f"not killed during the observation (rc={killed.returncode}): {killed.stdout[-2000:]}"
+    r = breakfix("restore", "--cluster", NAME)
+    assert r.returncode == 0, f"restore --cluster after kill -9: {r.stdout}\n{r.stderr}"
+    assert "restored ha-load-balancer-stopped on this machine" in r.stdout, r.stdout
+    assert "control plane Ready again (1 fault(s) restored)" in r.stdout, r.stdout
+    running = subprocess.run(["docker", "inspect", "-f", "{{json .State.Running}}", f"{NAME}-external-load-balancer"],
+                             capture_output=True, text=True, timeout=30)
+    assert running.stdout.strip() == "true", running.stdout + running.stderr
+    assert {i: manifest_sums(f"{NAME}-control-plane{'' if i == 1 else i}") for i in (1, 2, 3)} == before
 
 
 def manifest_sums(container: str) -> str:
