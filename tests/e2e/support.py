@@ -3,6 +3,7 @@ and how to call kind, `docker exec` on a node and the breakfix command line as a
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -91,3 +92,22 @@ def print_rows(request, header: str, rows: list[str]) -> None:
                 tr.write_line(header)
             for row in rows:
                 tr.write_line(row)
+
+
+def control_plane_ready(kubeconfig: Path, nodes: int = 1, min_pods: int = 8):
+    """Through KUBECONFIG's server: NODES Ready nodes and at least MIN_PODS kube-system pods, every
+    container of theirs ready. An Observation (breakfix.waits), for wait_until."""
+    from breakfix.waits import Observation
+    out = subprocess.run([str(BIN / "kubectl"), f"--kubeconfig={kubeconfig}", "get", "pods,nodes", "-A", "-o", "json",
+                          "--request-timeout=10s"], capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        return Observation(False, out.stderr.strip()[-200:])
+    items = json.loads(out.stdout)["items"]
+    pods = [i for i in items if i["kind"] == "Pod" and i["metadata"]["namespace"] == "kube-system"]
+    seen = [i for i in items if i["kind"] == "Node"]
+    bad = [p["metadata"]["name"] for p in pods
+           if not p["status"].get("containerStatuses") or not all(c["ready"] for c in p["status"]["containerStatuses"])]
+    bad += [n["metadata"]["name"] for n in seen
+            if not any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"]["conditions"])]
+    return Observation(not bad and len(seen) == nodes and len(pods) >= min_pods,
+                       f"{len(seen)} of {nodes} nodes, {len(pods)} kube-system pods; not ready: {bad or 'none'}")

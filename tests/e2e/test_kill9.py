@@ -28,7 +28,8 @@ from breakfix.killpoints import POINTS
 from breakfix.node import BACKUP_DIR, TMP_SUFFIX, WATCHED_PATHS
 from breakfix.waits import Observation, wait_until
 
-from .support import BIN, IMAGE_REF, ROOT, env, kind, create_cluster, print_rows
+from .support import BIN, IMAGE_REF, ROOT, create_cluster, env, kind, print_rows
+from .support import control_plane_ready as support_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -113,18 +114,7 @@ def baseline(request):
 
 
 def control_plane_ready() -> Observation:
-    out = subprocess.run([str(BIN / "kubectl"), f"--kubeconfig={KUBECONFIG}", "get", "pods,nodes", "-A", "-o", "json"],
-                         capture_output=True, text=True, timeout=60)
-    if out.returncode != 0:
-        return Observation(False, out.stderr.strip()[-200:])
-    items = json.loads(out.stdout)["items"]
-    pods = [i for i in items if i["kind"] == "Pod" and i["metadata"]["namespace"] == "kube-system"]
-    nodes = [i for i in items if i["kind"] == "Node"]
-    bad = [p["metadata"]["name"] for p in pods
-           if not p["status"].get("containerStatuses") or not all(c["ready"] for c in p["status"]["containerStatuses"])]
-    bad += [n["metadata"]["name"] for n in nodes
-            if not any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"]["conditions"])]
-    return Observation(not bad and len(pods) >= 8 and nodes, f"not ready: {bad or 'no pods yet'}")
+    return support_ready(KUBECONFIG)
 
 
 def run_suite(fault: str, tmp_path: Path, tag: str, **extra_env) -> subprocess.CompletedProcess:

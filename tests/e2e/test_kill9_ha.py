@@ -23,6 +23,7 @@ from breakfix.node import BACKUP_DIR, WATCHED_PATHS
 from breakfix.waits import Observation, wait_until
 
 from .support import BIN, IMAGE_REF, ROOT, create_cluster, env, kind, print_rows
+from .support import control_plane_ready as support_ready
 
 pytestmark = [pytest.mark.e2e, pytest.mark.stress, pytest.mark.shapes]
 
@@ -53,20 +54,8 @@ def load_balancer_running() -> bool:
 
 
 def control_plane_ready() -> Observation:
-    """Through the load balancer (the kubeconfig's server): three Ready nodes and every kube-system pod's
-    containers ready."""
-    out = subprocess.run([str(BIN / "kubectl"), f"--kubeconfig={KUBECONFIG}", "get", "pods,nodes", "-A", "-o", "json",
-                          "--request-timeout=10s"], capture_output=True, text=True, timeout=60)
-    if out.returncode != 0:
-        return Observation(False, out.stderr.strip()[-200:])
-    items = json.loads(out.stdout)["items"]
-    pods = [i for i in items if i["kind"] == "Pod" and i["metadata"]["namespace"] == "kube-system"]
-    nodes = [i for i in items if i["kind"] == "Node"]
-    bad = [p["metadata"]["name"] for p in pods
-           if not p["status"].get("containerStatuses") or not all(c["ready"] for c in p["status"]["containerStatuses"])]
-    bad += [n["metadata"]["name"] for n in nodes
-            if not any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"]["conditions"])]
-    return Observation(not bad and len(nodes) == 3 and len(pods) >= 14, f"{len(nodes)} nodes; not ready: {bad or 'none'}")
+    """Through the load balancer (the kubeconfig's server): three Ready nodes, every kube-system pod ready."""
+    return support_ready(KUBECONFIG, nodes=3, min_pods=14)
 
 
 @pytest.fixture(scope="module")
