@@ -122,7 +122,7 @@ class Settle:
         container name and spec hash, and the restored pod has its original uid, so the back-off (up
         to 5 minutes) applies to it; only a kubelet restart clears it. Done as soon as it is seen, at
         most once a minute, and said in the report. SEEN: what the caller was waiting on."""
-        if time.monotonic() - self._last_backoff_clear < 60:
+        if not self.kubelet_restart_allowed():
             return False
         stuck = [c for c in self.static_components if self.component_view(c).waiting_reason == "CrashLoopBackOff"]
         if not stuck or not self.kube.readyz()[0]:

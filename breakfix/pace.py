@@ -131,7 +131,6 @@ class Drive:
     last_seen: str = ""
     error: str | None = None
     since_ns: int = 0       # the node's clock when the drive began (0: unknown)
-    kubelet_restarted: bool = False   # the drive restarted the kubelet (an API server in back-off)
     lingering: bool = False # the break's body is done; the drive goes on during the symptoms (an etcd break)
 
 
@@ -378,7 +377,6 @@ def _restart_apiserver(lab, node, d: Drive, t0: float, since_ns: int) -> bool:
         if not lab.restart_kubelet_for_backoff(["kube-apiserver"], "in crash back-off once etcd was back",
                                                node=node, report=False):
             return False
-        d.kubelet_restarted = True
         d.actions.append(f"{time.monotonic() - t0:5.1f} s: etcd healthy, the API server in crash back-off: "
                          f"kubelet restarted")
         return True
