@@ -111,3 +111,26 @@ def control_plane_ready(kubeconfig: Path, nodes: int = 1, min_pods: int = 8):
             if not any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"]["conditions"])]
     return Observation(not bad and len(seen) == nodes and len(pods) >= min_pods,
                        f"{len(seen)} of {nodes} nodes, {len(pods)} kube-system pods; not ready: {bad or 'none'}")
+
+
+KILL9_HEADER = "\n| target kind (fault) | killed at | recovered by | seen, time to restore |\n|---|---|---|---|"
+
+
+@contextlib.contextmanager
+def kill9_cluster(request, name: str, kubeconfig: Path, ready, rows: list[str], config=None, timeout: float = 300):
+    """A kill -9 module's own kind cluster NAME (of CONFIG, a clusters/ file; single when None): made
+    anew, READY (an Observation probe) awaited, deleted at the end whatever happened, then ROWS
+    printed as the module's table of cases."""
+    import pytest
+    from breakfix.waits import wait_until
+    if not (BIN / "kind").is_file() or not IMAGE_REF.is_file() or not shutil.which("docker"):
+        pytest.fail("needs airgap/.build/bin/kind, airgap/.build/node-image.ref and docker: run `make node-image`")
+    kind("delete", "cluster", "--name", name)
+    kubeconfig.parent.mkdir(parents=True, exist_ok=True)
+    create_cluster(name, kubeconfig, config)
+    try:
+        wait_until(ready, f"new cluster {name} Ready", timeout, interval=2)
+        yield
+    finally:
+        kind("delete", "cluster", "--name", name)
+        print_rows(request, KILL9_HEADER, rows)

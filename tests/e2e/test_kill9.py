@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from breakfix.killpoints import POINTS
 from breakfix.node import BACKUP_DIR, TMP_SUFFIX, WATCHED_PATHS
 from breakfix.waits import Observation, wait_until
 
-from .support import BIN, IMAGE_REF, ROOT, create_cluster, env, kind, print_rows
+from .support import BIN, ROOT, env, kill9_cluster
 from .support import control_plane_ready as support_ready
 
 pytestmark = pytest.mark.e2e
@@ -99,18 +98,8 @@ ROWS: list[str] = []       # one per case that passed: printed as a table at the
 
 @pytest.fixture(scope="module")
 def baseline(request):
-    if not (BIN / "kind").is_file() or not IMAGE_REF.is_file() or not shutil.which("docker"):
-        pytest.fail("needs airgap/.build/bin/kind, airgap/.build/node-image.ref and docker: run `make node-image`")
-    kind("delete", "cluster", "--name", NAME)
-    KUBECONFIG.parent.mkdir(parents=True, exist_ok=True)
-    create_cluster(NAME, KUBECONFIG)
-    try:
-        wait_until(control_plane_ready, "new cluster Ready", 300, interval=2)
+    with kill9_cluster(request, NAME, KUBECONFIG, control_plane_ready, ROWS):
         yield state()
-    finally:
-        kind("delete", "cluster", "--name", NAME)
-        print_rows(request, "\n| target kind (fault) | killed at | recovered by | seen, time to restore |\n|---|---|---|---|",
-                   ROWS)
 
 
 def control_plane_ready() -> Observation:

@@ -22,7 +22,7 @@ from breakfix.journal import HOST_JOURNAL_DIR, JOURNAL_SUFFIX
 from breakfix.node import BACKUP_DIR, WATCHED_PATHS
 from breakfix.waits import Observation, wait_until
 
-from .support import BIN, IMAGE_REF, ROOT, create_cluster, env, kind, print_rows
+from .support import ROOT, env, kill9_cluster
 from .support import control_plane_ready as support_ready
 
 pytestmark = [pytest.mark.e2e, pytest.mark.stress, pytest.mark.shapes]
@@ -60,18 +60,8 @@ def control_plane_ready() -> Observation:
 
 @pytest.fixture(scope="module")
 def baseline(request):
-    if not (BIN / "kind").is_file() or not IMAGE_REF.is_file():
-        pytest.fail("needs airgap/.build/bin/kind and airgap/.build/node-image.ref: run `make node-image`")
-    kind("delete", "cluster", "--name", NAME)
-    KUBECONFIG.parent.mkdir(parents=True, exist_ok=True)
-    create_cluster(NAME, KUBECONFIG, ROOT / "clusters" / "ha.yaml")
-    try:
-        wait_until(control_plane_ready, "new HA cluster Ready", 600, interval=3)
+    with kill9_cluster(request, NAME, KUBECONFIG, control_plane_ready, ROWS, ROOT / "clusters" / "ha.yaml", 600):
         yield watched_sums()
-    finally:
-        kind("delete", "cluster", "--name", NAME)
-        print_rows(request, "\n| target kind (fault) | killed at | recovered by | seen, time to restore |\n|---|---|---|---|",
-                   ROWS)
 
 
 @pytest.mark.parametrize("point", POINTS)
