@@ -16,6 +16,15 @@ take effect (the break's proof of effect, the fix's restore):
 - once a fix has landed (the API works again), a scheduler or controller manager that lost its
   lease while the API was away and has no running container is serving a crash back-off: the
   kubelet is restarted at once to clear it.
+- the kubelet starts a static pod only once the pod it replaces (the same name, another uid) has
+  terminated; a new pod that tried before that is tried again 10-15 s later (the pod workers'
+  back-off). When the replaced pod has no running container and the new one still has no ready
+  sandbox HELD_S later, the kubelet is restarted once: it starts the new pod at once (edit to
+  running: 11-15 s without, 2-3 s with, for the scheduler and the API server; docs/speed.md).
+  This holds for the scheduler and the controller manager too, whose old container the kubelet
+  still stops gracefully; not for etcd, where a kubelet started while the API server waits on the
+  missing etcd blocks on the API server's timeouts (the new etcd came 122 s after the edit instead
+  of 48 s).
 
 The scheduler and the controller manager hold leader-election leases: a graceful stop releases the
 lease, a hard one makes the next leader wait it out, so they keep the kubelet's graceful stop.
@@ -36,7 +45,7 @@ from dataclasses import dataclass, field
 
 from . import probes
 from .node import Node
-from .view import Container, containers
+from .view import Container, containers, sandboxes
 from .waits import Observation
 
 PACES = ("driven", "kubelet")
@@ -44,8 +53,11 @@ DEFAULT_PACE = "driven"
 # Components that hold no lease: a hard stop costs them nothing.
 LEASELESS = ("etcd", "kube-apiserver")
 LEADER_ELECTED = ("kube-scheduler", "kube-controller-manager")
+# Components whose new static pod the driver gets started by a kubelet restart (see the doc).
+NUDGED = ("kube-apiserver", "kube-scheduler", "kube-controller-manager")
 LOOK_EVERY = 0.25        # seconds between two looks of the driver at the node
 MAX_STOPS = 4            # stops of one pod's containers per drive (the kubelet restarts none of them)
+HELD_S = 1.0             # how long a new static pod may wait after the old one stopped before the nudge
 
 
 def check_pace(value: str) -> str:
@@ -55,25 +67,41 @@ def check_pace(value: str) -> str:
     return value
 
 
-def replaced_by(phase: str, before_uid: str | None) -> Callable[[Container], bool] | None:
-    """Which containers belong to a pod the kubelet is replacing: at the break those of the pod
-    before the edit (BEFORE_UID), at the fix those of every pod but the restored one (BEFORE_UID).
-    None without BEFORE_UID: which pod is being replaced would be a guess."""
+def replaced_by(phase: str, before_uid: str | None) -> Callable[[str], bool] | None:
+    """Which pods (by uid) the kubelet is replacing: at the break the pod before the edit
+    (BEFORE_UID), at the fix every pod but the restored one (BEFORE_UID). None without BEFORE_UID:
+    which pod is being replaced would be a guess."""
     if not before_uid:
         return None
     if phase == "break":
-        return lambda c: c.pod_uid == before_uid
-    return lambda c: c.pod_uid != before_uid
+        return lambda uid: uid == before_uid
+    return lambda uid: uid != before_uid
 
 
-def to_stop(listed: list[Container], replaced: Callable[[Container], bool]) -> list[Container]:
+def to_stop(listed: list[Container], replaced: Callable[[str], bool]) -> list[Container]:
     """The running containers of a pod being replaced: stopped with no grace."""
-    return [c for c in listed if c.running and replaced(c)]
+    return [c for c in listed if c.running and replaced(c.pod_uid)]
 
 
-def restored_running(listed: list[Container], replaced: Callable[[Container], bool], since_ns: int) -> bool:
+def restored_running(listed: list[Container], replaced: Callable[[str], bool], since_ns: int) -> bool:
     """A container of the pod that replaces the old one, created after SINCE_NS, runs."""
-    return any(c.running and not replaced(c) and c.created_ns >= since_ns for c in listed)
+    return any(c.running and not replaced(c.pod_uid) and c.created_ns >= since_ns for c in listed)
+
+
+def new_pod_started(states: dict[str, str], replaced: Callable[[str], bool]) -> bool:
+    """A pod that is not being replaced has a ready sandbox (STATES: {uid: state} of the
+    component's sandboxes, the newest per uid): the kubelet has started the new pod."""
+    return any(st == "SANDBOX_READY" and not replaced(uid) for uid, st in states.items())
+
+
+def held_behind(listed: list[Container], states: dict[str, str], replaced: Callable[[str], bool],
+                old_seen: bool = False) -> bool:
+    """Whether the kubelet holds the new static pod behind the one it replaces: a container of a
+    replaced pod was seen (listed now, or OLD_SEEN earlier in the drive: the kubelet removes the
+    containers of a pod it has terminated within a second) and none runs, and the new pod has no
+    ready sandbox yet."""
+    old = [c for c in listed if replaced(c.pod_uid)]
+    return (bool(old) or old_seen) and not any(c.running for c in old) and not new_pod_started(states, replaced)
 
 
 def apiserver_to_restart(etcd_healthy: bool, api_ready: bool, listed: list[Container],
@@ -92,8 +120,9 @@ def apiserver_to_restart(etcd_healthy: bool, api_ready: bool, listed: list[Conta
 def started_while_away(listed: list[Container], lease_live: bool | None, since_ns: int) -> list[Container]:
     """The running containers of a leader-elected component to restart once the API is back: none
     while its lease has a live holder (someone leads) or could not be read; else those created
-    before SINCE_NS (when the fix began), i.e. started while the API was away. Such a container
-    waits out client-go's back-off before it even tries for the lease (measured: docs/speed.md)."""
+    before SINCE_NS (when the API was seen back), i.e. started while the API was away. Such a
+    container waits out client-go's back-off before it even tries for the lease (measured:
+    docs/speed.md)."""
     if lease_live is not False or not since_ns:
         return []
     return [c for c in listed if c.running and c.created_ns < since_ns]
@@ -131,7 +160,9 @@ class Drive:
     last_seen: str = ""
     error: str | None = None
     since_ns: int = 0       # the node's clock when the drive began (0: unknown)
-    lingering: bool = False # the break's body is done; the drive goes on during the symptoms (an etcd break)
+    lingering: bool = False # the break's body is done; the drive goes on during the symptoms
+    settled: bool = False   # the new pod has a ready sandbox, or the kubelet was restarted to start it
+    old_seen: bool = False  # a container of a replaced pod was listed during the drive
 
 
 LINGER_S = 90           # how long an etcd break's drive goes on after the break, at most
@@ -156,10 +187,11 @@ class Pace:
         self.end_lingering()
         f = inj.fault
         replaced = replaced_by(phase, inj.before_uid)
-        if not self.driven or f.component not in LEASELESS or f.target.kind != "manifest" or replaced is None:
+        if (not self.driven or f.component not in LEASELESS + LEADER_ELECTED or f.target.kind != "manifest"
+                or replaced is None):
             yield None
             return
-        with self._driving(lab, f.component, phase, replaced) as d:
+        with self._driving(lab, f.component, phase, replaced, after_outage=bool(f.api_down)) as d:
             yield d
 
     def replaced_pods(self, lab, entry) -> tuple[str, set[str]] | None:
@@ -182,11 +214,15 @@ class Pace:
         with contextlib.ExitStack() as stack:
             for component, old in marks:
                 drives.append(stack.enter_context(
-                    self._driving(lab, component, "fix", lambda c, old=old: c.pod_uid in old)))
+                    self._driving(lab, component, "fix", lambda uid, old=old: uid in old)))
             yield drives
 
     @contextlib.contextmanager
-    def _driving(self, lab, component: str, phase: str, replaced: Callable[[Container], bool]) -> Iterator[Drive]:
+    def _driving(self, lab, component: str, phase: str, replaced: Callable[[str], bool],
+                 after_outage: bool = True) -> Iterator[Drive]:
+        """The driver's thread around the body. AFTER_OUTAGE: the API was away (an API-down fault,
+        `breakfix restore` of a leaseless manifest): the end of a fix clears what waits after an
+        outage (_clear_backoff)."""
         d = Drive(phase, component)
         stop = threading.Event()
         t = threading.Thread(target=_drive_loop, args=(lab, d, replaced, stop), name=f"pace-{phase}", daemon=True)
@@ -197,10 +233,12 @@ class Pace:
             if phase == "fix":
                 stop.set()
                 t.join(timeout=60)
-                _clear_backoff(lab, d)
-            # An etcd break: the API server notices etcd's absence only after the break is proven;
-            # the drive goes on during the symptoms to stop it then (_stop_apiserver_with_etcd).
-            linger = phase == "break" and component == "etcd" and t.is_alive()
+                if after_outage:
+                    _clear_backoff(lab, d)
+            # The break's proof (the old pod stopped) comes before the new pod starts: the drive goes
+            # on during the symptoms, at an etcd break to stop the API server once it reports etcd
+            # failed (_stop_apiserver_with_etcd), else to restart a kubelet that holds the new pod.
+            linger = phase == "break" and t.is_alive() and (component == "etcd" or not d.settled)
         finally:
             if linger:
                 d.lingering = True
@@ -211,9 +249,13 @@ class Pace:
             body = "\n".join(d.actions) or "nothing stopped (the kubelet was faster)"
             if d.error:
                 body += f"\nthe driver stopped: {d.error}"
-            if linger:
+            if linger and component == "etcd":
                 body += ("\ngoes on during the symptoms: once the API server reports its etcd check failed, it is "
                          "stopped once (see `driven pace (after the break)`)")
+            elif linger:
+                body += ("\ngoes on during the symptoms until the new pod has a ready sandbox: if the kubelet holds it "
+                         f"{HELD_S:g} s after the old one stopped, the kubelet is restarted (see `driven pace (after "
+                         "the break)`)")
             lab.reporter.attach(f"driven pace ({phase}): {component}", body + f"\nlast seen: {d.last_seen}")
 
     def end_lingering(self) -> None:
@@ -227,7 +269,9 @@ class Pace:
         t.join(timeout=60)
         after = d.actions[reported:]
         lab.reporter.attach(f"driven pace (after the break): {d.component}",
-                            "\n".join(after) or "nothing stopped (the API server did not report etcd failed)")
+                            "\n".join(after) or "nothing done (" + ("the API server did not report etcd failed)"
+                                                                   if d.component == "etcd" else
+                                                                   "the kubelet started the new pod by itself)"))
 
     # --- recovery judged by function ---------------------------------------------------------
     def recovered_probe(self, lab, component: str) -> Callable[[], Observation]:
@@ -267,7 +311,7 @@ class Pace:
 
 
 # --- the driver's thread and what it does -------------------------------------------------
-def _drive_loop(lab, d: Drive, replaced: Callable[[Container], bool], stop: threading.Event) -> None:
+def _drive_loop(lab, d: Drive, replaced: Callable[[str], bool], stop: threading.Event) -> None:
     t0 = time.monotonic()
     try:
         node = own_node(lab.node)
@@ -277,8 +321,10 @@ def _drive_loop(lab, d: Drive, replaced: Callable[[Container], bool], stop: thre
     since_ns = d.since_ns = _node_ns(node)
     stops: dict[str, int] = {}
     api_restarted = api_stopped = False
+    held_at: float | None = None
     while not stop.is_set():
-        if d.lingering and (api_stopped or time.monotonic() - t0 > LINGER_S):
+        done = api_stopped if d.component == "etcd" else d.settled
+        if d.lingering and (done or time.monotonic() - t0 > LINGER_S):
             return
         try:
             listed = containers(node, lab.node_name, d.component)
@@ -286,7 +332,9 @@ def _drive_loop(lab, d: Drive, replaced: Callable[[Container], bool], stop: thre
                 d.last_seen = "crictl ps failed"
             else:
                 d.last_seen = ", ".join(f"{c.id[:13]} {c.state} pod {c.pod_uid[:12]}" for c in listed) or "none"
-                for c in to_stop(listed, replaced):
+                if d.component in NUDGED and not d.settled:
+                    held_at = _nudge(lab, node, d, listed, replaced, held_at, t0)
+                for c in (to_stop(listed, replaced) if d.component in LEASELESS else []):
                     if stops.get(c.pod_uid, 0) >= MAX_STOPS:
                         continue
                     stops[c.pod_uid] = stops.get(c.pod_uid, 0) + 1
@@ -304,6 +352,32 @@ def _drive_loop(lab, d: Drive, replaced: Callable[[Container], bool], stop: thre
             d.error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
             return
         stop.wait(LOOK_EVERY)
+
+def _nudge(lab, node, d: Drive, listed: list[Container], replaced: Callable[[str], bool],
+           held_at: float | None, t0: float) -> float | None:
+    """The kubelet holds the new static pod behind the replaced one (held_behind) for HELD_S: it
+    is restarted once, and starts the new pod at once. Returns when the hold was first seen."""
+    states = sandboxes(node, lab.node_name, d.component)
+    if states is None:
+        return held_at
+    if new_pod_started(states, replaced):
+        d.settled = True
+        return None
+    d.old_seen = d.old_seen or any(replaced(c.pod_uid) for c in listed)
+    if not held_behind(listed, states, replaced, d.old_seen):
+        return None
+    now = time.monotonic()
+    if held_at is None:
+        return now
+    if now - held_at < HELD_S:
+        return held_at
+    node.systemctl("restart", "kubelet")
+    d.settled = True
+    d.actions.append(f"{now - t0:5.1f} s: no {d.component} container of the replaced pod runs and the new pod has "
+                     f"no ready sandbox {now - held_at:.1f} s later (the kubelet tries it again only after its "
+                     f"pod workers' back-off of 10-15 s): kubelet restarted")
+    return None
+
 
 def _clear_backoff(lab, d: Drive) -> None:
     """The fix has landed and the API works again (the body's wait returned) after the API was
@@ -323,12 +397,16 @@ def _clear_backoff(lab, d: Drive) -> None:
     restarts says (a fault that follows within a minute has the same back-offs: 55.6 s of
     verification were measured when this restart was skipped)."""
     waiting, stopped = [], []
+    # The API answers again now: a container created before this moment started while it was away,
+    # also one the kubelet started after the fix began (a kubelet restarted during the outage
+    # starts at once what was in crash back-off).
+    back_ns = _node_ns(lab.node) or d.since_ns
     for component in LEADER_ELECTED:
         listed = containers(lab.node, lab.node_name, component) or []
         if listed and backing_off(listed):
             waiting.append(component)
             continue
-        for c in started_while_away(listed, probes.lease_live(lab.kube, component), d.since_ns):
+        for c in started_while_away(listed, probes.lease_live(lab.kube, component), back_ns):
             r = lab.node.crictl(f"stop -t 5 {shlex.quote(c.id)}")
             d.actions.append(f"the fix landed, lease {component} has no live holder: crictl stop -t 5 {c.id[:13]} "
                              f"({component}, started while the API was away): " + ("stopped" if r.ok else f"exit {r.rc}"))

@@ -12,8 +12,9 @@ import pytest
 from breakfix import pace as pace_mod
 from breakfix.lab_settle import Settle
 from breakfix.node import Result
-from breakfix.pace import (Container, Pace, apiserver_to_restart, backing_off, check_pace, containers, started_while_away,
-                           manifest_component, replaced_by, restored_running, to_stop)
+from breakfix.pace import (Container, Pace, apiserver_to_restart, backing_off, check_pace, containers, held_behind,
+                           manifest_component, new_pod_started, replaced_by, restored_running, started_while_away,
+                           to_stop)
 from breakfix.report import Reporter
 from breakfix.waits import Observation
 
@@ -25,9 +26,10 @@ NODE = "n1"
 class CrictlNode(FakeNode):
     """The fake node with static pod containers crictl lists as JSON; `crictl stop` ends one."""
 
-    def __init__(self, listed: list[dict]):
+    def __init__(self, listed: list[dict], pods: list[dict] | None = None):
         super().__init__()
         self.listed = listed
+        self.pods = pods          # sandboxes crictl lists ({uid, state, created}); None: `crictl pods` fails
         self.lock = threading.Lock()
 
     def crictl(self, args, timeout=30):
@@ -40,6 +42,10 @@ class CrictlNode(FakeNode):
                     {"id": c["id"], "state": c["state"], "createdAt": str(c["created"]),
                      "labels": {"io.kubernetes.pod.name": f"{name}-{NODE}", "io.kubernetes.pod.uid": c["uid"]}}
                     for c in mine]}), "")
+            if args.startswith("pods --name") and self.pods is not None:
+                return Result(0, json.dumps({"items": [
+                    {"id": f"sb-{p['uid']}", "state": p["state"], "createdAt": str(p.get("created", 1)),
+                     "metadata": {"uid": p["uid"], "name": "x"}} for p in self.pods]}), "")
             if args.startswith("stop -t "):
                 cid = args.split()[-1]
                 for c in self.listed:
@@ -79,8 +85,9 @@ def lab_on(node):
     return lab
 
 
-def inj(component="kube-apiserver", kind="manifest", before="old"):
-    return NS(fault=NS(component=component, target=NS(kind=kind)), before_uid=before)
+def inj(component="kube-apiserver", kind="manifest", before="old", api_down=None):
+    api_down = component in pace_mod.LEASELESS if api_down is None else api_down
+    return NS(fault=NS(component=component, target=NS(kind=kind), api_down=api_down), before_uid=before)
 
 
 def wait_for(cond, seconds=5.0):
@@ -93,6 +100,7 @@ def wait_for(cond, seconds=5.0):
 @pytest.fixture(autouse=True)
 def quick(monkeypatch):
     monkeypatch.setattr(pace_mod, "LOOK_EVERY", 0.01)
+    monkeypatch.setattr(pace_mod, "LINGER_S", 2.0)     # a break's drive left going ends soon
 
 
 def test_the_pace_is_one_of_two_and_driven_by_default():
@@ -180,15 +188,114 @@ def test_a_driven_fix_stops_the_broken_pod_not_the_restored_one():
 
 @pytest.mark.parametrize("pace,component,kind", [
     ("kubelet", "kube-apiserver", "manifest"),            # the kubelet's own pace
-    ("driven", "kube-scheduler", "manifest"),             # holds a lease: its graceful stop releases it
-    ("driven", "kube-controller-manager", "manifest"),
     ("driven", "etcd", "file"),                           # not its manifest: nothing being replaced
+    ("driven", "coredns", "manifest"),                    # not a control-plane static pod
 ])
 def test_what_the_driven_pace_leaves_to_the_kubelet(pace, component, kind):
     node = CrictlNode([c("x", "old", name=component)])
     with Pace(pace).drive(lab_on(node), inj(component, kind), "break") as d:
         time.sleep(0.05)
     assert d is None and node.calls == []
+
+
+@pytest.mark.parametrize("component", ["kube-scheduler", "kube-controller-manager"])
+def test_a_leader_elected_component_keeps_its_graceful_stop(component):
+    """It holds a lease: the kubelet's graceful stop releases it, a hard one makes the next leader
+    wait it out. The driver watches it (to start the new pod) but stops nothing."""
+    node = CrictlNode([c("x", "old", name=component)], pods=[{"uid": "old", "state": "SANDBOX_READY"}])
+    with Pace("driven").drive(lab_on(node), inj(component), "break") as d:
+        time.sleep(0.1)
+    assert d is not None and node.stops() == []
+    assert ("systemctl", "restart", "kubelet") not in node.calls     # the old container still runs
+
+
+def test_the_new_pod_is_held_while_the_old_one_has_stopped_and_no_new_sandbox_is_ready():
+    stopped = [Container("a", "CONTAINER_EXITED", "old", 1)]
+    at_break = replaced_by("break", "old")
+    assert held_behind(stopped, {"old": "SANDBOX_NOTREADY"}, at_break)
+    assert held_behind(stopped, {"old": "SANDBOX_READY", "new": "SANDBOX_NOTREADY"}, at_break)
+    assert not held_behind(stopped, {"old": "SANDBOX_NOTREADY", "new": "SANDBOX_READY"}, at_break)   # started
+    assert not held_behind([Container("a", "CONTAINER_RUNNING", "old", 1)], {}, at_break)            # still stopping
+    assert not held_behind([], {}, at_break)                                    # no old pod seen: no evidence
+    assert held_behind([], {"old": "SANDBOX_NOTREADY"}, at_break, old_seen=True)   # seen, then removed
+    at_fix = replaced_by("fix", "orig")     # the restored pod's sandbox from before the break is not ready
+    broken = [Container("b", "CONTAINER_EXITED", "broken", 5)]
+    assert held_behind(broken, {"orig": "SANDBOX_NOTREADY", "broken": "SANDBOX_NOTREADY"}, at_fix)
+    assert not held_behind(broken, {"orig": "SANDBOX_READY"}, at_fix)
+    assert new_pod_started({"orig": "SANDBOX_READY"}, at_fix) and not new_pod_started({"orig": "SANDBOX_NOTREADY"}, at_fix)
+
+
+@pytest.mark.parametrize("component", ["kube-scheduler", "kube-apiserver"])
+def test_a_new_pod_the_kubelet_holds_behind_the_old_one_is_started_by_one_kubelet_restart(monkeypatch, component):
+    """The break's proof (the old pod stopped) comes first; the drive goes on during the symptoms and
+    restarts the kubelet once HELD_S after the old pod stopped with no new sandbox ready."""
+    monkeypatch.setattr(pace_mod, "HELD_S", 0.05)
+    node = CrictlNode([c("old-x", "old", "CONTAINER_EXITED", name=component)],
+                      pods=[{"uid": "old", "state": "SANDBOX_NOTREADY"}])
+    lab = lab_on(node)
+    pace = Pace("driven")
+    with pace.drive(lab, inj(component), "break") as d:
+        pass
+    assert d.lingering
+    assert wait_for(lambda: ("systemctl", "restart", "kubelet") in node.calls)
+    time.sleep(0.1)
+    assert node.calls.count(("systemctl", "restart", "kubelet")) == 1 and node.stops() == []
+    assert wait_for(lambda: not pace._lingering[0].is_alive())          # done: it ends by itself
+    pace.end_lingering()
+    after = dict(lab.reporter.seen)[f"driven pace (after the break): {component}"]
+    assert "the new pod has no ready sandbox" in after and after.endswith("kubelet restarted")
+
+
+def test_the_old_containers_removed_by_the_kubelet_still_count_as_seen(monkeypatch):
+    """The kubelet removes a terminated pod's containers within a second: seen once is enough."""
+    monkeypatch.setattr(pace_mod, "HELD_S", 0.2)
+    node = CrictlNode([c("old-s", "old", "CONTAINER_EXITED", name="kube-scheduler")],
+                      pods=[{"uid": "old", "state": "SANDBOX_NOTREADY"}])
+    pace = Pace("driven")
+    with pace.drive(lab_on(node), inj("kube-scheduler"), "break"):
+        assert wait_for(lambda: any(call[0] == "crictl" and call[1].startswith("pods") for call in node.calls))
+        node.listed.clear()
+    assert wait_for(lambda: ("systemctl", "restart", "kubelet") in node.calls)
+    pace.end_lingering()
+
+
+def test_a_new_pod_the_kubelet_started_by_itself_is_left_alone(monkeypatch):
+    monkeypatch.setattr(pace_mod, "HELD_S", 0.05)
+    node = CrictlNode([c("old-s", "old", "CONTAINER_EXITED", name="kube-scheduler"),
+                       c("new-s", "new", name="kube-scheduler", created=60)],
+                      pods=[{"uid": "old", "state": "SANDBOX_NOTREADY"}, {"uid": "new", "state": "SANDBOX_READY"}])
+    lab = lab_on(node)
+    with Pace("driven").drive(lab, inj("kube-scheduler"), "break") as d:
+        assert wait_for(lambda: d.settled)
+    time.sleep(0.1)
+    assert ("systemctl", "restart", "kubelet") not in node.calls and not d.lingering
+
+
+def test_etcd_is_never_started_by_a_kubelet_restart(monkeypatch):
+    """A kubelet started while the API server waits on the missing etcd blocks on its timeouts
+    (measured: the new etcd 122 s after the edit instead of 48 s)."""
+    monkeypatch.setattr(pace_mod, "HELD_S", 0.0)
+    monkeypatch.setattr(pace_mod.probes, "api_reports_etcd_down", lambda kube: False)
+    node = CrictlNode([c("old-etcd", "old", "CONTAINER_EXITED", name="etcd")],
+                      pods=[{"uid": "old", "state": "SANDBOX_NOTREADY"}])
+    pace = Pace("driven")
+    with pace.drive(lab_on(node), inj("etcd"), "break"):
+        time.sleep(0.1)
+    pace.end_lingering()
+    assert ("systemctl", "restart", "kubelet") not in node.calls
+
+
+def test_the_fix_of_a_fault_that_kept_the_api_restarts_the_kubelet_only_for_a_held_pod(monkeypatch):
+    """A scheduler fix: the restored pod held behind the broken one gets the kubelet restarted once;
+    nothing of the after-outage clean-up (the API never went away)."""
+    monkeypatch.setattr(pace_mod, "HELD_S", 0.05)
+    node = CrictlNode([c("orig-s", "orig", "CONTAINER_EXITED", name="kube-scheduler"),
+                       c("broken-s", "broken", "CONTAINER_EXITED", name="kube-scheduler", created=60)],
+                      pods=[{"uid": "orig", "state": "SANDBOX_NOTREADY"}, {"uid": "broken", "state": "SANDBOX_NOTREADY"}])
+    with Pace("driven").drive(lab_on(node), inj("kube-scheduler", before="orig"), "fix") as d:
+        assert wait_for(lambda: d.settled)
+    assert node.calls.count(("systemctl", "restart", "kubelet")) == 1
+    assert len(d.actions) == 1 and "kubelet restarted" in d.actions[0]
 
 
 def test_a_driver_that_cannot_read_the_node_says_so_and_stops_hurrying():
@@ -322,6 +429,22 @@ def test_once_a_fix_lands_a_scheduler_that_started_during_the_outage_is_stopped_
     assert stops == [("crictl", "stop -t 5 sched")]          # the controller manager leads: left alone
     assert node.calls.index(stops[0]) < node.calls.index(("systemctl", "restart", "kubelet"))
     assert any("lease kube-scheduler has no live holder" in a for a in d.actions)
+
+
+def test_a_scheduler_the_kubelet_started_after_the_fix_began_but_before_the_api_came_back_is_stopped(monkeypatch):
+    """The fix's kubelet restart (the API still away) starts a scheduler that was in crash back-off:
+    it started while the API was away all the same."""
+    node = CrictlNode([c("orig-api", "orig", created=200), c("sched", "s", name="kube-scheduler", created=150),
+                       c("kcm", "k", name="kube-controller-manager", created=250)])
+    lab = lab_on(node)
+    lab.kube = object()
+    clock = iter([100, 220])       # the drive began; the API seen back
+    monkeypatch.setattr(pace_mod, "_node_ns", lambda node: next(clock))
+    monkeypatch.setattr(pace_mod.probes, "lease_live", lambda kube, lease: False)
+    with Pace("driven").drive(lab, inj(before="orig"), "fix"):
+        pass
+    stops = [call for call in node.calls if call[0] == "crictl" and call[1].startswith("stop -t 5")]
+    assert stops == [("crictl", "stop -t 5 sched")]          # the controller manager started after: left alone
 
 
 def test_lease_live_reads_renew_time_and_duration():
