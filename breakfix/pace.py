@@ -22,9 +22,10 @@ take effect (the break's proof of effect, the fix's restore):
   sandbox HELD_S later, the kubelet is restarted once: it starts the new pod at once (edit to
   running: 11-15 s without, 2-3 s with, for the scheduler and the API server; docs/speed.md).
   This holds for the scheduler and the controller manager too, whose old container the kubelet
-  still stops gracefully; not for etcd, where a kubelet started while the API server waits on the
-  missing etcd blocks on the API server's timeouts (the new etcd came 122 s after the edit instead
-  of 48 s).
+  still stops gracefully. For etcd only while no API server container runs: a kubelet started
+  while an API server waits on the missing etcd blocks on that API server's timeouts (the new etcd
+  came 122 s after the edit instead of 48 s); an API server that reports its etcd check failed is
+  stopped with no grace first (the API is away already: the outage is the fault's).
 
 The scheduler and the controller manager hold leader-election leases: a graceful stop releases the
 lease, a hard one makes the next leader wait it out, so they keep the kubelet's graceful stop.
@@ -54,7 +55,7 @@ DEFAULT_PACE = "driven"
 LEASELESS = ("etcd", "kube-apiserver")
 LEADER_ELECTED = ("kube-scheduler", "kube-controller-manager")
 # Components whose new static pod the driver gets started by a kubelet restart (see the doc).
-NUDGED = ("kube-apiserver", "kube-scheduler", "kube-controller-manager")
+NUDGED = ("etcd", "kube-apiserver", "kube-scheduler", "kube-controller-manager")
 LOOK_EVERY = 0.25        # seconds between two looks of the driver at the node
 MAX_STOPS = 4            # stops of one pod's containers per drive (the kubelet restarts none of them)
 HELD_S = 1.0             # how long a new static pod may wait after the old one stopped before the nudge
@@ -323,7 +324,7 @@ def _drive_loop(lab, d: Drive, replaced: Callable[[str], bool], stop: threading.
     api_restarted = api_stopped = False
     held_at: float | None = None
     while not stop.is_set():
-        done = api_stopped if d.component == "etcd" else d.settled
+        done = d.settled and (api_stopped or d.component != "etcd")
         if d.lingering and (done or time.monotonic() - t0 > LINGER_S):
             return
         try:
@@ -332,8 +333,6 @@ def _drive_loop(lab, d: Drive, replaced: Callable[[str], bool], stop: threading.
                 d.last_seen = "crictl ps failed"
             else:
                 d.last_seen = ", ".join(f"{c.id[:13]} {c.state} pod {c.pod_uid[:12]}" for c in listed) or "none"
-                if d.component in NUDGED and not d.settled:
-                    held_at = _nudge(lab, node, d, listed, replaced, held_at, t0)
                 for c in (to_stop(listed, replaced) if d.component in LEASELESS else []):
                     if stops.get(c.pod_uid, 0) >= MAX_STOPS:
                         continue
@@ -348,6 +347,8 @@ def _drive_loop(lab, d: Drive, replaced: Callable[[str], bool], stop: threading.
                 if (d.phase == "fix" and d.component == "etcd" and not api_restarted
                         and restored_running(listed, replaced, since_ns)):
                     api_restarted = _restart_apiserver(lab, node, d, t0, since_ns)
+                if d.component in NUDGED and not d.settled:
+                    held_at = _nudge(lab, node, d, listed, replaced, held_at, t0)
         except Exception as exc:  # noqa: BLE001 - the driver only hurries; the waits decide
             d.error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
             return
@@ -356,7 +357,8 @@ def _drive_loop(lab, d: Drive, replaced: Callable[[str], bool], stop: threading.
 def _nudge(lab, node, d: Drive, listed: list[Container], replaced: Callable[[str], bool],
            held_at: float | None, t0: float) -> float | None:
     """The kubelet holds the new static pod behind the replaced one (held_behind) for HELD_S: it
-    is restarted once, and starts the new pod at once. Returns when the hold was first seen."""
+    is restarted once, and starts the new pod at once (etcd: see the module's doc). Returns when
+    the hold was first seen."""
     states = sandboxes(node, lab.node_name, d.component)
     if states is None:
         return held_at
@@ -371,6 +373,15 @@ def _nudge(lab, node, d: Drive, listed: list[Container], replaced: Callable[[str
         return now
     if now - held_at < HELD_S:
         return held_at
+    if d.component == "etcd":
+        api = [c for c in containers(node, lab.node_name, "kube-apiserver") or [] if c.running]
+        if api and not probes.api_reports_etcd_down(lab.kube):
+            return held_at          # not yet: a restarted kubelet would wait on this API server
+        for c in api:
+            r = node.crictl(f"stop -t 0 {shlex.quote(c.id)}")
+            d.actions.append(f"{now - t0:5.1f} s: /readyz names etcd failed: crictl stop -t 0 {c.id[:13]} "
+                             f"(kube-apiserver, so that the restarted kubelet's calls fail at once): "
+                             + ("stopped" if r.ok else f"exit {r.rc}"))
     node.systemctl("restart", "kubelet")
     d.settled = True
     d.actions.append(f"{now - t0:5.1f} s: no {d.component} container of the replaced pod runs and the new pod has "

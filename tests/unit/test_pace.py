@@ -271,18 +271,23 @@ def test_a_new_pod_the_kubelet_started_by_itself_is_left_alone(monkeypatch):
     assert ("systemctl", "restart", "kubelet") not in node.calls and not d.lingering
 
 
-def test_etcd_is_never_started_by_a_kubelet_restart(monkeypatch):
+def test_etcd_is_started_by_a_kubelet_restart_only_once_no_api_server_waits_on_it(monkeypatch):
     """A kubelet started while the API server waits on the missing etcd blocks on its timeouts
-    (measured: the new etcd 122 s after the edit instead of 48 s)."""
+    (measured: the new etcd 122 s after the edit instead of 48 s): the API server is stopped first,
+    and only once it reports its etcd check failed."""
     monkeypatch.setattr(pace_mod, "HELD_S", 0.0)
-    monkeypatch.setattr(pace_mod.probes, "api_reports_etcd_down", lambda kube: False)
-    node = CrictlNode([c("old-etcd", "old", "CONTAINER_EXITED", name="etcd")],
+    says = {"down": False}
+    monkeypatch.setattr(pace_mod.probes, "api_reports_etcd_down", lambda kube: says["down"])
+    node = CrictlNode([c("old-etcd", "old", "CONTAINER_EXITED", name="etcd"), c("api", "a", name="kube-apiserver")],
                       pods=[{"uid": "old", "state": "SANDBOX_NOTREADY"}])
     pace = Pace("driven")
-    with pace.drive(lab_on(node), inj("etcd"), "break"):
+    with pace.drive(lab_on(node), inj("etcd", before="orig"), "fix") as d:
         time.sleep(0.1)
-    pace.end_lingering()
-    assert ("systemctl", "restart", "kubelet") not in node.calls
+        assert ("systemctl", "restart", "kubelet") not in node.calls and node.stops() == []
+        says["down"] = True
+        assert wait_for(lambda: d.settled)
+    assert node.stops() == ["api"]
+    assert node.calls.index(("crictl", "stop -t 0 api")) < node.calls.index(("systemctl", "restart", "kubelet"))
 
 
 def test_the_fix_of_a_fault_that_kept_the_api_restarts_the_kubelet_only_for_a_held_pod(monkeypatch):
