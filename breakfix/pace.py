@@ -167,6 +167,7 @@ class Drive:
 
 
 LINGER_S = 90           # how long an etcd break's drive goes on after the break, at most
+START_WAIT_S = 20       # how long another break waits for the new pod to start (HELD_S, a restart)
 
 
 class Pace:
@@ -236,10 +237,17 @@ class Pace:
                 t.join(timeout=60)
                 if after_outage:
                     _clear_backoff(lab, d)
-            # The break's proof (the old pod stopped) comes before the new pod starts: the drive goes
-            # on during the symptoms, at an etcd break to stop the API server once it reports etcd
-            # failed (_stop_apiserver_with_etcd), else to restart a kubelet that holds the new pod.
-            linger = phase == "break" and t.is_alive() and (component == "etcd" or not d.settled)
+            # The break's proof (the old pod stopped) comes before the new pod starts. At an etcd
+            # break the drive goes on during the symptoms, to stop the API server once it reports
+            # etcd failed (_stop_apiserver_with_etcd) and then start a held etcd pod. Else the break
+            # waits here until the new pod is started (by the kubelet, or by its restart when it
+            # holds the pod): a kubelet restart during the symptoms would turn every pod's readiness
+            # false until its next probe, also of a component whose symptom is that it stays Ready.
+            if phase == "break" and component != "etcd":
+                end = time.monotonic() + START_WAIT_S
+                while t.is_alive() and not d.settled and time.monotonic() < end:
+                    stop.wait(LOOK_EVERY)
+            linger = phase == "break" and t.is_alive() and component == "etcd"
         finally:
             if linger:
                 d.lingering = True
@@ -250,13 +258,10 @@ class Pace:
             body = "\n".join(d.actions) or "nothing stopped (the kubelet was faster)"
             if d.error:
                 body += f"\nthe driver stopped: {d.error}"
-            if linger and component == "etcd":
+            if linger:
                 body += ("\ngoes on during the symptoms: once the API server reports its etcd check failed, it is "
-                         "stopped once (see `driven pace (after the break)`)")
-            elif linger:
-                body += ("\ngoes on during the symptoms until the new pod has a ready sandbox: if the kubelet holds it "
-                         f"{HELD_S:g} s after the old one stopped, the kubelet is restarted (see `driven pace (after "
-                         "the break)`)")
+                         "stopped once, and a new etcd pod the kubelet holds is started by a kubelet restart (see "
+                         "`driven pace (after the break)`)")
             lab.reporter.attach(f"driven pace ({phase}): {component}", body + f"\nlast seen: {d.last_seen}")
 
     def end_lingering(self) -> None:
@@ -270,9 +275,7 @@ class Pace:
         t.join(timeout=60)
         after = d.actions[reported:]
         lab.reporter.attach(f"driven pace (after the break): {d.component}",
-                            "\n".join(after) or "nothing done (" + ("the API server did not report etcd failed)"
-                                                                   if d.component == "etcd" else
-                                                                   "the kubelet started the new pod by itself)"))
+                            "\n".join(after) or "nothing done (the API server did not report etcd failed)")
 
     # --- recovery judged by function ---------------------------------------------------------
     def recovered_probe(self, lab, component: str) -> Callable[[], Observation]:
