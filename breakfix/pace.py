@@ -144,12 +144,12 @@ def own_node(node):
 
 
 def manifest_component(entry) -> str | None:
-    """The leaseless component whose manifest a journal ENTRY puts back, else None."""
+    """The control-plane component whose manifest a journal ENTRY puts back, else None."""
     path = getattr(entry, "path", None) or ""
     if getattr(entry, "kind", None) != "manifest" or not path.endswith(".yaml"):
         return None
     name = path.rsplit("/", 1)[-1].removesuffix(".yaml")
-    return name if name in LEASELESS else None
+    return name if name in LEASELESS + LEADER_ELECTED else None
 
 
 @dataclass
@@ -216,7 +216,8 @@ class Pace:
         with contextlib.ExitStack() as stack:
             for component, old in marks:
                 drives.append(stack.enter_context(
-                    self._driving(lab, component, "fix", lambda uid, old=old: uid in old)))
+                    self._driving(lab, component, "fix", lambda uid, old=old: uid in old,
+                                  after_outage=component in LEASELESS)))
             yield drives
 
     @contextlib.contextmanager

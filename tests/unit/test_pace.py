@@ -310,9 +310,10 @@ def test_a_driver_that_cannot_read_the_node_says_so_and_stops_hurrying():
     assert "node gone" in d.error
 
 
-def test_restore_hurries_only_the_manifests_of_leaseless_components():
+def test_restore_hurries_only_the_manifests_of_control_plane_components():
     assert manifest_component(NS(kind="manifest", path="/etc/kubernetes/manifests/etcd.yaml")) == "etcd"
-    assert manifest_component(NS(kind="manifest", path="/etc/kubernetes/manifests/kube-scheduler.yaml")) is None
+    assert manifest_component(NS(kind="manifest", path="/etc/kubernetes/manifests/kube-scheduler.yaml")) == "kube-scheduler"
+    assert manifest_component(NS(kind="manifest", path="/etc/kubernetes/manifests/stray.yaml")) is None
     assert manifest_component(NS(kind="file", path="/etc/kubernetes/manifests/etcd.yaml")) is None
     node = CrictlNode([c("broken", "b", name="etcd")])
     p = Pace("driven")
@@ -323,6 +324,18 @@ def test_restore_hurries_only_the_manifests_of_leaseless_components():
     with p.restoring(lab_on(node), [mark]):
         assert wait_for(lambda: node.stops())
     assert node.stops() == ["broken"]
+
+
+def test_a_restored_scheduler_keeps_its_graceful_stop_and_gets_no_after_outage_restart(monkeypatch):
+    monkeypatch.setattr(pace_mod, "HELD_S", 0.05)
+    node = CrictlNode([c("broken", "b", "CONTAINER_EXITED", name="kube-scheduler")],
+                      pods=[{"uid": "b", "state": "SANDBOX_NOTREADY"}, {"uid": "orig", "state": "SANDBOX_NOTREADY"}])
+    p = Pace("driven")
+    mark = p.replaced_pods(lab_on(node), NS(kind="manifest", path="/etc/kubernetes/manifests/kube-scheduler.yaml"))
+    with p.restoring(lab_on(node), [mark]) as drives:
+        assert wait_for(lambda: drives[0].settled)
+    assert node.stops() == []
+    assert node.calls.count(("systemctl", "restart", "kubelet")) == 1      # the held pod's, nothing after
 
 
 def test_a_static_pod_counts_by_readiness_at_the_kubelet_pace_and_by_running_at_the_driven_pace():
