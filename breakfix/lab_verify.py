@@ -114,8 +114,11 @@ class Verify:
         try:
             def probe() -> Observation:
                 return probes.pod_running(self.kube.pod(name, self.namespace))
-            return wait_until(self.unstuck(probe), f"probe pod {name} Running", self.t("schedule"),
+            seen = wait_until(self.unstuck(probe), f"probe pod {name} Running", self.t("schedule"),
                               interval=self.poll).text()
+            with contextlib.suppress(Exception):
+                seen += "\n" + probes.pod_timeline(self.kube.pod(name, self.namespace))
+            return seen
         finally:
             with contextlib.suppress(Exception):
                 self.kube.delete_pod(name, self.namespace)

@@ -373,6 +373,16 @@ def pod_running(p) -> Observation:
                        f"running={s['running']}" + (f" waiting={s['waiting']}" if s["waiting"] else ""))
 
 
+def pod_timeline(p) -> str:
+    """When POD's conditions turned true, in seconds after its creation (the API's timestamps, to
+    the second): where a new pod spent its time (scheduling, the kubelet's start, readiness)."""
+    created = p.metadata.creation_timestamp
+    marks = [f"{c.type} +{(c.last_transition_time - created).total_seconds():.0f} s"
+             for c in sorted(p.status.conditions or [], key=lambda c: c.last_transition_time or created)
+             if c.status == "True" and c.last_transition_time and created]
+    return f"pod {p.metadata.name} created {created:%H:%M:%S}: " + (", ".join(marks) or "no condition true")
+
+
 def deployment_ready(d, want: int) -> Observation:
     """A Deployment asked for WANT replicas and has WANT Ready: the app's scale answered."""
     spec, ready = d.spec.replicas or 0, d.status.ready_replicas or 0

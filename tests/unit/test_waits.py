@@ -132,3 +132,20 @@ def test_validate_timeouts_returns_the_scale(monkeypatch):
     monkeypatch.setenv("BREAKFIX_TIMEOUT_SCALE", "3")
     monkeypatch.setenv("BREAKFIX_TIMEOUT_HOLD", "5")
     assert validate_timeouts(None) == 3.0
+
+
+def test_a_pod_timeline_counts_each_true_condition_from_the_pods_creation():
+    from datetime import datetime, timedelta, timezone
+    from types import SimpleNamespace as NS
+
+    from breakfix.probes import pod_timeline
+    t0 = datetime(2026, 12, 7, 23, 0, 0, tzinfo=timezone.utc)
+
+    def cond(kind, after, status="True"):
+        return NS(type=kind, status=status, last_transition_time=t0 + timedelta(seconds=after))
+    pod = NS(metadata=NS(name="p", creation_timestamp=t0),
+             status=NS(conditions=[cond("Ready", 12), cond("PodScheduled", 9), cond("Initialized", 10),
+                                   cond("DisruptionTarget", 3, "False")]))
+    assert pod_timeline(pod) == "pod p created 23:00:00: PodScheduled +9 s, Initialized +10 s, Ready +12 s"
+    assert pod_timeline(NS(metadata=NS(name="q", creation_timestamp=t0), status=NS(conditions=None))) == \
+        "pod q created 23:00:00: no condition true"
