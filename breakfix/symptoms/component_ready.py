@@ -1,16 +1,29 @@
 """Symptom kind `component_ready`: its fields and its check."""
 from __future__ import annotations
 
+from ..kube import STATIC_COMPONENTS
 from ..params import HOLD
-from ..waits import hold, wait_until
+from ..waits import Observation, hold, wait_until
 from ._kind import SymptomKind
 
 
 def _component_ready(lab, inj, spec) -> str:
+    """The component runs and is Ready, and stays so. For a static pod whose manifest was edited,
+    the mirror pod must show the edited pod (its config hash is not the one before the edit): the
+    old pod's mirror keeps its last Ready status until the kubelet replaces it, which proves
+    nothing of the edited pod."""
     comp = inj.fault.component
-    wait_until(lambda: lab.component_ready(comp), f"{comp} Ready", lab.t("symptom"), interval=lab.poll)
-    return hold(lambda: lab.component_ready(comp), f"{comp} stays Ready", lab.hold_for(spec.model_dump(), half=True),
-                interval=lab.poll).text()
+    old = inj.before_uid if comp in STATIC_COMPONENTS else None
+
+    def probe() -> Observation:
+        if old:
+            v = lab.component_view(comp)
+            if v.config_hash == old:
+                return Observation(False, f"mirror pod still shows the pod from before the edit: {v.line()}")
+        return lab.component_ready(comp)
+
+    wait_until(probe, f"{comp} Ready", lab.t("symptom"), interval=lab.poll)
+    return hold(probe, f"{comp} stays Ready", lab.hold_for(spec.model_dump(), half=True), interval=lab.poll).text()
 
 
 KIND = SymptomKind(

@@ -43,3 +43,26 @@ def test_a_pod_created_after_the_scale_breaks_the_hold():
     old = [pod("a"), pod("b")]
     with pytest.raises(SymptomNotObserved):
         check(lab(Kube([old, old + [pod("new")]])), NS(context=Ctx()), {"kind": "scale_stuck", "add": 1})
+
+
+def test_a_component_stays_ready_only_as_the_edited_pod_not_the_old_pods_mirror():
+    """The old pod's mirror keeps its last Ready status until the kubelet replaces it: that proves
+    nothing of the edited pod, so the symptom waits for the mirror of the new config hash."""
+    from types import SimpleNamespace as NS
+
+    from breakfix.errors import WaitTimeout
+    from breakfix.symptoms.component_ready import KIND
+    from breakfix.waits import Observation
+
+    views = iter([NS(config_hash="old", line=lambda: "old mirror Ready")] * 3
+                 + [NS(config_hash="new", line=lambda: "new mirror")] * 1000)
+    lab = NS(t=lambda name: 5.0, poll=0.01, hold_for=lambda spec, half=False: 0.05,
+             component_view=lambda comp: next(views),
+             component_ready=lambda comp: Observation(True, "kube-controller-manager: ready=True running"))
+    inj = NS(fault=NS(component="kube-controller-manager"), before_uid="old")
+    assert "ready=True" in KIND.check(lab, inj, NS(model_dump=lambda: {}))
+    stale = NS(t=lambda name: 0.1, poll=0.01, hold_for=lambda spec, half=False: 0.05,
+               component_view=lambda comp: NS(config_hash="old", line=lambda: "old mirror Ready"),
+               component_ready=lambda comp: Observation(True, "ready=True"))
+    with pytest.raises(WaitTimeout):
+        KIND.check(stale, inj, NS(model_dump=lambda: {}))
