@@ -213,6 +213,11 @@ class Kube:
         self.core.create_namespaced_pod(namespace, body, _request_timeout=REQUEST_TIMEOUT)
         return name
 
+    def annotate_pod(self, name: str, namespace: str, key: str, value: str) -> None:
+        """Set one annotation of pod NAME (a merge patch; raises when the API refuses or is away)."""
+        self.core.patch_namespaced_pod(name, namespace, {"metadata": {"annotations": {key: value}}},
+                                       _request_timeout=REQUEST_TIMEOUT)
+
     def delete_pod(self, name: str, namespace: str = "default") -> None:
         from kubernetes.client.exceptions import ApiException
         try:

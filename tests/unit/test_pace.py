@@ -286,17 +286,54 @@ def test_etcd_is_started_by_a_kubelet_restart_only_once_no_api_server_waits_on_i
     assert node.calls.index(("crictl", "stop -t 0 api")) < node.calls.index(("systemctl", "restart", "kubelet"))
 
 
-def test_the_fix_of_a_fault_that_kept_the_api_restarts_the_kubelet_only_for_a_held_pod(monkeypatch):
-    """A scheduler fix: the restored pod held behind the broken one gets the kubelet restarted once;
-    nothing of the after-outage clean-up (the API never went away)."""
+def test_the_fix_of_a_fault_that_kept_the_api_updates_the_held_pods_mirror_pod_and_restarts_nothing(monkeypatch):
+    """A scheduler fix: the restored pod held behind the broken one; its mirror pod is annotated (the
+    kubelet takes a mirror pod's update as one of its static pod and tries it again at once), no
+    kubelet restart (it would turn every pod's readiness false), no after-outage clean-up."""
     monkeypatch.setattr(pace_mod, "HELD_S", 0.05)
     node = CrictlNode([c("orig-s", "orig", "CONTAINER_EXITED", name="kube-scheduler"),
                        c("broken-s", "broken", "CONTAINER_EXITED", name="kube-scheduler", created=60)],
                       pods=[{"uid": "orig", "state": "SANDBOX_NOTREADY"}, {"uid": "broken", "state": "SANDBOX_NOTREADY"}])
-    with Pace("driven").drive(lab_on(node), inj("kube-scheduler", before="orig"), "fix") as d:
+    lab = lab_on(node)
+    touched = []
+
+    def annotate(name, ns, key, value):
+        touched.append((name, ns, key))
+        node.pods.append({"uid": "orig", "state": "SANDBOX_READY", "created": 9})     # the kubelet starts it
+    lab.kube = NS(annotate_pod=annotate)
+    with Pace("driven").drive(lab, inj("kube-scheduler", before="orig"), "fix") as d:
+        assert wait_for(lambda: d.settled)
+    assert touched == [(f"kube-scheduler-{NODE}", "kube-system", pace_mod.NUDGE_ANNOTATION)]
+    assert ("systemctl", "restart", "kubelet") not in node.calls
+    assert len(d.actions) == 1 and "mirror pod kube-scheduler-n1 annotated" in d.actions[0]
+
+
+def test_a_held_pod_whose_mirror_updates_did_not_start_it_gets_the_kubelet_restarted(monkeypatch):
+    monkeypatch.setattr(pace_mod, "HELD_S", 0.02)
+    node = CrictlNode([c("broken-s", "broken", "CONTAINER_EXITED", name="kube-scheduler")],
+                      pods=[{"uid": "broken", "state": "SANDBOX_NOTREADY"}])
+    lab = lab_on(node)
+    touched = []
+    lab.kube = NS(annotate_pod=lambda *a: touched.append(a))
+    with Pace("driven").drive(lab, inj("kube-scheduler", before="orig"), "fix") as d:
+        assert wait_for(lambda: d.settled)
+    assert len(touched) == pace_mod.MAX_TOUCHES
+    assert node.calls.count(("systemctl", "restart", "kubelet")) == 1
+
+
+def test_a_mirror_pod_the_api_will_not_update_gets_the_kubelet_restarted(monkeypatch):
+    monkeypatch.setattr(pace_mod, "HELD_S", 0.02)
+    node = CrictlNode([c("broken-s", "broken", "CONTAINER_EXITED", name="kube-scheduler")],
+                      pods=[{"uid": "broken", "state": "SANDBOX_NOTREADY"}])
+    lab = lab_on(node)
+
+    def refused(*a):
+        raise RuntimeError("403")
+    lab.kube = NS(annotate_pod=refused)
+    with Pace("driven").drive(lab, inj("kube-scheduler", before="orig"), "fix") as d:
         assert wait_for(lambda: d.settled)
     assert node.calls.count(("systemctl", "restart", "kubelet")) == 1
-    assert len(d.actions) == 1 and "kubelet restarted" in d.actions[0]
+    assert "not updated (RuntimeError): the kubelet is restarted instead" in d.actions[0]
 
 
 def test_a_driver_that_cannot_read_the_node_says_so_and_stops_hurrying():
