@@ -218,6 +218,14 @@ class Kube:
         self.core.patch_namespaced_pod(name, namespace, {"metadata": {"annotations": {key: value}}},
                                        _request_timeout=REQUEST_TIMEOUT)
 
+    def delete_lease(self, name: str, namespace: str, resource_version: str) -> None:
+        """Delete Lease NAME on the condition that it is still at RESOURCE_VERSION (a holder that
+        renewed it meanwhile wins: the API answers 409 Conflict, raised)."""
+        from kubernetes import client
+        client.CoordinationV1Api(self.api_client).delete_namespaced_lease(
+            name, namespace, _request_timeout=REQUEST_TIMEOUT,
+            body=client.V1DeleteOptions(preconditions=client.V1Preconditions(resource_version=resource_version)))
+
     def delete_pod(self, name: str, namespace: str = "default") -> None:
         from kubernetes.client.exceptions import ApiException
         try:

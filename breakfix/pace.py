@@ -34,9 +34,17 @@ The scheduler and the controller manager hold leader-election leases: a graceful
 lease, a hard one makes the next leader wait it out, so they keep the kubelet's graceful stop.
 
 Recovery at the driven pace is judged by function (probes.py): the API server by /readyz, etcd by
-/readyz/etcd, the scheduler and the controller manager by their container running (the
-verification that follows binds a pod and scales a Deployment); a static pod's Ready condition lags
-its function by its startup probe. What each step decides is read from crictl's JSON (container
+/readyz/etcd, the scheduler and the controller manager by their container running and their lease
+renewed since it started (someone alive leads; the verification that follows binds a pod and scales
+a Deployment); a static pod's Ready condition lags its function by its startup probe.
+
+The controller manager does not release its lease when the kubelet stops it, so the restored one
+waits out the old holder's lease (15 s; 17-18 s measured from its first try). At a fix, once the
+restored container has run for LEASE_QUIET_S and the lease, held in the name of this node, was last
+renewed before that container started (its holder is a process of this node that no longer runs:
+the only running container of the component is the restored one), the Lease is deleted, on the
+condition that it is unchanged since it was read: the restored component takes it at its next try
+(2 s). What each step decides is read from crictl's JSON (container
 ids, states, pod uids, created times), never from text."""
 from __future__ import annotations
 
@@ -49,6 +57,7 @@ from dataclasses import dataclass, field
 
 from . import probes
 from .node import Node
+from .shapes import lease_holder
 from .view import Container, containers, sandboxes
 from .waits import Observation
 
@@ -170,10 +179,12 @@ class Drive:
     settled: bool = False   # the new pod has a ready sandbox, or the kubelet was restarted to start it
     old_seen: bool = False  # a container of a replaced pod was listed during the drive
     touches: int = 0        # updates of the held pod's mirror pod
+    lease_done: bool = False  # the restored leader-elected component's lease: taken over, or not needed
 
 
 LINGER_S = 90           # how long an etcd break's drive goes on after the break, at most
 START_WAIT_S = 20       # how long another break waits for the new pod to start (HELD_S, a restart)
+LEASE_QUIET_S = 3.0     # a live holder renews every 2 s: this long without, the holder is gone
 
 
 class Pace:
@@ -299,7 +310,9 @@ class Pace:
                 e = probes.etcd_from_api(lab.kube)
                 return Observation(e.status == "pass", e.seen)
             v = lab.component_view(component)
-            return Observation(api.status == "pass" and v.running, f"{api.seen}; {v.line()}")
+            leads = probes.lease_renewed_since(lab.kube, component, v.started_at) if v.running else None
+            return Observation(api.status == "pass" and v.running and leads is True,
+                               f"{api.seen}; {v.line()}; lease {component} renewed since it started: {leads}")
         return works
 
     def static_works(self, view) -> bool:
@@ -359,6 +372,8 @@ def _drive_loop(lab, d: Drive, replaced: Callable[[str], bool], stop: threading.
                     api_restarted = _restart_apiserver(lab, node, d, t0, since_ns)
                 if d.component in NUDGED and not d.settled:
                     held_at = _nudge(lab, node, d, listed, replaced, held_at, t0)
+                if d.component in LEADER_ELECTED and d.phase == "fix" and not d.lease_done:
+                    _take_over_lease(lab, node, d, listed, replaced, since_ns, t0)
         except Exception as exc:  # noqa: BLE001 - the driver only hurries; the waits decide
             d.error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
             return
@@ -414,6 +429,39 @@ def _nudge(lab, node, d: Drive, listed: list[Container], replaced: Callable[[str
                      f"no ready sandbox {now - held_at:.1f} s later (the kubelet tries it again only after its "
                      f"pod workers' back-off of 10-15 s): kubelet restarted")
     return None
+
+
+def dead_holder(holder_node: str | None, renewed_ns: int | None, running: list[Container], new: Container,
+                node_name: str, now_ns: int) -> bool:
+    """Whether a leader-elected component's lease is held by a process that no longer runs: held
+    in the name of this node, last renewed before NEW (the restored container, the only one of the
+    component RUNNING on the node) started, and NEW has run LEASE_QUIET_S without a renewal."""
+    return (holder_node == node_name and renewed_ns is not None and running == [new]
+            and renewed_ns < new.created_ns and now_ns - new.created_ns >= LEASE_QUIET_S * 1e9)
+
+
+def _take_over_lease(lab, node, d: Drive, listed: list[Container], replaced: Callable[[str], bool],
+                     since_ns: int, t0: float) -> None:
+    running = [c for c in listed if c.running]
+    new = [c for c in running if not replaced(c.pod_uid) and c.created_ns >= since_ns]
+    if len(new) != 1 or not since_ns:
+        return
+    holder, obj = lease_holder(lab.kube, d.component)
+    renewed = probes.lease_renewed_ns(obj)
+    if renewed is not None and renewed >= new[0].created_ns:
+        d.lease_done = True         # renewed since the restored one started: a live holder
+        return
+    if not dead_holder(holder, renewed, running, new[0], lab.node_name, _node_ns(node)):
+        return
+    d.lease_done = True
+    try:
+        lab.kube.delete_lease(d.component, "kube-system", obj.metadata.resource_version)
+    except Exception as exc:  # noqa: BLE001 - renewed meanwhile (409) or gone: its holder decides
+        d.actions.append(f"{time.monotonic() - t0:5.1f} s: lease {d.component} not deleted ({type(exc).__name__})")
+        return
+    d.actions.append(f"{time.monotonic() - t0:5.1f} s: lease {d.component} held by {obj.spec.holder_identity}, last "
+                     f"renewed before the restored container started, none since: deleted (the restored one takes "
+                     f"it at its next try instead of waiting out {obj.spec.lease_duration_seconds} s)")
 
 
 def _clear_backoff(lab, d: Drive) -> None:

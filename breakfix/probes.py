@@ -783,6 +783,27 @@ def endpoint(kubeconfig) -> tuple[str, int, bytes | None]:
     return u.hostname, u.port or 443, ca
 
 
+def lease_renewed_ns(obj) -> int | None:
+    """A Lease object's renewTime in nanoseconds since the epoch; None without one."""
+    t = obj.spec.renew_time if obj is not None and obj.spec is not None else None
+    if t is None:
+        return None
+    return int((t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp() * 1e9)
+
+
+def lease_renewed_since(kube, lease: str, since_s: float | None) -> bool | None:
+    """Whether kube-system's LEASE was renewed at or after SINCE_S (epoch seconds: a container's
+    start), i.e. a leader that is alive since then holds it; None when it could not be read."""
+    if kube is None or since_s is None:
+        return None
+    try:
+        _, obj = lease_holder(kube, lease)
+    except Exception:  # noqa: BLE001 - unknown, not "no leader"
+        return None
+    renewed = lease_renewed_ns(obj)
+    return renewed is not None and renewed >= since_s * 1e9
+
+
 def lease_live(kube, lease: str, now: datetime | None = None) -> bool | None:
     """Whether kube-system's LEASE has a holder that renewed it within its duration (someone
     leads); None when the Lease could not be read (no evidence either way)."""

@@ -586,3 +586,47 @@ def test_an_etcd_fix_with_the_api_server_in_crash_back_off_restarts_the_kubelet_
     restarts = [call for call in node.calls if call == ("systemctl", "restart", "kubelet")]
     assert len(restarts) == 2
     assert any("the API server in crash back-off: kubelet restarted" in a for a in d.actions)
+
+
+def test_a_leader_elected_component_works_again_once_its_lease_was_renewed_since_it_started(monkeypatch):
+    monkeypatch.setattr(pace_mod.probes, "api_readyz", lambda kube: NS(status="pass", seen="/readyz 200"))
+    view = NS(running=True, started_at=100.0, line=lambda: "kube-controller-manager: running")
+    lab = NS(kube=object(), component_view=lambda comp: view)
+    renewed = {"since": False}
+    monkeypatch.setattr(pace_mod.probes, "lease_renewed_since", lambda kube, lease, since: renewed["since"])
+    probe = Pace("driven").recovered_probe(lab, "kube-controller-manager")
+    assert not probe().ok            # runs, but waits out the old holder's lease: it does nothing yet
+    renewed["since"] = True
+    assert probe().ok
+
+
+def test_a_lease_is_held_by_a_dead_process_only_on_this_node_renewed_before_the_restored_one_started():
+    new = Container("new", "CONTAINER_RUNNING", "orig", int(100e9))
+    late = int(104e9)
+    assert pace_mod.dead_holder(NODE, int(99e9), [new], new, NODE, late)
+    assert not pace_mod.dead_holder("n2", int(99e9), [new], new, NODE, late)        # another node's: alive
+    assert not pace_mod.dead_holder(NODE, int(101e9), [new], new, NODE, late)       # renewed since: alive
+    assert not pace_mod.dead_holder(NODE, int(99e9), [new], new, NODE, int(101e9))  # too soon to tell
+    other = Container("other", "CONTAINER_RUNNING", "x", int(50e9))
+    assert not pace_mod.dead_holder(NODE, int(99e9), [other, new], new, NODE, late)  # another one runs here
+    assert not pace_mod.dead_holder(NODE, None, [new], new, NODE, late)
+
+
+def test_a_fix_deletes_a_dead_holders_lease_on_the_condition_it_is_unchanged(monkeypatch):
+    monkeypatch.setattr(pace_mod, "HELD_S", 0.0)
+    node = CrictlNode([c("broken-k", "broken", "CONTAINER_EXITED", name="kube-controller-manager", created=50),
+                       c("orig-k", "orig", name="kube-controller-manager", created=int(100e9))],
+                      pods=[{"uid": "orig", "state": "SANDBOX_READY"}])
+    lab = lab_on(node)
+    deleted = []
+    lab.kube = NS(delete_lease=lambda name, ns, rv: deleted.append((name, ns, rv)))
+    lease = NS(spec=NS(holder_identity=f"{NODE}_1234", renew_time=None, lease_duration_seconds=15),
+               metadata=NS(resource_version="42"))
+    monkeypatch.setattr(pace_mod, "lease_holder", lambda kube, name: (NODE, lease))
+    monkeypatch.setattr(pace_mod.probes, "lease_renewed_ns", lambda obj: int(99e9))
+    clock = iter([int(90e9)] + [int(104e9)] * 100)        # the drive began; then 4 s after the restored start
+    monkeypatch.setattr(pace_mod, "_node_ns", lambda node: next(clock))
+    with Pace("driven").drive(lab, inj("kube-controller-manager", before="orig"), "fix") as d:
+        assert wait_for(lambda: d.lease_done)
+    assert deleted == [("kube-controller-manager", "kube-system", "42")]
+    assert any("lease kube-controller-manager held by n1_1234" in a and "deleted" in a for a in d.actions)
