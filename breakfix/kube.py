@@ -9,6 +9,8 @@ from .errors import BadInput, ClusterUnavailable
 
 REQUEST_TIMEOUT = 10
 STATIC_COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+# Those that lead by a Lease in kube-system named after them, and do their job only while they lead.
+LEADER_ELECTED = ("kube-scheduler", "kube-controller-manager")
 
 
 def check_kubeconfig(path: str | Path, label: str = "kubeconfig") -> Path:

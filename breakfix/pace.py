@@ -39,8 +39,9 @@ renewed since it started (someone alive leads; the verification that follows bin
 a Deployment); a static pod's Ready condition lags its function by its startup probe.
 
 The controller manager does not release its lease when the kubelet stops it, so the restored one
-waits out the old holder's lease (15 s; 17-18 s measured from its first try). At a fix, once the
-restored container has run for LEASE_QUIET_S and the lease, held in the name of this node, was last
+waits out the old holder's lease (15 s; 17-18 s measured from its first try). At a break or a fix
+(the break's drive goes on during the symptoms for it), once the new container has run for
+LEASE_QUIET_S and the lease, held in the name of this node, was last
 renewed before that container started (its holder is a process of this node that no longer runs:
 the only running container of the component is the restored one), the Lease is deleted, on the
 condition that it is unchanged since it was read: the restored component takes it at its next try
@@ -56,6 +57,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from . import probes
+from .kube import LEADER_ELECTED
 from .node import Node
 from .shapes import lease_holder
 from .view import Container, containers, sandboxes
@@ -65,7 +67,6 @@ PACES = ("driven", "kubelet")
 DEFAULT_PACE = "driven"
 # Components that hold no lease: a hard stop costs them nothing.
 LEASELESS = ("etcd", "kube-apiserver")
-LEADER_ELECTED = ("kube-scheduler", "kube-controller-manager")
 # Components whose new static pod the driver gets started by a kubelet restart (see the doc).
 NUDGED = ("etcd", "kube-apiserver", "kube-scheduler", "kube-controller-manager")
 LOOK_EVERY = 0.25        # seconds between two looks of the driver at the node
@@ -265,7 +266,10 @@ class Pace:
                 end = time.monotonic() + START_WAIT_S
                 while t.is_alive() and not d.settled and time.monotonic() < end:
                     stop.wait(LOOK_EVERY)
-            linger = phase == "break" and t.is_alive() and component == "etcd"
+            # A leader-elected component's drive goes on to take over a dead holder's lease (only a
+            # Lease is deleted: nothing the pods' readiness sees).
+            linger = phase == "break" and t.is_alive() and (
+                component == "etcd" or (component in LEADER_ELECTED and not d.lease_done))
         finally:
             if linger:
                 d.lingering = True
@@ -276,9 +280,12 @@ class Pace:
             body = "\n".join(d.actions) or "nothing stopped (the kubelet was faster)"
             if d.error:
                 body += f"\nthe driver stopped: {d.error}"
-            if linger:
+            if linger and component == "etcd":
                 body += ("\ngoes on during the symptoms: once the API server reports its etcd check failed, it is "
                          "stopped once, and a new etcd pod the kubelet holds is started by a kubelet restart (see "
+                         "`driven pace (after the break)`)")
+            elif linger:
+                body += ("\ngoes on during the symptoms: a lease left by the stopped pod is taken over (see "
                          "`driven pace (after the break)`)")
             lab.reporter.attach(f"driven pace ({phase}): {component}", body + f"\nlast seen: {d.last_seen}")
 
@@ -293,7 +300,9 @@ class Pace:
         t.join(timeout=60)
         after = d.actions[reported:]
         lab.reporter.attach(f"driven pace (after the break): {d.component}",
-                            "\n".join(after) or "nothing done (the API server did not report etcd failed)")
+                            "\n".join(after) or ("nothing done (the API server did not report etcd failed)"
+                                                 if d.component == "etcd" else
+                                                 "nothing done (no lease of a process that no longer runs)"))
 
     # --- recovery judged by function ---------------------------------------------------------
     def recovered_probe(self, lab, component: str) -> Callable[[], Observation]:
@@ -347,7 +356,7 @@ def _drive_loop(lab, d: Drive, replaced: Callable[[str], bool], stop: threading.
     api_restarted = api_stopped = False
     held_at: float | None = None
     while not stop.is_set():
-        done = d.settled and (api_stopped or d.component != "etcd")
+        done = d.settled and api_stopped if d.component == "etcd" else d.lease_done
         if d.lingering and (done or time.monotonic() - t0 > LINGER_S):
             return
         try:
@@ -372,7 +381,7 @@ def _drive_loop(lab, d: Drive, replaced: Callable[[str], bool], stop: threading.
                     api_restarted = _restart_apiserver(lab, node, d, t0, since_ns)
                 if d.component in NUDGED and not d.settled:
                     held_at = _nudge(lab, node, d, listed, replaced, held_at, t0)
-                if d.component in LEADER_ELECTED and d.phase == "fix" and not d.lease_done:
+                if d.component in LEADER_ELECTED and d.settled and not d.lease_done:
                     _take_over_lease(lab, node, d, listed, replaced, since_ns, t0)
         except Exception as exc:  # noqa: BLE001 - the driver only hurries; the waits decide
             d.error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"

@@ -232,6 +232,7 @@ def test_a_new_pod_the_kubelet_holds_behind_the_old_one_is_started_by_one_kubele
     restarting the kubelet once HELD_S after the old pod stopped with no new sandbox ready, so
     that no restart falls within the symptoms."""
     monkeypatch.setattr(pace_mod, "HELD_S", 0.05)
+    monkeypatch.setattr(pace_mod, "_take_over_lease", lambda lab, node, d, *a: setattr(d, "lease_done", True))
     node = CrictlNode([c("old-x", "old", "CONTAINER_EXITED", name=component)],
                       pods=[{"uid": "old", "state": "SANDBOX_NOTREADY"}])
     lab = lab_on(node)
@@ -257,6 +258,7 @@ def test_the_old_containers_removed_by_the_kubelet_still_count_as_seen(monkeypat
 
 def test_a_new_pod_the_kubelet_started_by_itself_is_left_alone(monkeypatch):
     monkeypatch.setattr(pace_mod, "HELD_S", 0.05)
+    monkeypatch.setattr(pace_mod, "_take_over_lease", lambda lab, node, d, *a: setattr(d, "lease_done", True))
     node = CrictlNode([c("old-s", "old", "CONTAINER_EXITED", name="kube-scheduler"),
                        c("new-s", "new", name="kube-scheduler", created=60)],
                       pods=[{"uid": "old", "state": "SANDBOX_NOTREADY"}, {"uid": "new", "state": "SANDBOX_READY"}])
@@ -630,3 +632,23 @@ def test_a_fix_deletes_a_dead_holders_lease_on_the_condition_it_is_unchanged(mon
         assert wait_for(lambda: d.lease_done)
     assert deleted == [("kube-controller-manager", "kube-system", "42")]
     assert any("lease kube-controller-manager held by n1_1234" in a and "deleted" in a for a in d.actions)
+
+
+def test_a_leader_elected_break_goes_on_during_the_symptoms_until_the_lease_is_settled(monkeypatch):
+    monkeypatch.setattr(pace_mod, "HELD_S", 0.0)
+    node = CrictlNode([c("old-k", "old", "CONTAINER_EXITED", name="kube-controller-manager"),
+                       c("new-k", "new", name="kube-controller-manager", created=60)],
+                      pods=[{"uid": "new", "state": "SANDBOX_READY"}])
+    later = {"ok": False}
+    monkeypatch.setattr(pace_mod, "_take_over_lease",
+                        lambda lab, node, d, *a: setattr(d, "lease_done", later["ok"]))
+    pace = Pace("driven")
+    lab = lab_on(node)
+    with pace.drive(lab, inj("kube-controller-manager"), "break") as d:
+        assert wait_for(lambda: d.settled)
+    assert d.lingering
+    later["ok"] = True
+    assert wait_for(lambda: not pace._lingering[0].is_alive())
+    pace.end_lingering()
+    assert "no lease of a process that no longer runs" in dict(lab.reporter.seen)[
+        "driven pace (after the break): kube-controller-manager"]

@@ -45,24 +45,33 @@ def test_a_pod_created_after_the_scale_breaks_the_hold():
         check(lab(Kube([old, old + [pod("new")]])), NS(context=Ctx()), {"kind": "scale_stuck", "add": 1})
 
 
-def test_a_component_stays_ready_only_as_the_edited_pod_not_the_old_pods_mirror():
+def test_a_component_stays_ready_only_as_the_edited_pod_not_the_old_pods_mirror(monkeypatch):
     """The old pod's mirror keeps its last Ready status until the kubelet replaces it: that proves
-    nothing of the edited pod, so the symptom waits for the mirror of the new config hash."""
-    from types import SimpleNamespace as NS
-
+    nothing of the edited pod, so the symptom waits for the mirror of the new config hash; a
+    leader-elected component must also lead (else "scaling creates no pod" proves nothing)."""
+    from breakfix import probes
     from breakfix.errors import WaitTimeout
     from breakfix.symptoms.component_ready import KIND
     from breakfix.waits import Observation
 
-    views = iter([NS(config_hash="old", line=lambda: "old mirror Ready")] * 3
-                 + [NS(config_hash="new", line=lambda: "new mirror")] * 1000)
-    lab = NS(t=lambda name: 5.0, poll=0.01, hold_for=lambda spec, half=False: 0.05,
+    leads = {"now": True}
+    monkeypatch.setattr(probes, "lease_renewed_since", lambda kube, lease, since: leads["now"])
+
+    def view(h):
+        return NS(config_hash=h, running=True, started_at=1.0, line=lambda: f"mirror {h}")
+    views = iter([view("old")] * 3 + [view("new")] * 1000)
+    lab = NS(t=lambda name: 5.0, poll=0.01, hold_for=lambda spec, half=False: 0.05, kube=object(),
              component_view=lambda comp: next(views),
              component_ready=lambda comp: Observation(True, "kube-controller-manager: ready=True running"))
     inj = NS(fault=NS(component="kube-controller-manager"), before_uid="old")
-    assert "ready=True" in KIND.check(lab, inj, NS(model_dump=lambda: {}))
-    stale = NS(t=lambda name: 0.1, poll=0.01, hold_for=lambda spec, half=False: 0.05,
-               component_view=lambda comp: NS(config_hash="old", line=lambda: "old mirror Ready"),
+    assert "renewed since it started: True" in KIND.check(lab, inj, NS(model_dump=lambda: {}))
+    stale = NS(t=lambda name: 0.1, poll=0.01, hold_for=lambda spec, half=False: 0.05, kube=object(),
+               component_view=lambda comp: view("old"),
                component_ready=lambda comp: Observation(True, "ready=True"))
     with pytest.raises(WaitTimeout):
         KIND.check(stale, inj, NS(model_dump=lambda: {}))
+    leads["now"] = False            # Ready, the edited pod, but waiting for its lease: not yet
+    idle = NS(t=lambda name: 0.1, poll=0.01, hold_for=lambda spec, half=False: 0.05, kube=object(),
+              component_view=lambda comp: view("new"), component_ready=lambda comp: Observation(True, "ready=True"))
+    with pytest.raises(WaitTimeout):
+        KIND.check(idle, inj, NS(model_dump=lambda: {}))
