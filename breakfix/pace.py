@@ -500,11 +500,30 @@ def _clear_backoff(lab, d: Drive) -> None:
         if listed and backing_off(listed):
             waiting.append(component)
             continue
-        for c in started_while_away(listed, probes.lease_live(lab.kube, component), back_ns):
+        live = probes.lease_live(lab.kube, component)
+        try:
+            holder, lease = lease_holder(lab.kube, component)
+        except Exception:  # noqa: BLE001 - unread: only the live check above decides
+            holder, lease = None, None
+        # Taken after the fix began: by a component that lost it while the API was away and started
+        # again meanwhile, whose informers wait out the same back-off (a probe pod bound 15 s late).
+        fresh = live is True and (probes.lease_acquired_ns(lease) or 0) >= d.since_ns > 0
+        why = "was taken after the fix began" if fresh else "has no live holder"
+        away = started_while_away(listed, False if fresh else live, back_ns)
+        for c in away:
             r = lab.node.crictl(f"stop -t 5 {shlex.quote(c.id)}")
-            d.actions.append(f"the fix landed, lease {component} has no live holder: crictl stop -t 5 {c.id[:13]} "
+            d.actions.append(f"the fix landed, lease {component} {why}: crictl stop -t 5 {c.id[:13]} "
                              f"({component}, started while the API was away): " + ("stopped" if r.ok else f"exit {r.rc}"))
             stopped.append(component)
+        running = [c for c in listed if c.running]
+        if fresh and away and running == away and holder == lab.node_name:
+            # Its holder is the container just stopped (the only one of the component here), which
+            # need not release it: the one the kubelet starts next takes it at once.
+            try:
+                lab.kube.delete_lease(component, "kube-system", lease.metadata.resource_version)
+                d.actions.append(f"the fix landed, lease {component} of the stopped container deleted")
+            except Exception as exc:  # noqa: BLE001 - released or renewed meanwhile: nothing to take over
+                d.actions.append(f"the fix landed, lease {component} not deleted ({type(exc).__name__})")
     stuck = waiting + stopped + ["the kubelet's API watches"]
     if lab.restart_kubelet_for_backoff(stuck, "after the API came back (crash back-off; the watches' "
                                               "back-off after the outage), seen from the node's containers",

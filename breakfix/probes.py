@@ -791,6 +791,14 @@ def lease_renewed_ns(obj) -> int | None:
     return int((t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp() * 1e9)
 
 
+def lease_acquired_ns(obj) -> int | None:
+    """A Lease object's acquireTime in nanoseconds since the epoch; None without one."""
+    t = obj.spec.acquire_time if obj is not None and obj.spec is not None else None
+    if t is None:
+        return None
+    return int((t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp() * 1e9)
+
+
 def lease_renewed_since(kube, lease: str, since_s: float | None) -> bool | None:
     """Whether kube-system's LEASE was renewed at or after SINCE_S (epoch seconds: a container's
     start), i.e. a leader that is alive since then holds it; None when it could not be read."""

@@ -652,3 +652,27 @@ def test_a_leader_elected_break_goes_on_during_the_symptoms_until_the_lease_is_s
     pace.end_lingering()
     assert "no lease of a process that no longer runs" in dict(lab.reporter.seen)[
         "driven pace (after the break): kube-controller-manager"]
+
+
+def test_a_lease_taken_after_the_fix_began_by_a_component_started_while_away_is_restarted_and_freed(monkeypatch):
+    """It leads, but its informers wait out client-go's back-off (a probe pod bound 15 s late): it
+    is stopped, and its lease, which it need not release, is deleted for the next one."""
+    node = CrictlNode([c("orig-api", "orig", created=200), c("sched", "s", name="kube-scheduler", created=150),
+                       c("kcm", "k", name="kube-controller-manager", created=10)])
+    lab = lab_on(node)
+    deleted = []
+    lab.kube = NS(delete_lease=lambda name, ns, rv: deleted.append((name, rv)))
+    clock = iter([100, 220])       # the drive began; the API seen back
+    monkeypatch.setattr(pace_mod, "_node_ns", lambda node: next(clock))
+    monkeypatch.setattr(pace_mod.probes, "lease_live", lambda kube, lease: True)
+    leases = {"kube-scheduler": NS(spec=NS(acquire_time=None), metadata=NS(resource_version="7")),
+              "kube-controller-manager": NS(spec=NS(acquire_time=None), metadata=NS(resource_version="9"))}
+    monkeypatch.setattr(pace_mod, "lease_holder", lambda kube, name: (NODE, leases[name]))
+    monkeypatch.setattr(pace_mod.probes, "lease_acquired_ns",
+                        lambda obj: 205 if obj is leases["kube-scheduler"] else 5)   # the KCM kept its lease
+    with Pace("driven").drive(lab, inj(before="orig"), "fix") as d:
+        pass
+    stops = [call for call in node.calls if call[0] == "crictl" and call[1].startswith("stop -t 5")]
+    assert stops == [("crictl", "stop -t 5 sched")]
+    assert deleted == [("kube-scheduler", "7")]
+    assert any("lease kube-scheduler was taken after the fix began" in a for a in d.actions)
