@@ -674,5 +674,23 @@ def test_a_lease_taken_after_the_fix_began_by_a_component_started_while_away_is_
         pass
     stops = [call for call in node.calls if call[0] == "crictl" and call[1].startswith("stop -t 5")]
     assert stops == [("crictl", "stop -t 5 sched")]
-    assert deleted == [("kube-scheduler", "7")]
+    assert deleted == [("kube-scheduler", "7")]       # the KCM's still runs: its lease is left alone
     assert any("lease kube-scheduler was taken after the fix began" in a for a in d.actions)
+
+
+def test_a_lease_taken_by_a_scheduler_on_its_way_out_is_freed(monkeypatch):
+    """A scheduler stopped while it waits for its informers takes its lease on its way out: held in
+    this node's name with none of its containers running here, it is deleted (unchanged since read)."""
+    node = CrictlNode([c("orig-api", "orig", created=200), c("sched", "s", name="kube-scheduler", created=10)])
+    lab = lab_on(node)
+    deleted = []
+    lab.kube = NS(delete_lease=lambda name, ns, rv: deleted.append((name, rv)))
+    monkeypatch.setattr(pace_mod, "_node_ns", lambda node: 100)
+    monkeypatch.setattr(pace_mod.probes, "lease_live", lambda kube, lease: False)
+    monkeypatch.setattr(pace_mod, "lease_holder", lambda kube, name: (
+        NODE, NS(spec=NS(acquire_time=None, holder_identity=f"{NODE}_x"), metadata=NS(resource_version="3"))))
+    with Pace("driven").drive(lab, inj(before="orig"), "fix") as d:
+        pass
+    assert deleted == [("kube-scheduler", "3")]
+    assert any("lease kube-scheduler held by n1_x, none of its containers running here: deleted" in a
+               for a in d.actions)
