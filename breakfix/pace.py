@@ -67,8 +67,6 @@ PACES = ("driven", "kubelet")
 DEFAULT_PACE = "driven"
 # Components that hold no lease: a hard stop costs them nothing.
 LEASELESS = ("etcd", "kube-apiserver")
-# Components whose new static pod the driver gets started by a kubelet restart (see the doc).
-NUDGED = ("etcd", "kube-apiserver", "kube-scheduler", "kube-controller-manager")
 LOOK_EVERY = 0.25        # seconds between two looks of the driver at the node
 MAX_STOPS = 4            # stops of one pod's containers per drive (the kubelet restarts none of them)
 HELD_S = 1.0             # how long a new static pod may wait after the old one stopped before the nudge
@@ -379,7 +377,7 @@ def _drive_loop(lab, d: Drive, replaced: Callable[[str], bool], stop: threading.
                 if (d.phase == "fix" and d.component == "etcd" and not api_restarted
                         and restored_running(listed, replaced, since_ns)):
                     api_restarted = _restart_apiserver(lab, node, d, t0, since_ns)
-                if d.component in NUDGED and not d.settled:
+                if not d.settled:
                     held_at = _nudge(lab, node, d, listed, replaced, held_at, t0)
                 if d.component in LEADER_ELECTED and d.settled and not d.lease_done:
                     _take_over_lease(lab, node, d, listed, replaced, since_ns, t0)
@@ -408,6 +406,9 @@ def _nudge(lab, node, d: Drive, listed: list[Container], replaced: Callable[[str
         return now
     if now - held_at < HELD_S:
         return held_at
+    held = (f"{now - t0:5.1f} s: no {d.component} container of the replaced pod runs and the new pod has no ready "
+            f"sandbox {now - held_at:.1f} s later (the kubelet tries it again only after its pod workers' back-off "
+            f"of 10-15 s)")
     if d.component in LEADER_ELECTED and d.touches < MAX_TOUCHES:
         mirror = f"{d.component}-{lab.node_name}"
         try:
@@ -418,10 +419,8 @@ def _nudge(lab, node, d: Drive, listed: list[Container], replaced: Callable[[str
             d.touches = MAX_TOUCHES
         else:
             d.touches += 1
-            d.actions.append(f"{now - t0:5.1f} s: no {d.component} container of the replaced pod runs and the new "
-                             f"pod has no ready sandbox {now - held_at:.1f} s later (the kubelet tries it again only "
-                             f"after its pod workers' back-off of 10-15 s): mirror pod {mirror} annotated "
-                             f"{NUDGE_ANNOTATION} (the kubelet takes it as an update of the static pod)")
+            d.actions.append(f"{held}: mirror pod {mirror} annotated {NUDGE_ANNOTATION} (the kubelet takes it as "
+                             f"an update of the static pod)")
             return now
     if d.component == "etcd":
         api = [c for c in containers(node, lab.node_name, "kube-apiserver") or [] if c.running]
@@ -434,9 +433,7 @@ def _nudge(lab, node, d: Drive, listed: list[Container], replaced: Callable[[str
                              + ("stopped" if r.ok else f"exit {r.rc}"))
     node.systemctl("restart", "kubelet")
     d.settled = True
-    d.actions.append(f"{now - t0:5.1f} s: no {d.component} container of the replaced pod runs and the new pod has "
-                     f"no ready sandbox {now - held_at:.1f} s later (the kubelet tries it again only after its "
-                     f"pod workers' back-off of 10-15 s): kubelet restarted")
+    d.actions.append(f"{held}: kubelet restarted")
     return None
 
 
